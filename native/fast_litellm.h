@@ -1,0 +1,120 @@
+/*
+ * fast_litellm.h - the one public C header of fast-litellm.
+ *
+ * Everything between FL_CDEF_BEGIN and FL_CDEF_END is fed to cffi's cdef() by
+ * fast_litellm/_build.py, so that block holds only what cdef() parses:
+ * integer constants, enums, opaque typedefs and prototypes.
+ *
+ * Conventions: every function returns an int status (FL_OK or a negative
+ * FL_E_* code; fl_strerror() names it) and passes results through
+ * out-parameters.  Callers own every buffer they pass in; C never keeps a
+ * pointer to caller memory after it returns.  cffi releases the GIL around
+ * every call, so every function here is safe to call from many threads at
+ * once unless its comment says otherwise.
+ */
+#ifndef FAST_LITELLM_H
+#define FAST_LITELLM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* FL_CDEF_BEGIN */
+
+/* Bumped whenever a prototype or constant below changes meaning; the Python
+ * bindings refuse to load a _native built from another version. */
+#define FL_ABI_VERSION 1
+
+enum {
+    FL_OK = 0,
+    FL_E_NOMEM = -1,       /* an allocation failed */
+    FL_E_CORRUPT = -2,     /* a rank file is malformed */
+    FL_E_ARG = -3,         /* an argument is out of range (NULL, unknown pattern) */
+    FL_E_BUFFER = -4,      /* an output buffer is too small */
+    FL_E_TOKEN = -5,       /* a token id is not in the vocabulary */
+    FL_E_TOO_LARGE = -6    /* a vocabulary too large for the packed tables */
+};
+
+/* Pre-tokenizer patterns, one hand-written scanner each (pretokenize.c). */
+enum {
+    FL_PATTERN_GPT2 = 1,   /* r50k_base, p50k_base, p50k_edit, gpt2 */
+    FL_PATTERN_CL100K = 2, /* cl100k_base */
+    FL_PATTERN_O200K = 3   /* o200k_base, o200k_harmony */
+};
+
+/* A loaded byte-pair encoding: immutable after fl_encoding_new returns, so one
+ * object may be used by any number of threads at once. */
+typedef struct fl_encoding fl_encoding;
+
+/* Static English text for a status code; never NULL, never to be freed. */
+const char *fl_strerror(int code);
+
+/*
+ * Parse a tiktoken rank file ("<base64 token> <rank>" per line) and build the
+ * tables for `pattern`.  `data` is read during the call only.
+ * On FL_OK *out owns a new encoding, freed with fl_encoding_free.
+ * Returns FL_E_CORRUPT for malformed lines, duplicate tokens or ranks, or a
+ * vocabulary missing one of the 256 single bytes; FL_E_ARG for an unknown
+ * pattern; FL_E_TOO_LARGE past 2^21 - 2 ranks; FL_E_NOMEM.
+ */
+int fl_encoding_new(const char *data, size_t len, int pattern, fl_encoding **out);
+
+/* Free an encoding; NULL is a no-op.  No call on it may still be running. */
+void fl_encoding_free(fl_encoding *enc);
+
+/* Bytes of heap the encoding owns (tables, byte pool). */
+size_t fl_encoding_memory(const fl_encoding *enc);
+
+/* One past the highest rank in the vocabulary. */
+uint32_t fl_encoding_max_rank(const fl_encoding *enc);
+
+/*
+ * Encode UTF-8 `text` as ordinary text (special-token text is plain text),
+ * exactly as tiktoken's encode_ordinary.  Writes ids to out[0..*n_out).
+ * A text of n bytes never yields more than n ids, so cap >= len always fits.
+ * Returns FL_E_BUFFER if cap is too small (out then holds a prefix).
+ * Invalid UTF-8 is tokenized byte-wise without reading past `len`.
+ */
+int fl_encode(const fl_encoding *enc, const char *text, size_t len,
+              uint32_t *out, size_t cap, size_t *n_out);
+
+/* Count the ids fl_encode would produce, without storing them. */
+int fl_count(const fl_encoding *enc, const char *text, size_t len, size_t *n_out);
+
+/*
+ * Encode n_texts texts in one call.  Text i is blob[bounds[i] .. bounds[i+1])
+ * (bounds has n_texts + 1 entries, non-decreasing, bounds[n_texts] <= blob_len).
+ * Ids of text i go to out[bounds[i] ..] and their number to counts[i]; out
+ * must hold bounds[n_texts] ids.  The work is split over up to n_threads
+ * threads (1 = the calling thread only).  counts may not alias out.
+ */
+int fl_encode_batch(const fl_encoding *enc, const char *blob, size_t blob_len,
+                    const size_t *bounds, size_t n_texts, uint32_t *out,
+                    size_t *counts, int n_threads);
+
+/* As fl_encode_batch, storing only counts[i]. */
+int fl_count_batch(const fl_encoding *enc, const char *blob, size_t blob_len,
+                   const size_t *bounds, size_t n_texts, size_t *counts, int n_threads);
+
+/*
+ * Byte length of the concatenated token bytes of ids[0..n).  Returns
+ * FL_E_TOKEN with *bad_index set to the first id that is not a token.
+ */
+int fl_decode_len(const fl_encoding *enc, const uint32_t *ids, size_t n,
+                  size_t *len_out, size_t *bad_index);
+
+/* Write the concatenated token bytes of ids[0..n) to out (cap bytes).
+ * Returns FL_E_TOKEN (with *len_out = index of the bad id) or FL_E_BUFFER. */
+int fl_decode(const fl_encoding *enc, const uint32_t *ids, size_t n,
+              char *out, size_t cap, size_t *len_out);
+
+/*
+ * Split UTF-8 `text` into pre-tokenizer pieces of `pattern`, writing the end
+ * offset of each piece to ends[0..*n_out).  For tests and diagnostics; the
+ * encoder calls the scanner directly.  cap >= len always fits.
+ */
+int fl_pretokenize(int pattern, const char *text, size_t len,
+                   size_t *ends, size_t cap, size_t *n_out);
+
+/* FL_CDEF_END */
+
+#endif /* FAST_LITELLM_H */

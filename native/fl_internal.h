@@ -1,0 +1,216 @@
+/*
+ * fl_internal.h - helpers shared by the .c files of fast-litellm.
+ * Never part of the cffi cdef; nothing here is exported from the extension.
+ */
+#ifndef FL_INTERNAL_H
+#define FL_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "fast_litellm.h"
+#include "unicode_tables.h"
+
+#if defined(__GNUC__)
+#define FL_LIKELY(x) __builtin_expect(!!(x), 1)
+#define FL_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define FL_INLINE static inline __attribute__((always_inline))
+#define FL_HIDDEN __attribute__((visibility("hidden")))
+#else
+#define FL_LIKELY(x) (x)
+#define FL_UNLIKELY(x) (x)
+#define FL_INLINE static inline
+#define FL_HIDDEN
+#endif
+
+/* ---- Unicode character classes (bits of fl_unicode_stage2) ---------------- */
+
+#define FL_U_L 1u   /* \p{L} */
+#define FL_U_N 2u   /* \p{N} */
+#define FL_U_WS 4u  /* \s = White_Space */
+#define FL_U_UP 8u  /* [\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}] */
+#define FL_U_LO 16u /* [\p{Ll}\p{Lm}\p{Lo}\p{M}] */
+
+FL_INLINE unsigned fl_uclass(uint32_t cp)
+{
+    if (cp >= 0x110000u)
+        return 0;
+    return fl_unicode_stage2[(size_t)fl_unicode_stage1[cp / FL_UNICODE_BLOCK] * FL_UNICODE_BLOCK +
+                             cp % FL_UNICODE_BLOCK];
+}
+
+/*
+ * Decode the UTF-8 character at s[i] (i < n).  Sets *cp and returns its byte
+ * length.  Malformed or truncated sequences decode as one byte with
+ * cp = 0xFFFFFFFF (class 0), so scanning never reads past n.
+ */
+FL_INLINE unsigned fl_utf8_decode(const uint8_t *s, size_t i, size_t n, uint32_t *cp)
+{
+    uint8_t b0 = s[i];
+    if (b0 < 0x80) {
+        *cp = b0;
+        return 1;
+    }
+    size_t left = n - i;
+    if (b0 >= 0xC2 && b0 < 0xE0 && left >= 2 && (s[i + 1] & 0xC0) == 0x80) {
+        *cp = ((uint32_t)(b0 & 0x1F) << 6) | (s[i + 1] & 0x3Fu);
+        return 2;
+    }
+    if (b0 >= 0xE0 && b0 < 0xF0 && left >= 3 && (s[i + 1] & 0xC0) == 0x80 &&
+        (s[i + 2] & 0xC0) == 0x80) {
+        uint32_t c = ((uint32_t)(b0 & 0x0F) << 12) | ((uint32_t)(s[i + 1] & 0x3F) << 6) |
+                     (s[i + 2] & 0x3Fu);
+        if (c >= 0x800 && (c < 0xD800 || c > 0xDFFF)) {
+            *cp = c;
+            return 3;
+        }
+    }
+    if (b0 >= 0xF0 && b0 < 0xF5 && left >= 4 && (s[i + 1] & 0xC0) == 0x80 &&
+        (s[i + 2] & 0xC0) == 0x80 && (s[i + 3] & 0xC0) == 0x80) {
+        uint32_t c = ((uint32_t)(b0 & 0x07) << 18) | ((uint32_t)(s[i + 1] & 0x3F) << 12) |
+                     ((uint32_t)(s[i + 2] & 0x3F) << 6) | (s[i + 3] & 0x3Fu);
+        if (c >= 0x10000 && c < 0x110000) {
+            *cp = c;
+            return 4;
+        }
+    }
+    *cp = 0xFFFFFFFFu;
+    return 1;
+}
+
+/* ---- Pre-tokenizer (pretokenize.c) ---------------------------------------- */
+
+/*
+ * Scan pieces of `pattern` starting at byte offset pos (< len); write up to
+ * max_pieces piece end offsets to ends and return how many were written
+ * (>= 1 when pos < len and max_pieces >= 1).
+ */
+FL_HIDDEN size_t fl_scan(int pattern, const uint8_t *s, size_t len, size_t pos, size_t *ends,
+                         size_t max_pieces);
+
+/* ---- Vocabulary (vocab.c) -------------------------------------------------- */
+
+#define FL_NO_RANK 0xFFFFFFFFu
+#define FL_MAX_TOKEN_LEN 255u
+#define FL_MAX_RANKS ((1u << 21) - 2u)
+
+/* One slot of the piece table: bytes -> rank.  key holds the bytes themselves
+ * for tokens of <= 8 bytes (see fl_short_key), else a 64-bit hash of them;
+ * meta = rank | len << 24 | pool offset << 32 (0 = empty slot). */
+typedef struct {
+    uint64_t key;
+    uint64_t meta;
+} fl_piece_slot;
+
+struct fl_encoding {
+    int pattern;
+    uint32_t max_rank;    /* one past the highest rank */
+    uint8_t *pool;        /* token bytes, concatenated in rank order */
+    size_t pool_len;
+    uint32_t *tok_off;    /* [max_rank] offset of each token in pool */
+    uint8_t *tok_len;     /* [max_rank] token length, 0 = rank unused */
+    fl_piece_slot *pieces;
+    unsigned piece_shift; /* index = hash >> piece_shift */
+    size_t piece_mask;
+    uint64_t *pairs;      /* (left + 1) << 42 | right << 21 | merged; 0 = empty */
+    unsigned pair_shift;
+    size_t pair_mask;
+    uint32_t byte_rank[256];
+    size_t memory;
+};
+
+#define FL_GOLDEN 0x9E3779B97F4A7C15ull
+
+FL_INLINE uint64_t fl_load64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+FL_INLINE uint32_t fl_load32(const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/* An injective packing of 1..8 bytes (given their length) into 64 bits. */
+FL_INLINE uint64_t fl_short_key(const uint8_t *p, size_t len)
+{
+    if (len >= 4)
+        return (uint64_t)fl_load32(p) | ((uint64_t)fl_load32(p + len - 4) << 32);
+    return (uint64_t)p[0] | ((uint64_t)p[len >> 1] << 8) | ((uint64_t)p[len - 1] << 16);
+}
+
+FL_INLINE uint64_t fl_mix(uint64_t x)
+{
+    x ^= x >> 32;
+    x *= 0xd6e8feb86659fd93ull;
+    x ^= x >> 32;
+    return x;
+}
+
+/* 64-bit hash of len > 8 bytes (reads only p[0..len)). */
+FL_INLINE uint64_t fl_long_hash(const uint8_t *p, size_t len)
+{
+    uint64_t h = (uint64_t)len * FL_GOLDEN;
+    size_t i = 0;
+    while (len - i > 8) {
+        h = fl_mix(h ^ fl_load64(p + i)) * FL_GOLDEN;
+        i += 8;
+    }
+    return fl_mix(h ^ fl_load64(p + len - 8));
+}
+
+/* Rank of the token whose bytes are p[0..len), or FL_NO_RANK. */
+FL_INLINE uint32_t fl_piece_rank(const struct fl_encoding *e, const uint8_t *p, size_t len)
+{
+    uint64_t key, h;
+    if (len <= 8) {
+        key = fl_short_key(p, len);
+        h = (key ^ ((uint64_t)len << 59)) * FL_GOLDEN;
+    } else {
+        if (FL_UNLIKELY(len > FL_MAX_TOKEN_LEN))
+            return FL_NO_RANK;
+        key = fl_long_hash(p, len);
+        h = key * FL_GOLDEN;
+    }
+    size_t i = (size_t)(h >> e->piece_shift);
+    for (;;) {
+        const fl_piece_slot *s = &e->pieces[i];
+        uint64_t meta = s->meta;
+        if (meta == 0)
+            return FL_NO_RANK;
+        if (s->key == key && ((meta >> 24) & 0xFF) == len &&
+            (len <= 8 || memcmp(e->pool + (meta >> 32), p, len) == 0))
+            return (uint32_t)(meta & 0xFFFFFF);
+        i = (i + 1) & e->piece_mask;
+    }
+}
+
+/* Rank of the token with bytes(left) + bytes(right), or FL_NO_RANK. */
+FL_INLINE uint32_t fl_pair_rank(const struct fl_encoding *e, uint32_t left, uint32_t right)
+{
+    uint64_t k = ((uint64_t)(left + 1) << 21) | right;
+    size_t i = (size_t)((k * FL_GOLDEN) >> e->pair_shift);
+    for (;;) {
+        uint64_t s = e->pairs[i];
+        if (s == 0)
+            return FL_NO_RANK;
+        if ((s >> 21) == k)
+            return (uint32_t)(s & 0x1FFFFF);
+        i = (i + 1) & e->pair_mask;
+    }
+}
+
+/* ---- Byte-pair merge (bpe.c) ----------------------------------------------- */
+
+/* Encode one piece (len >= 1) that is not a whole token.  Writes its ids to
+ * out (room for len ids) and returns their number, or 0 on allocation failure
+ * (only possible for pieces longer than the stack buffers). */
+FL_HIDDEN size_t fl_bpe_merge(const struct fl_encoding *e, const uint8_t *p, size_t len,
+                              uint32_t *out);
+
+#endif /* FL_INTERNAL_H */

@@ -1,0 +1,379 @@
+/*
+ * vocab.c - loading a tiktoken rank file into flat, immutable tables.
+ *
+ * Layout (see struct fl_encoding in fl_internal.h):
+ *   pool      every token's bytes, concatenated in rank order;
+ *   pieces    open-addressing table bytes -> rank (16-byte slots, load <= 0.5);
+ *   pairs     open-addressing table (left rank, right rank) -> rank of the
+ *             token spelled bytes(left) + bytes(right), for every way of
+ *             cutting every token into two tokens.  The merge loop only ever
+ *             asks "is the concatenation of these two adjacent tokens a token,
+ *             and which", so this answers it without touching bytes.
+ */
+#include <stdlib.h>
+
+#include "fl_internal.h"
+
+static int b64_value(uint8_t c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '+')
+        return 62;
+    if (c == '/')
+        return 63;
+    return -1;
+}
+
+/* Decode strict base64 src[0..n) into dst (room for n / 4 * 3 bytes).
+ * Returns the decoded length or -1 if malformed. */
+static long b64_decode(const uint8_t *src, size_t n, uint8_t *dst)
+{
+    if (n == 0 || n % 4 != 0)
+        return -1;
+    size_t pad = 0;
+    if (src[n - 1] == '=')
+        pad++;
+    if (src[n - 2] == '=')
+        pad++;
+    size_t out = 0;
+    for (size_t i = 0; i < n; i += 4) {
+        int v[4];
+        for (int k = 0; k < 4; k++) {
+            uint8_t c = src[i + (size_t)k];
+            if (c == '=' && i + 4 == n && (size_t)k >= 4 - pad) {
+                v[k] = 0;
+                continue;
+            }
+            v[k] = b64_value(c);
+            if (v[k] < 0)
+                return -1;
+        }
+        uint32_t triple = ((uint32_t)v[0] << 18) | ((uint32_t)v[1] << 12) | ((uint32_t)v[2] << 6) |
+                          (uint32_t)v[3];
+        dst[out++] = (uint8_t)(triple >> 16);
+        if (i + 4 < n || pad < 2)
+            dst[out++] = (uint8_t)(triple >> 8);
+        if (i + 4 < n || pad < 1)
+            dst[out++] = (uint8_t)triple;
+    }
+    return (long)out;
+}
+
+typedef struct {
+    const uint8_t *tok; /* base64 text */
+    size_t tok_len;
+    uint32_t rank;
+} line_t;
+
+/* Parse one line "<base64> <rank>" (no line terminator). */
+static int parse_line(const uint8_t *s, size_t n, line_t *out)
+{
+    size_t sp = 0;
+    while (sp < n && s[sp] != ' ')
+        sp++;
+    if (sp == 0 || sp + 1 >= n)
+        return FL_E_CORRUPT;
+    uint64_t rank = 0;
+    for (size_t i = sp + 1; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return FL_E_CORRUPT;
+        rank = rank * 10 + (uint64_t)(s[i] - '0');
+        if (rank > FL_MAX_RANKS)
+            return FL_E_TOO_LARGE;
+    }
+    out->tok = s;
+    out->tok_len = sp;
+    out->rank = (uint32_t)rank;
+    return FL_OK;
+}
+
+static unsigned table_bits(size_t entries)
+{
+    unsigned bits = 4;
+    while (((size_t)1 << bits) < entries * 2)
+        bits++;
+    return bits;
+}
+
+static int insert_piece(struct fl_encoding *e, uint32_t rank)
+{
+    const uint8_t *p = e->pool + e->tok_off[rank];
+    size_t len = e->tok_len[rank];
+    if (fl_piece_rank(e, p, len) != FL_NO_RANK)
+        return FL_E_CORRUPT; /* the same bytes under two ranks */
+    uint64_t key, h;
+    if (len <= 8) {
+        key = fl_short_key(p, len);
+        h = (key ^ ((uint64_t)len << 59)) * FL_GOLDEN;
+    } else {
+        key = fl_long_hash(p, len);
+        h = key * FL_GOLDEN;
+    }
+    size_t i = (size_t)(h >> e->piece_shift);
+    while (e->pieces[i].meta != 0)
+        i = (i + 1) & e->piece_mask;
+    e->pieces[i].key = key;
+    e->pieces[i].meta = (uint64_t)rank | ((uint64_t)len << 24) | ((uint64_t)e->tok_off[rank] << 32);
+    return FL_OK;
+}
+
+static void insert_pair(struct fl_encoding *e, uint32_t left, uint32_t right, uint32_t merged)
+{
+    uint64_t k = ((uint64_t)(left + 1) << 21) | right;
+    size_t i = (size_t)((k * FL_GOLDEN) >> e->pair_shift);
+    while (e->pairs[i] != 0)
+        i = (i + 1) & e->pair_mask;
+    e->pairs[i] = (k << 21) | merged;
+}
+
+static int build_pairs(struct fl_encoding *e)
+{
+    size_t cap = 1024, n = 0;
+    uint64_t *tmp = malloc(cap * sizeof *tmp);
+    if (!tmp)
+        return FL_E_NOMEM;
+    for (uint32_t rank = 0; rank < e->max_rank; rank++) {
+        size_t len = e->tok_len[rank];
+        const uint8_t *p = e->pool + e->tok_off[rank];
+        for (size_t cut = 1; cut < len; cut++) {
+            uint32_t l = fl_piece_rank(e, p, cut);
+            if (l == FL_NO_RANK)
+                continue;
+            uint32_t r = fl_piece_rank(e, p + cut, len - cut);
+            if (r == FL_NO_RANK)
+                continue;
+            if (n == cap) {
+                uint64_t *grown = realloc(tmp, cap * 2 * sizeof *tmp);
+                if (!grown) {
+                    free(tmp);
+                    return FL_E_NOMEM;
+                }
+                tmp = grown;
+                cap *= 2;
+            }
+            tmp[n++] = ((uint64_t)l << 42) | ((uint64_t)r << 21) | rank;
+        }
+    }
+    unsigned bits = table_bits(n);
+    e->pairs = calloc((size_t)1 << bits, sizeof *e->pairs);
+    if (!e->pairs) {
+        free(tmp);
+        return FL_E_NOMEM;
+    }
+    e->pair_shift = 64 - bits;
+    e->pair_mask = ((size_t)1 << bits) - 1;
+    e->memory += ((size_t)1 << bits) * sizeof *e->pairs;
+    for (size_t i = 0; i < n; i++)
+        insert_pair(e, (uint32_t)(tmp[i] >> 42), (uint32_t)((tmp[i] >> 21) & 0x1FFFFF),
+                    (uint32_t)(tmp[i] & 0x1FFFFF));
+    free(tmp);
+    return FL_OK;
+}
+
+/* Iterate over the non-empty lines of data, trimming a trailing '\r'. */
+typedef struct {
+    const uint8_t *data;
+    size_t len, pos;
+} line_iter;
+
+static int next_line(line_iter *it, const uint8_t **line, size_t *n)
+{
+    while (it->pos < it->len) {
+        size_t start = it->pos;
+        const uint8_t *nl = memchr(it->data + start, '\n', it->len - start);
+        size_t end = nl ? (size_t)(nl - it->data) : it->len;
+        it->pos = nl ? end + 1 : it->len;
+        size_t stop = end;
+        if (stop > start && it->data[stop - 1] == '\r')
+            stop--;
+        if (stop > start) {
+            *line = it->data + start;
+            *n = stop - start;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int load(struct fl_encoding *e, const uint8_t *data, size_t len)
+{
+    /* Pass 1: validate every line, size the pool and the rank range. */
+    line_iter it = {data, len, 0};
+    const uint8_t *s;
+    size_t n, lines = 0, pool_cap = 0;
+    uint32_t max_rank = 0;
+    while (next_line(&it, &s, &n)) {
+        line_t ln;
+        int rc = parse_line(s, n, &ln);
+        if (rc != FL_OK)
+            return rc;
+        pool_cap += ln.tok_len / 4 * 3;
+        if (ln.rank + 1 > max_rank)
+            max_rank = ln.rank + 1;
+        lines++;
+    }
+    if (lines < 256)
+        return FL_E_CORRUPT;
+    e->max_rank = max_rank;
+    e->pool = malloc(pool_cap ? pool_cap : 1);
+    e->tok_off = malloc((size_t)max_rank * sizeof *e->tok_off);
+    e->tok_len = calloc(max_rank, 1);
+    if (!e->pool || !e->tok_off || !e->tok_len)
+        return FL_E_NOMEM;
+    e->memory += pool_cap + (size_t)max_rank * (sizeof *e->tok_off + 1);
+
+    /* Pass 2: decode tokens into the pool. */
+    it.pos = 0;
+    size_t off = 0;
+    while (next_line(&it, &s, &n)) {
+        line_t ln;
+        if (parse_line(s, n, &ln) != FL_OK)
+            return FL_E_CORRUPT;
+        long dec = b64_decode(ln.tok, ln.tok_len, e->pool + off);
+        if (dec <= 0)
+            return FL_E_CORRUPT;
+        if ((size_t)dec > FL_MAX_TOKEN_LEN)
+            return FL_E_TOO_LARGE;
+        if (e->tok_len[ln.rank] != 0)
+            return FL_E_CORRUPT; /* duplicate rank */
+        e->tok_off[ln.rank] = (uint32_t)off;
+        e->tok_len[ln.rank] = (uint8_t)dec;
+        off += (size_t)dec;
+    }
+    e->pool_len = off;
+
+    unsigned bits = table_bits(lines);
+    e->pieces = calloc((size_t)1 << bits, sizeof *e->pieces);
+    if (!e->pieces)
+        return FL_E_NOMEM;
+    e->piece_shift = 64 - bits;
+    e->piece_mask = ((size_t)1 << bits) - 1;
+    e->memory += ((size_t)1 << bits) * sizeof *e->pieces;
+    for (uint32_t rank = 0; rank < max_rank; rank++) {
+        if (e->tok_len[rank] == 0)
+            continue;
+        int rc = insert_piece(e, rank);
+        if (rc != FL_OK)
+            return rc;
+    }
+    for (unsigned b = 0; b < 256; b++) {
+        uint8_t byte = (uint8_t)b;
+        e->byte_rank[b] = fl_piece_rank(e, &byte, 1);
+        if (e->byte_rank[b] == FL_NO_RANK)
+            return FL_E_CORRUPT; /* BPE needs every single byte as a token */
+    }
+    return build_pairs(e);
+}
+
+int fl_encoding_new(const char *data, size_t len, int pattern, fl_encoding **out)
+{
+    if (!out || (!data && len))
+        return FL_E_ARG;
+    *out = NULL;
+    if (pattern != FL_PATTERN_GPT2 && pattern != FL_PATTERN_CL100K && pattern != FL_PATTERN_O200K)
+        return FL_E_ARG;
+    struct fl_encoding *e = calloc(1, sizeof *e);
+    if (!e)
+        return FL_E_NOMEM;
+    e->pattern = pattern;
+    e->memory = sizeof *e;
+    int rc = load(e, (const uint8_t *)data, len);
+    if (rc != FL_OK) {
+        fl_encoding_free(e);
+        return rc;
+    }
+    *out = e;
+    return FL_OK;
+}
+
+void fl_encoding_free(fl_encoding *enc)
+{
+    if (!enc)
+        return;
+    free(enc->pool);
+    free(enc->tok_off);
+    free(enc->tok_len);
+    free(enc->pieces);
+    free(enc->pairs);
+    free(enc);
+}
+
+size_t fl_encoding_memory(const fl_encoding *enc)
+{
+    return enc ? enc->memory : 0;
+}
+
+uint32_t fl_encoding_max_rank(const fl_encoding *enc)
+{
+    return enc ? enc->max_rank : 0;
+}
+
+int fl_decode_len(const fl_encoding *enc, const uint32_t *ids, size_t n, size_t *len_out,
+                  size_t *bad_index)
+{
+    if (!enc || (!ids && n) || !len_out)
+        return FL_E_ARG;
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t id = ids[i];
+        if (id >= enc->max_rank || enc->tok_len[id] == 0) {
+            if (bad_index)
+                *bad_index = i;
+            return FL_E_TOKEN;
+        }
+        total += enc->tok_len[id];
+    }
+    *len_out = total;
+    return FL_OK;
+}
+
+int fl_decode(const fl_encoding *enc, const uint32_t *ids, size_t n, char *out, size_t cap,
+              size_t *len_out)
+{
+    if (!enc || (!ids && n) || (!out && cap) || !len_out)
+        return FL_E_ARG;
+    size_t pos = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t id = ids[i];
+        if (id >= enc->max_rank || enc->tok_len[id] == 0) {
+            *len_out = i;
+            return FL_E_TOKEN;
+        }
+        size_t tl = enc->tok_len[id];
+        if (cap - pos < tl) {
+            *len_out = pos;
+            return FL_E_BUFFER;
+        }
+        memcpy(out + pos, enc->pool + enc->tok_off[id], tl);
+        pos += tl;
+    }
+    *len_out = pos;
+    return FL_OK;
+}
+
+const char *fl_strerror(int code)
+{
+    switch (code) {
+    case FL_OK:
+        return "success";
+    case FL_E_NOMEM:
+        return "out of memory";
+    case FL_E_CORRUPT:
+        return "malformed rank file";
+    case FL_E_ARG:
+        return "invalid argument";
+    case FL_E_BUFFER:
+        return "output buffer too small";
+    case FL_E_TOKEN:
+        return "token id not in the vocabulary";
+    case FL_E_TOO_LARGE:
+        return "vocabulary or token too large";
+    default:
+        return "unknown error";
+    }
+}

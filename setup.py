@@ -1,0 +1,3 @@
+from setuptools import setup
+
+setup(cffi_modules=["fast_litellm/_build.py:ffibuilder"])
