@@ -1,0 +1,130 @@
+"""Typed wrapper over native/bpe.c, native/vocab.c and native/pretokenize.c."""
+
+from __future__ import annotations
+
+import array
+from collections.abc import Sequence
+from typing import Any
+
+from fast_litellm._bindings import ffi, lib, strerror
+from fast_litellm.exceptions import RankFileError
+
+__all__ = ["PATTERNS", "NativeVocabulary", "pretokenize"]
+
+PATTERNS = {
+    "gpt2": lib.FL_PATTERN_GPT2,
+    "cl100k": lib.FL_PATTERN_CL100K,
+    "o200k": lib.FL_PATTERN_O200K,
+}
+
+_new_nonzero = ffi.new_allocator(should_clear_after_alloc=False)
+
+
+def _check(rc: int) -> None:
+    if rc == lib.FL_OK:
+        return
+    if rc == lib.FL_E_NOMEM:
+        raise MemoryError(strerror(rc))
+    if rc in (lib.FL_E_CORRUPT, lib.FL_E_TOO_LARGE):
+        raise RankFileError(strerror(rc))
+    raise RuntimeError(f"fast_litellm native error {rc}: {strerror(rc)}")
+
+
+def _ids_to_list(buf: Any, n: int) -> list[int]:
+    result: list[int] = ffi.unpack(buf, n)
+    return result
+
+
+class NativeVocabulary:
+    """One loaded rank file and its scanner; immutable, shared by all threads."""
+
+    __slots__ = ("_ptr", "max_rank", "memory")
+
+    def __init__(self, rank_file: bytes, pattern: str) -> None:
+        if pattern not in PATTERNS:
+            raise ValueError(f"unknown pre-tokenizer pattern {pattern!r}")
+        out = ffi.new("fl_encoding **")
+        _check(lib.fl_encoding_new(rank_file, len(rank_file), PATTERNS[pattern], out))
+        self._ptr = ffi.gc(out[0], lib.fl_encoding_free, size=lib.fl_encoding_memory(out[0]))
+        self.max_rank: int = lib.fl_encoding_max_rank(self._ptr)
+        self.memory: int = lib.fl_encoding_memory(self._ptr)
+
+    def encode(self, data: bytes) -> list[int]:
+        """Ids of UTF-8 ``data`` as ordinary text."""
+        cap = len(data)
+        if cap == 0:
+            return []
+        buf = _new_nonzero("uint32_t[]", cap)
+        n = ffi.new("size_t *")
+        _check(lib.fl_encode(self._ptr, data, cap, buf, cap, n))
+        return _ids_to_list(buf, n[0])
+
+    def count(self, data: bytes) -> int:
+        """Number of ids ``encode(data)`` would return."""
+        n = ffi.new("size_t *")
+        _check(lib.fl_count(self._ptr, data, len(data), n))
+        return int(n[0])
+
+    def _batch_bounds(self, datas: Sequence[bytes]) -> tuple[bytes, Any]:
+        bounds = _new_nonzero("size_t[]", len(datas) + 1)
+        pos = 0
+        bounds[0] = 0
+        for i, d in enumerate(datas):
+            pos += len(d)
+            bounds[i + 1] = pos
+        return b"".join(datas), bounds
+
+    def encode_batch(self, datas: Sequence[bytes], num_threads: int) -> list[list[int]]:
+        """Ids of every text in ``datas``, computed in one native call."""
+        blob, bounds = self._batch_bounds(datas)
+        out = _new_nonzero("uint32_t[]", max(len(blob), 1))
+        counts = _new_nonzero("size_t[]", max(len(datas), 1))
+        _check(lib.fl_encode_batch(self._ptr, blob, len(blob), bounds, len(datas), out, counts,
+                                   num_threads))
+        return [
+            ffi.unpack(out + bounds[i], counts[i]) if counts[i] else []
+            for i in range(len(datas))
+        ]
+
+    def count_batch(self, datas: Sequence[bytes], num_threads: int) -> list[int]:
+        """Token counts of every text in ``datas``, in one native call."""
+        blob, bounds = self._batch_bounds(datas)
+        counts = _new_nonzero("size_t[]", max(len(datas), 1))
+        _check(lib.fl_count_batch(self._ptr, blob, len(blob), bounds, len(datas), counts,
+                                  num_threads))
+        return [int(counts[i]) for i in range(len(datas))]
+
+    def decode_bytes(self, tokens: array.array[int]) -> bytes | int:
+        """Concatenated bytes of ``tokens``; the index of the first unknown id if any."""
+        n = len(tokens)
+        if n == 0:
+            return b""
+        ids = ffi.from_buffer("uint32_t[]", tokens)
+        size = ffi.new("size_t *")
+        bad = ffi.new("size_t *")
+        rc = lib.fl_decode_len(self._ptr, ids, n, size, bad)
+        if rc == lib.FL_E_TOKEN:
+            return int(bad[0])
+        _check(rc)
+        out = _new_nonzero("char[]", max(size[0], 1))
+        _check(lib.fl_decode(self._ptr, ids, n, out, size[0], size))
+        return ffi.unpack(out, size[0])  # type: ignore[no-any-return]
+
+    def token_bytes(self, rank: int) -> bytes | None:
+        """Bytes of one ordinary token, or None if the rank is unused."""
+        result = self.decode_bytes(array.array("I", [rank]))
+        return result if isinstance(result, bytes) else None
+
+
+def pretokenize(pattern: str, data: bytes) -> list[bytes]:
+    """Split UTF-8 ``data`` into the pieces of a pre-tokenizer pattern."""
+    cap = max(len(data), 1)
+    ends = _new_nonzero("size_t[]", cap)
+    n = ffi.new("size_t *")
+    _check(lib.fl_pretokenize(PATTERNS[pattern], data, len(data), ends, cap, n))
+    pieces = []
+    start = 0
+    for i in range(n[0]):
+        pieces.append(data[start:ends[i]])
+        start = ends[i]
+    return pieces
