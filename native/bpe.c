@@ -8,6 +8,14 @@
  *   - short pieces: arrays and a linear minimum scan (cache-friendly, O(n*m));
  *   - long pieces: a doubly linked list plus an indexed binary heap keyed by
  *     (rank, position), so runs of one character stay O(n log n).
+ *
+ * In front of both sits a per-thread, direct-mapped cache of short pieces
+ * (<= 16 bytes, <= 3 ids): English and code repeat a few thousand pieces
+ * most of the time, and a hit there costs one L2 access instead of a probe
+ * of the multi-megabyte vocabulary tables (or a whole merge).  Entries are
+ * tagged with the encoding's never-reused cache_tag, so one thread may use
+ * several encodings; each thread owns its cache (no locks), freed when the
+ * thread exits.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -17,13 +25,72 @@
 #define SMALL_PIECE 96   /* pieces shorter than this use the array merge */
 #define SCAN_BATCH 256   /* piece ends produced per scanner call */
 
+/* ---- Per-thread piece cache -------------------------------------------------- */
+
+#define CACHE_BITS 14
+#define CACHE_MAX_LEN 16
+#define CACHE_MAX_IDS 3
+
+typedef struct {
+    uint64_t k0, k1;
+    uint32_t meta; /* tag << 8 | len << 2 | n_ids; 0 = empty */
+    uint32_t ids[CACHE_MAX_IDS];
+} cache_entry;
+
+static pthread_key_t cache_key;
+static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
+static int cache_key_ok;
+static _Thread_local cache_entry *tls_cache;
+
+static void cache_key_init(void)
+{
+    cache_key_ok = pthread_key_create(&cache_key, free) == 0;
+}
+
+/* This thread's cache, allocated on first use; NULL if that fails. */
+static cache_entry *thread_cache(void)
+{
+    if (FL_LIKELY(tls_cache != NULL))
+        return tls_cache;
+    pthread_once(&cache_once, cache_key_init);
+    if (!cache_key_ok)
+        return NULL;
+    cache_entry *c = calloc((size_t)1 << CACHE_BITS, sizeof *c);
+    if (!c)
+        return NULL;
+    if (pthread_setspecific(cache_key, c) != 0) {
+        free(c);
+        return NULL;
+    }
+    tls_cache = c;
+    return c;
+}
+
+/* Injective (given len <= 16) packing of a piece into two words. */
+FL_INLINE void cache_key_of(const uint8_t *p, size_t len, uint64_t *k0, uint64_t *k1)
+{
+    if (len >= 8) {
+        *k0 = fl_load64(p);
+        *k1 = fl_load64(p + len - 8);
+    } else {
+        *k0 = fl_short_key(p, len);
+        *k1 = 0;
+    }
+}
+
+FL_INLINE size_t cache_index(uint64_t k0, uint64_t k1, size_t len)
+{
+    uint64_t h = (k0 * FL_GOLDEN) ^ (k1 + len);
+    return (size_t)((h * 0xd6e8feb86659fd93ull) >> (64 - CACHE_BITS));
+}
+
 static size_t merge_small(const struct fl_encoding *e, const uint8_t *p, size_t n, uint32_t *out)
 {
     uint32_t tok[SMALL_PIECE], pr[SMALL_PIECE];
     for (size_t i = 0; i < n; i++)
         tok[i] = e->byte_rank[p[i]];
     for (size_t i = 0; i + 1 < n; i++)
-        pr[i] = fl_pair_rank(e, tok[i], tok[i + 1]);
+        pr[i] = e->byte_pairs[(unsigned)p[i] << 8 | p[i + 1]];
     size_t m = n;
     pr[m - 1] = FL_NO_RANK;
     for (;;) {
@@ -144,7 +211,7 @@ static size_t merge_big(const struct fl_encoding *e, const uint8_t *p, size_t n,
     }
     b.next[n - 1] = DEAD;
     for (size_t i = 0; i + 1 < n; i++)
-        b.pr[i] = fl_pair_rank(e, b.tok[i], b.tok[i + 1]);
+        b.pr[i] = e->byte_pairs[(unsigned)p[i] << 8 | p[i + 1]];
     b.pr[n - 1] = FL_NO_RANK;
     /* Only the n-1 left ends of pairs live in the heap. */
     b.hn = n - 1;
@@ -192,62 +259,127 @@ size_t fl_bpe_merge(const struct fl_encoding *e, const uint8_t *p, size_t len, u
 
 /* ---- Encode / count ---------------------------------------------------------- */
 
+/* Append the ids of a piece that is not a whole token, merging into out when
+ * it has room.  Returns the number of ids, or 0 when out of memory. */
+static size_t encode_merged(const struct fl_encoding *e, const uint8_t *piece, size_t plen,
+                            uint32_t *out, uint32_t *small_buf, uint32_t **big_buf)
+{
+    uint32_t *dst = out;
+    if (!dst) {
+        if (plen < SMALL_PIECE) {
+            dst = small_buf;
+        } else {
+            free(*big_buf);
+            *big_buf = dst = malloc(plen * sizeof *dst);
+            if (!dst)
+                return 0;
+        }
+    }
+    return fl_bpe_merge(e, piece, plen, dst);
+}
+
+/* What the first two passes over a batch of pieces learn about each piece. */
+typedef struct {
+    uint64_t k0, k1;   /* cache key (pieces <= CACHE_MAX_LEN) */
+    uint64_t key, h;   /* piece-table key and hash (cache misses) */
+    cache_entry *slot; /* cache slot, NULL if the piece is not cacheable */
+    uint32_t n_hit;    /* ids found in the cache (0 = miss) */
+    uint32_t ids[CACHE_MAX_IDS];
+} probe_t;
+
 /*
- * Tokenize s[0..len).  With out != NULL, ids go to out (cap entries);
- * otherwise they are only counted.
+ * Tokenize s[0..len).  With out != NULL, ids go to out, which must hold len
+ * ids (a text never has more ids than bytes); otherwise they are only counted.
+ * Returns FL_OK or FL_E_NOMEM.
+ *
+ * Pieces are handled in batches of SCAN_BATCH in three passes, so that the
+ * memory latency of the cache and table probes overlaps instead of adding
+ * up: (A) compute cache keys and prefetch the cache slots; (B) read the
+ * slots, and for misses compute the table hash and prefetch the table slot;
+ * (C) in order, emit hits and resolve misses (table lookup, else merge).
  */
 static int encode_impl(const struct fl_encoding *e, const uint8_t *s, size_t len, uint32_t *out,
-                       size_t cap, size_t *n_out)
+                       size_t *n_out)
 {
     size_t ends[SCAN_BATCH];
+    probe_t probe[SCAN_BATCH];
     size_t pos = 0, count = 0;
     uint32_t small_buf[SMALL_PIECE];
     uint32_t *big_buf = NULL;
+    cache_entry *cache = e->cache_tag ? thread_cache() : NULL;
+    uint32_t tag = e->cache_tag << 8;
     int rc = FL_OK;
     while (pos < len) {
         size_t k = fl_scan(e->pattern, s, len, pos, ends, SCAN_BATCH);
+        /* Pass A */
+        size_t start = pos;
+        for (size_t j = 0; j < k; j++) {
+            size_t plen = ends[j] - start;
+            probe_t *pr = &probe[j];
+            pr->slot = NULL;
+            if (FL_LIKELY(plen <= CACHE_MAX_LEN && cache)) {
+                cache_key_of(s + start, plen, &pr->k0, &pr->k1);
+                pr->slot = &cache[cache_index(pr->k0, pr->k1, plen)];
+                __builtin_prefetch(pr->slot);
+            }
+            start = ends[j];
+        }
+        /* Pass B */
+        start = pos;
+        for (size_t j = 0; j < k; j++) {
+            size_t plen = ends[j] - start;
+            probe_t *pr = &probe[j];
+            pr->n_hit = 0;
+            if (pr->slot) {
+                const cache_entry *ce = pr->slot;
+                if (ce->k0 == pr->k0 && ce->k1 == pr->k1 &&
+                    (ce->meta & ~3u) == (tag | (uint32_t)plen << 2)) {
+                    pr->n_hit = ce->meta & 3u;
+                    memcpy(pr->ids, ce->ids, sizeof pr->ids);
+                }
+            }
+            if (!pr->n_hit && plen <= FL_MAX_TOKEN_LEN) {
+                pr->h = fl_piece_hash(s + start, plen, &pr->key);
+                __builtin_prefetch(&e->pieces[pr->h >> e->piece_shift]);
+            }
+            start = ends[j];
+        }
+        /* Pass C */
         for (size_t j = 0; j < k; j++) {
             size_t end = ends[j];
             size_t plen = end - pos;
             const uint8_t *piece = s + pos;
             pos = end;
-            uint32_t rank = fl_piece_rank(e, piece, plen);
-            if (FL_LIKELY(rank != FL_NO_RANK)) {
-                if (out) {
-                    if (FL_UNLIKELY(count >= cap)) {
-                        rc = FL_E_BUFFER;
-                        goto done;
-                    }
-                    out[count] = rank;
-                }
-                count++;
+            probe_t *pr = &probe[j];
+            uint32_t *dst = out ? out + count : NULL;
+            if (pr->n_hit) {
+                if (dst)
+                    for (uint32_t t = 0; t < pr->n_hit; t++)
+                        dst[t] = pr->ids[t];
+                count += pr->n_hit;
                 continue;
             }
-            uint32_t *dst;
-            if (out && cap - count >= plen) {
-                dst = out + count; /* merge straight into the output */
-            } else if (plen < SMALL_PIECE) {
-                dst = small_buf;
+            uint32_t rank = plen <= FL_MAX_TOKEN_LEN ? fl_piece_find(e, piece, plen, pr->key, pr->h)
+                                                     : FL_NO_RANK;
+            size_t m = 1;
+            const uint32_t *ids = &rank;
+            if (rank != FL_NO_RANK) {
+                if (dst)
+                    *dst = rank;
             } else {
-                free(big_buf);
-                big_buf = malloc(plen * sizeof *big_buf);
-                if (!big_buf) {
+                m = encode_merged(e, piece, plen, dst, small_buf, &big_buf);
+                if (m == 0) {
                     rc = FL_E_NOMEM;
                     goto done;
                 }
-                dst = big_buf;
+                ids = dst ? dst : small_buf;
             }
-            size_t m = fl_bpe_merge(e, piece, plen, dst);
-            if (m == 0) {
-                rc = FL_E_NOMEM;
-                goto done;
-            }
-            if (out && dst != out + count) {
-                if (cap - count < m) {
-                    rc = FL_E_BUFFER;
-                    goto done;
-                }
-                memcpy(out + count, dst, m * sizeof *dst);
+            if (pr->slot && m <= CACHE_MAX_IDS) {
+                cache_entry *ce = pr->slot;
+                ce->k0 = pr->k0;
+                ce->k1 = pr->k1;
+                ce->meta = tag | (uint32_t)plen << 2 | (uint32_t)m;
+                memcpy(ce->ids, ids, m * sizeof *ids);
             }
             count += m;
         }
@@ -263,18 +395,28 @@ int fl_encode(const fl_encoding *enc, const char *text, size_t len, uint32_t *ou
 {
     if (!enc || (!text && len) || (!out && cap) || !n_out)
         return FL_E_ARG;
-    if (!out) {
-        *n_out = 0;
-        return len ? FL_E_BUFFER : FL_OK;
+    if (cap >= len)
+        return encode_impl(enc, (const uint8_t *)text, len, out, n_out);
+    /* A short buffer: encode into a full-size one, then copy what fits. */
+    uint32_t *tmp = malloc((len ? len : 1) * sizeof *tmp);
+    if (!tmp)
+        return FL_E_NOMEM;
+    int rc = encode_impl(enc, (const uint8_t *)text, len, tmp, n_out);
+    if (rc == FL_OK) {
+        if (cap)
+            memcpy(out, tmp, (*n_out < cap ? *n_out : cap) * sizeof *tmp);
+        if (*n_out > cap)
+            rc = FL_E_BUFFER;
     }
-    return encode_impl(enc, (const uint8_t *)text, len, out, cap, n_out);
+    free(tmp);
+    return rc;
 }
 
 int fl_count(const fl_encoding *enc, const char *text, size_t len, size_t *n_out)
 {
     if (!enc || (!text && len) || !n_out)
         return FL_E_ARG;
-    return encode_impl(enc, (const uint8_t *)text, len, NULL, 0, n_out);
+    return encode_impl(enc, (const uint8_t *)text, len, NULL, n_out);
 }
 
 /* ---- Batches ----------------------------------------------------------------- */
@@ -296,7 +438,7 @@ static void *batch_worker(void *arg)
     for (size_t i = job->first; i < job->last; i++) {
         size_t a = job->bounds[i], b = job->bounds[i + 1];
         uint32_t *dst = job->out ? job->out + a : NULL;
-        int rc = encode_impl(job->e, job->blob + a, b - a, dst, b - a, &job->counts[i]);
+        int rc = encode_impl(job->e, job->blob + a, b - a, dst, &job->counts[i]);
         if (rc != FL_OK) {
             job->rc = rc;
             break;

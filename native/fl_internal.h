@@ -94,6 +94,7 @@ FL_HIDDEN size_t fl_scan(int pattern, const uint8_t *s, size_t len, size_t pos, 
 #define FL_NO_RANK 0xFFFFFFFFu
 #define FL_MAX_TOKEN_LEN 255u
 #define FL_MAX_RANKS ((1u << 21) - 2u)
+#define FL_CACHE_TAG_MAX ((1u << 24) - 1u)
 
 /* One slot of the piece table: bytes -> rank.  key holds the bytes themselves
  * for tokens of <= 8 bytes (see fl_short_key), else a 64-bit hash of them;
@@ -117,6 +118,8 @@ struct fl_encoding {
     unsigned pair_shift;
     size_t pair_mask;
     uint32_t byte_rank[256];
+    uint32_t *byte_pairs; /* [65536] rank of the two bytes a, b at a << 8 | b */
+    uint32_t cache_tag;   /* tags this encoding's entries in the per-thread piece cache; 0 = none */
     size_t memory;
 };
 
@@ -164,19 +167,21 @@ FL_INLINE uint64_t fl_long_hash(const uint8_t *p, size_t len)
     return fl_mix(h ^ fl_load64(p + len - 8));
 }
 
-/* Rank of the token whose bytes are p[0..len), or FL_NO_RANK. */
-FL_INLINE uint32_t fl_piece_rank(const struct fl_encoding *e, const uint8_t *p, size_t len)
+/* Key and hash of p[0..len) in the piece table (len <= FL_MAX_TOKEN_LEN). */
+FL_INLINE uint64_t fl_piece_hash(const uint8_t *p, size_t len, uint64_t *key)
 {
-    uint64_t key, h;
     if (len <= 8) {
-        key = fl_short_key(p, len);
-        h = (key ^ ((uint64_t)len << 59)) * FL_GOLDEN;
-    } else {
-        if (FL_UNLIKELY(len > FL_MAX_TOKEN_LEN))
-            return FL_NO_RANK;
-        key = fl_long_hash(p, len);
-        h = key * FL_GOLDEN;
+        *key = fl_short_key(p, len);
+        return (*key ^ ((uint64_t)len << 59)) * FL_GOLDEN;
     }
+    *key = fl_long_hash(p, len);
+    return *key * FL_GOLDEN;
+}
+
+/* Probe the piece table for p[0..len) with its key and hash. */
+FL_INLINE uint32_t fl_piece_find(const struct fl_encoding *e, const uint8_t *p, size_t len,
+                                 uint64_t key, uint64_t h)
+{
     size_t i = (size_t)(h >> e->piece_shift);
     for (;;) {
         const fl_piece_slot *s = &e->pieces[i];
@@ -188,6 +193,16 @@ FL_INLINE uint32_t fl_piece_rank(const struct fl_encoding *e, const uint8_t *p, 
             return (uint32_t)(meta & 0xFFFFFF);
         i = (i + 1) & e->piece_mask;
     }
+}
+
+/* Rank of the token whose bytes are p[0..len), or FL_NO_RANK. */
+FL_INLINE uint32_t fl_piece_rank(const struct fl_encoding *e, const uint8_t *p, size_t len)
+{
+    if (FL_UNLIKELY(len > FL_MAX_TOKEN_LEN))
+        return FL_NO_RANK;
+    uint64_t key;
+    uint64_t h = fl_piece_hash(p, len, &key);
+    return fl_piece_find(e, p, len, key, h);
 }
 
 /* Rank of the token with bytes(left) + bytes(right), or FL_NO_RANK. */

@@ -43,6 +43,36 @@ FL_INLINE ch_t char_at(const uint8_t *s, size_t i, size_t n)
 }
 
 #define PUNCT(cls) (((cls) & (FL_U_L | FL_U_N | FL_U_WS)) == 0)
+
+/* ASCII byte classes for the fast paths; bytes >= 0x80 have none of them.
+ * A_PREFIX is [^\r\n\p{L}\p{N}], A_PUNCT is [^\s\p{L}\p{N}], A_WS is \s. */
+enum { A_UP = 1, A_LO = 2, A_DIGIT = 4, A_PREFIX = 8, A_PUNCT = 16, A_WS = 32 };
+
+static const uint8_t ascii_class[256] = {
+    24, 24, 24, 24, 24, 24, 24, 24, 24, 40, 32, 40, 40, 32, 24, 24,  /* 0x00 */
+    24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24,  /* 0x10 */
+    40, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24,  /* 0x20 */
+     4,  4,  4,  4,  4,  4,  4,  4,  4,  4, 24, 24, 24, 24, 24, 24,  /* 0x30 */
+    24,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  /* 0x40 */
+     1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1, 24, 24, 24, 24, 24,  /* 0x50 */
+    24,  2,  2,  2,  2,  2,  2,  2,  2,  2,  2,  2,  2,  2,  2,  2,  /* 0x60 */
+     2,  2,  2,  2,  2,  2,  2,  2,  2,  2,  2, 24, 24, 24, 24, 24,  /* 0x70 */
+     0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  /* 0x80 */
+     0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  /* 0x90 */
+     0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  /* 0xA0 */
+     0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  /* 0xB0 */
+     0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  /* 0xC0 */
+     0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  /* 0xD0 */
+     0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  /* 0xE0 */
+     0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  /* 0xF0 */
+};
+
+FL_INLINE size_t ascii_run(const uint8_t *s, size_t i, size_t n, unsigned mask)
+{
+    while (i < n && (ascii_class[s[i]] & mask))
+        i++;
+    return i;
+}
 #define IS_NL(cp) ((cp) == '\r' || (cp) == '\n')
 
 /* End of the run of characters whose class has any bit of `mask`, from i. */
@@ -159,7 +189,101 @@ static size_t next_gpt2(const uint8_t *s, size_t pos, size_t n)
     return pos + c0.len;
 }
 
+static size_t next_cl100k_general(const uint8_t *s, size_t pos, size_t n);
+
+/* O200K contraction suffix (?i:'s|'t|'re|'ve|'m|'ll|'d)? at i. */
+FL_INLINE size_t o200k_suffix(const uint8_t *s, size_t i, size_t n)
+{
+    if (i < n && s[i] == '\'') {
+        size_t k = contraction_ci(s, i, n);
+        if (k)
+            return i + 1 + k;
+    }
+    return i;
+}
+
+/*
+ * The ASCII fast paths.  Each handles a piece whose bytes (and the byte after
+ * it) are ASCII and returns 0 whenever it meets a byte >= 0x80 it would have to
+ * classify, leaving the piece to the general scanner.  Shared by cl100k and
+ * o200k, which differ here only as the flags say:
+ *   cl100k: letters are one \p{L}+ run, punctuation runs end with [\r\n]*,
+ *           a whitespace run that reaches the end of the text is one piece
+ *           (\s++$) even when it holds newlines;
+ *   o200k:  letters split into [A-Z]*[a-z]+ or [A-Z]+ (U*W+ / U+W* on ASCII),
+ *           then a contraction suffix; punctuation runs end with [\r\n/]*.
+ */
+FL_INLINE size_t ascii_fast(const uint8_t *s, size_t pos, size_t n, int o200k)
+{
+    unsigned c0 = ascii_class[s[pos]];
+    size_t i = pos;
+    if (c0 & A_DIGIT) {
+        size_t end = ascii_run(s, pos, pos + 3 < n ? pos + 3 : n, A_DIGIT);
+        return end - pos < 3 && end < n && s[end] >= 0x80 ? 0 : end;
+    }
+    if (c0 & A_PREFIX) {
+        if (!o200k && s[pos] == '\'')
+            return 0; /* cl100k contractions */
+        if (pos + 1 < n) {
+            if (s[pos + 1] >= 0x80)
+                return 0;
+            unsigned c1 = ascii_class[s[pos + 1]];
+            if (c1 & (A_UP | A_LO)) {
+                i = pos + 1;
+                goto word;
+            }
+            if (s[pos] == ' ' && (c1 & A_PUNCT)) {
+                i = pos + 1;
+                goto punct;
+            }
+        }
+        if (c0 & A_PUNCT)
+            goto punct;
+    }
+    if (c0 & A_WS) {
+        size_t end = pos, nl = pos;
+        while (end < n && (ascii_class[s[end]] & A_WS)) {
+            if (s[end] == '\n' || s[end] == '\r')
+                nl = end + 1;
+            end++;
+        }
+        if (end < n && s[end] >= 0x80)
+            return 0;
+        if (end == n && (!o200k || nl == pos))
+            return n;
+        if (nl > pos)
+            return nl;
+        return end - pos >= 2 ? end - 1 : pos + 1;
+    }
+    if (!(c0 & (A_UP | A_LO)))
+        return 0;
+word:
+    if (o200k) {
+        size_t end = ascii_run(s, ascii_run(s, i, n, A_UP), n, A_LO);
+        if (end < n && s[end] >= 0x80)
+            return 0;
+        return o200k_suffix(s, end, n);
+    } else {
+        size_t end = ascii_run(s, i, n, A_UP | A_LO);
+        return end < n && s[end] >= 0x80 ? 0 : end;
+    }
+punct : {
+    size_t end = ascii_run(s, i, n, A_PUNCT);
+    if (end < n && s[end] >= 0x80)
+        return 0;
+    while (end < n && (s[end] == '\r' || s[end] == '\n' || (o200k && s[end] == '/')))
+        end++;
+    return end;
+}
+}
+
 static size_t next_cl100k(const uint8_t *s, size_t pos, size_t n)
+{
+    size_t end = ascii_fast(s, pos, n, 0);
+    return end ? end : next_cl100k_general(s, pos, n);
+}
+
+static size_t next_cl100k_general(const uint8_t *s, size_t pos, size_t n)
 {
     ch_t c0 = char_at(s, pos, n);
     if (c0.cp == '\'') {
@@ -210,17 +334,6 @@ static size_t next_cl100k(const uint8_t *s, size_t pos, size_t n)
     return pos + c0.len;
 }
 
-/* O200K contraction suffix (?i:'s|'t|'re|'ve|'m|'ll|'d)? at i. */
-FL_INLINE size_t o200k_suffix(const uint8_t *s, size_t i, size_t n)
-{
-    if (i < n && s[i] == '\'') {
-        size_t k = contraction_ci(s, i, n);
-        if (k)
-            return i + 1 + k;
-    }
-    return i;
-}
-
 /* U* W+ C? from p; 0 if it cannot match. */
 FL_INLINE size_t o200k_upper_lower(const uint8_t *s, size_t p, size_t n)
 {
@@ -244,10 +357,17 @@ FL_INLINE size_t o200k_upper_lower(const uint8_t *s, size_t p, size_t n)
     return 0;
 }
 
+static size_t next_o200k_general(const uint8_t *s, size_t pos, size_t n);
+
 static size_t next_o200k(const uint8_t *s, size_t pos, size_t n)
 {
+    size_t end = ascii_fast(s, pos, n, 1);
+    return end ? end : next_o200k_general(s, pos, n);
+}
+
+static size_t next_o200k_general(const uint8_t *s, size_t pos, size_t n)
+{
     ch_t c0 = char_at(s, pos, n);
-    /* Fast path: ASCII lowercase word (alternative 1 without prefix). */
     int prefix = !(c0.cls & (FL_U_L | FL_U_N)) && !IS_NL(c0.cp);
     size_t after = pos + c0.len;
     if (prefix && after < n) {

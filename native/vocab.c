@@ -10,6 +10,7 @@
  *             asks "is the concatenation of these two adjacent tokens a token,
  *             and which", so this answers it without touching bytes.
  */
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #include "fl_internal.h"
@@ -106,14 +107,8 @@ static int insert_piece(struct fl_encoding *e, uint32_t rank)
     size_t len = e->tok_len[rank];
     if (fl_piece_rank(e, p, len) != FL_NO_RANK)
         return FL_E_CORRUPT; /* the same bytes under two ranks */
-    uint64_t key, h;
-    if (len <= 8) {
-        key = fl_short_key(p, len);
-        h = (key ^ ((uint64_t)len << 59)) * FL_GOLDEN;
-    } else {
-        key = fl_long_hash(p, len);
-        h = key * FL_GOLDEN;
-    }
+    uint64_t key;
+    uint64_t h = fl_piece_hash(p, len, &key);
     size_t i = (size_t)(h >> e->piece_shift);
     while (e->pieces[i].meta != 0)
         i = (i + 1) & e->piece_mask;
@@ -267,6 +262,14 @@ static int load(struct fl_encoding *e, const uint8_t *data, size_t len)
         if (e->byte_rank[b] == FL_NO_RANK)
             return FL_E_CORRUPT; /* BPE needs every single byte as a token */
     }
+    e->byte_pairs = malloc(65536 * sizeof *e->byte_pairs);
+    if (!e->byte_pairs)
+        return FL_E_NOMEM;
+    e->memory += 65536 * sizeof *e->byte_pairs;
+    for (unsigned ab = 0; ab < 65536; ab++) {
+        uint8_t two[2] = {(uint8_t)(ab >> 8), (uint8_t)ab};
+        e->byte_pairs[ab] = fl_piece_rank(e, two, 2);
+    }
     return build_pairs(e);
 }
 
@@ -282,6 +285,13 @@ int fl_encoding_new(const char *data, size_t len, int pattern, fl_encoding **out
         return FL_E_NOMEM;
     e->pattern = pattern;
     e->memory = sizeof *e;
+    /* Tags are never reused, so a cached entry can only match its own encoding;
+     * past FL_CACHE_TAG_MAX encodings new ones simply run without the cache. */
+    static atomic_uint next_tag = 1;
+    unsigned tag = atomic_load(&next_tag);
+    while (tag <= FL_CACHE_TAG_MAX && !atomic_compare_exchange_weak(&next_tag, &tag, tag + 1))
+        ;
+    e->cache_tag = tag <= FL_CACHE_TAG_MAX ? tag : 0;
     int rc = load(e, (const uint8_t *)data, len);
     if (rc != FL_OK) {
         fl_encoding_free(e);
@@ -300,6 +310,7 @@ void fl_encoding_free(fl_encoding *enc)
     free(enc->tok_len);
     free(enc->pieces);
     free(enc->pairs);
+    free(enc->byte_pairs);
     free(enc);
 }
 

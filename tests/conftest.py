@@ -1,0 +1,102 @@
+"""Shared test setup: offline rank files, hypothesis profiles, native/tiktoken encoding pairs.
+
+Environment set here at import time (before any test module imports litellm or
+tiktoken):
+
+* ``LITELLM_LOCAL_MODEL_COST_MAP=True`` so that importing litellm never fetches
+  the model cost map over the network;
+* ``TIKTOKEN_CACHE_DIR`` = the rank files litellm bundles
+  (``<site-packages>/litellm/litellm_core_utils/tokenizers``), located with
+  ``importlib.util.find_spec`` so litellm itself is not imported.  tiktoken then
+  finds cl100k_base, o200k_base and p50k_base offline (r50k_base is not bundled).
+
+Hypothesis profiles: ``default`` (200 examples) and ``ci`` (2,000 examples),
+chosen with ``HYPOTHESIS_PROFILE=ci``.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+if TYPE_CHECKING:
+    import tiktoken
+
+    from fast_litellm.tokenizer import Encoding
+
+
+def _litellm_tokenizers_dir() -> Path:
+    """The directory of rank files bundled with litellm, found without importing litellm."""
+    spec = importlib.util.find_spec("litellm")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("litellm is not installed; the differential tests need its bundled rank files")
+    return Path(next(iter(spec.submodule_search_locations))) / "litellm_core_utils" / "tokenizers"
+
+
+LITELLM_TOKENIZERS_DIR = _litellm_tokenizers_dir()
+os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
+os.environ["TIKTOKEN_CACHE_DIR"] = str(LITELLM_TOKENIZERS_DIR)
+
+# Encodings whose rank files litellm bundles (r50k_base is not among them).
+AVAILABLE_ENCODINGS: tuple[str, ...] = ("cl100k_base", "o200k_base", "p50k_base")
+
+settings.register_profile(
+    "default",
+    max_examples=200,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.register_profile(
+    "ci",
+    max_examples=2000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+@functools.lru_cache(maxsize=None)
+def load_tiktoken(name: str) -> tiktoken.Encoding:
+    """tiktoken's encoding ``name`` (cached for the whole session)."""
+    import tiktoken
+
+    return tiktoken.get_encoding(name)
+
+
+@functools.lru_cache(maxsize=None)
+def load_native(name: str) -> Encoding:
+    """fast_litellm's native encoding ``name`` (cached for the whole session)."""
+    from fast_litellm.tokenizer import get_encoding
+
+    return get_encoding(name)
+
+
+@pytest.fixture(scope="session")
+def tiktoken_enc() -> Callable[[str], tiktoken.Encoding]:
+    """A function returning tiktoken's (cached) encoding for a name."""
+    return load_tiktoken
+
+
+@pytest.fixture(scope="session")
+def native_enc() -> Callable[[str], Encoding]:
+    """A function returning fast_litellm's (cached) native encoding for a name."""
+    return load_native
+
+
+@pytest.fixture(scope="session", params=AVAILABLE_ENCODINGS)
+def encoding_name(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Each encoding that can be loaded offline."""
+    yield request.param
+
+
+@pytest.fixture(scope="session")
+def encodings(encoding_name: str) -> tuple[Encoding, tiktoken.Encoding]:
+    """The (native, tiktoken) pair for ``encoding_name``."""
+    return load_native(encoding_name), load_tiktoken(encoding_name)
