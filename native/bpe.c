@@ -390,33 +390,38 @@ done:
     return rc;
 }
 
-int fl_encode(const fl_encoding *enc, const char *text, size_t len, uint32_t *out, size_t cap,
-              size_t *n_out)
+int64_t fl_encode(const fl_encoding *enc, const char *text, size_t len, uint32_t *out, size_t cap)
 {
-    if (!enc || (!text && len) || (!out && cap) || !n_out)
+    if (!enc || (!text && len) || (!out && cap))
         return FL_E_ARG;
-    if (cap >= len)
-        return encode_impl(enc, (const uint8_t *)text, len, out, n_out);
-    /* A short buffer: encode into a full-size one, then copy what fits. */
-    uint32_t *tmp = malloc((len ? len : 1) * sizeof *tmp);
-    if (!tmp)
-        return FL_E_NOMEM;
-    int rc = encode_impl(enc, (const uint8_t *)text, len, tmp, n_out);
-    if (rc == FL_OK) {
-        if (cap)
-            memcpy(out, tmp, (*n_out < cap ? *n_out : cap) * sizeof *tmp);
-        if (*n_out > cap)
-            rc = FL_E_BUFFER;
+    size_t n = 0;
+    int rc;
+    if (cap >= len) {
+        rc = encode_impl(enc, (const uint8_t *)text, len, out, &n);
+    } else {
+        /* A short buffer: encode into a full-size one, then copy what fits. */
+        uint32_t *tmp = malloc(len * sizeof *tmp);
+        if (!tmp)
+            return FL_E_NOMEM;
+        rc = encode_impl(enc, (const uint8_t *)text, len, tmp, &n);
+        if (rc == FL_OK) {
+            if (cap)
+                memcpy(out, tmp, (n < cap ? n : cap) * sizeof *tmp);
+            if (n > cap)
+                rc = FL_E_BUFFER;
+        }
+        free(tmp);
     }
-    free(tmp);
-    return rc;
+    return rc == FL_OK ? (int64_t)n : rc;
 }
 
-int fl_count(const fl_encoding *enc, const char *text, size_t len, size_t *n_out)
+int64_t fl_count(const fl_encoding *enc, const char *text, size_t len)
 {
-    if (!enc || (!text && len) || !n_out)
+    if (!enc || (!text && len))
         return FL_E_ARG;
-    return encode_impl(enc, (const uint8_t *)text, len, NULL, n_out);
+    size_t n = 0;
+    int rc = encode_impl(enc, (const uint8_t *)text, len, NULL, &n);
+    return rc == FL_OK ? (int64_t)n : rc;
 }
 
 /* ---- Batches ----------------------------------------------------------------- */

@@ -22,7 +22,7 @@
 
 /* Bumped whenever a prototype or constant below changes meaning; the Python
  * bindings refuse to load a _native built from another version. */
-#define FL_ABI_VERSION 1
+#define FL_ABI_VERSION 2
 
 enum {
     FL_OK = 0,
@@ -69,16 +69,19 @@ uint32_t fl_encoding_max_rank(const fl_encoding *enc);
 
 /*
  * Encode UTF-8 `text` as ordinary text (special-token text is plain text),
- * exactly as tiktoken's encode_ordinary.  Writes ids to out[0..*n_out).
+ * exactly as tiktoken's encode_ordinary, writing ids to out[0..cap).
+ * Returns the number of ids (>= 0) or a negative FL_E_* code: FL_E_BUFFER if
+ * cap is too small (out then holds a prefix), FL_E_NOMEM, FL_E_ARG.
+ * Unlike the other functions, the count is the return value: this is the
+ * per-request hot path and an out-parameter costs a cffi allocation per call.
  * A text of n bytes never yields more than n ids, so cap >= len always fits.
- * Returns FL_E_BUFFER if cap is too small (out then holds a prefix).
  * Invalid UTF-8 is tokenized byte-wise without reading past `len`.
  */
-int fl_encode(const fl_encoding *enc, const char *text, size_t len,
-              uint32_t *out, size_t cap, size_t *n_out);
+int64_t fl_encode(const fl_encoding *enc, const char *text, size_t len, uint32_t *out, size_t cap);
 
-/* Count the ids fl_encode would produce, without storing them. */
-int fl_count(const fl_encoding *enc, const char *text, size_t len, size_t *n_out);
+/* The number of ids fl_encode would produce, without storing them, or a
+ * negative FL_E_* code. */
+int64_t fl_count(const fl_encoding *enc, const char *text, size_t len);
 
 /*
  * Encode n_texts texts in one call.  Text i is blob[bounds[i] .. bounds[i+1])

@@ -1,0 +1,224 @@
+"""Installing and removing the native paths in litellm, from one declarative table.
+
+Every patch site is listed in ``PATCHES``, re-export sites included, because a
+``from litellm.utils import encode`` copy survives a patch of the module it
+came from.  One wrapper exists per original function and every alias of it
+points to that wrapper.  Originals are saved first-save-wins; removal puts an
+original back only where our wrapper still sits, so a patch someone applied
+on top of ours is never clobbered.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import logging
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from fast_litellm import _switches
+from fast_litellm._litellm_tokenizer import make_decode, make_encode
+
+__all__ = [
+    "PATCHES",
+    "PatchSpec",
+    "apply_acceleration",
+    "get_original",
+    "get_patch_status",
+    "native_status",
+    "remove_acceleration",
+]
+
+logger = logging.getLogger("fast_litellm")
+
+SUPPORTED_LITELLM = ((1, 106), (1, 107))  # [min, max) of (major, minor)
+
+WrapperFactory = Callable[[Callable[..., Any], Callable[[], bool]], Callable[..., Any]]
+
+
+@dataclass(frozen=True)
+class PatchSpec:
+    """One attribute to replace: ``module.attr`` gets the wrapper of ``source``."""
+
+    module: str
+    attr: str
+    feature: str
+    source: tuple[str, str]
+    factory: WrapperFactory
+
+    @property
+    def site(self) -> str:
+        return f"{self.module}.{self.attr}"
+
+
+PATCHES: tuple[PatchSpec, ...] = (
+    PatchSpec("litellm.utils", "encode", "tokenizer", ("litellm.utils", "encode"), make_encode),
+    PatchSpec("litellm", "encode", "tokenizer", ("litellm.utils", "encode"), make_encode),
+    PatchSpec("litellm.utils", "decode", "tokenizer", ("litellm.utils", "decode"), make_decode),
+    PatchSpec("litellm", "decode", "tokenizer", ("litellm.utils", "decode"), make_decode),
+)
+
+WATCHED_MODULES = frozenset(spec.module for spec in PATCHES) | frozenset(
+    spec.source[0] for spec in PATCHES
+)
+
+
+class _State:
+    """What is installed; guarded by ``lock`` for writers, read freely."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.requested = False  # apply_acceleration() called and not undone
+        self.originals: dict[tuple[str, str], Callable[..., Any]] = {}
+        self.wrappers: dict[tuple[str, str], Callable[..., Any]] = {}
+        self.status: dict[str, dict[str, Any]] = {}
+        self.active: dict[str, bool] = {}
+        self.native_error: str | None = None
+        self.native_checked = False
+
+
+_state = _State()
+
+
+def native_status() -> tuple[bool, str | None]:
+    """(True, None) when the extension loads; else (False, why)."""
+    if not _state.native_checked:
+        try:
+            import fast_litellm._bindings  # noqa: F401
+        except ImportError as exc:
+            _state.native_error = str(exc)
+        _state.native_checked = True
+    return _state.native_error is None, _state.native_error
+
+
+def _litellm_supported() -> tuple[bool, str]:
+    try:
+        version = importlib.metadata.version("litellm")
+    except importlib.metadata.PackageNotFoundError:
+        return False, "litellm is not installed"
+    try:
+        major_minor = tuple(int(part) for part in version.split(".")[:2])
+    except ValueError:
+        return False, f"unrecognised litellm version {version}"
+    low, high = SUPPORTED_LITELLM
+    if not (low <= major_minor < high):
+        return False, f"litellm {version} is outside the supported range >=1.106,<1.107"
+    return True, version
+
+
+def get_original(module: str, attr: str) -> Callable[..., Any]:
+    """litellm's own function behind a patch site (the current object if never patched).
+
+    Raises:
+        KeyError: the module is not imported.
+    """
+    spec = next((s for s in PATCHES if (s.module, s.attr) == (module, attr)), None)
+    source = spec.source if spec else (module, attr)
+    saved = _state.originals.get(source)
+    if saved is not None:
+        return saved
+    current: Callable[..., Any] = getattr(sys.modules[source[0]], source[1])
+    return current
+
+
+def _wrapper_for(spec: PatchSpec) -> Callable[..., Any] | None:
+    wrapper = _state.wrappers.get(spec.source)
+    if wrapper is not None:
+        return wrapper
+    source_module = sys.modules.get(spec.source[0])
+    if source_module is None:
+        return None
+    original = getattr(source_module, spec.source[1], None)
+    if original is None or getattr(original, "__fast_litellm__", False):
+        return None
+    _state.originals.setdefault(spec.source, original)
+    feature = spec.feature
+    _state.active.setdefault(feature, True)
+    active = _state.active
+    wrapper = spec.factory(_state.originals[spec.source], lambda: active[feature])
+    _state.wrappers[spec.source] = wrapper
+    return wrapper
+
+
+def _apply_site(spec: PatchSpec) -> dict[str, Any]:
+    module = sys.modules.get(spec.module)
+    if module is None:
+        return {"patched": False, "reason": f"{spec.module} not imported yet; patched on import"}
+    wrapper = _wrapper_for(spec)
+    if wrapper is None:
+        return {"patched": False, "reason": f"{spec.source[0]}.{spec.source[1]} not available yet"}
+    current = getattr(module, spec.attr, None)
+    if current is wrapper:
+        return {"patched": True, "reason": "native"}
+    if current is not _state.originals[spec.source]:
+        return {
+            "patched": False,
+            "reason": "attribute was replaced by another object; not patching over it",
+        }
+    setattr(module, spec.attr, wrapper)
+    return {"patched": True, "reason": "native"}
+
+
+def apply_acceleration() -> dict[str, dict[str, Any]]:
+    """Patch every site whose module is imported (idempotent); returns get_patch_status()."""
+    with _state.lock:
+        _state.requested = True
+        ok, why = native_status()
+        supported, version = _litellm_supported() if ok else (False, "")
+        for spec in PATCHES:
+            if not ok:
+                _state.status[spec.site] = {"patched": False, "reason": f"native extension unavailable: {why}"}
+            elif not _switches.globally_enabled():
+                _state.status[spec.site] = {"patched": False, "reason": "FAST_LITELLM_ENABLED is off"}
+            elif not _switches.feature_enabled(spec.feature):
+                _state.status[spec.site] = {
+                    "patched": False,
+                    "reason": f"FAST_LITELLM_{spec.feature.upper()} is off",
+                }
+            elif not supported and spec.module in sys.modules:
+                _state.status[spec.site] = {"patched": False, "reason": version}
+            else:
+                _state.status[spec.site] = _apply_site(spec)
+        return get_patch_status()
+
+
+def reapply_on_import() -> None:
+    """Called by the import hook once a watched module has executed."""
+    if _state.requested:
+        apply_acceleration()
+
+
+def remove_acceleration() -> dict[str, dict[str, Any]]:
+    """Put litellm's originals back wherever our wrapper still sits (idempotent)."""
+    with _state.lock:
+        _state.requested = False
+        for spec in PATCHES:
+            module = sys.modules.get(spec.module)
+            wrapper = _state.wrappers.get(spec.source)
+            if module is not None and wrapper is not None and getattr(module, spec.attr, None) is wrapper:
+                setattr(module, spec.attr, _state.originals[spec.source])
+                _state.status[spec.site] = {"patched": False, "reason": "removed by remove_acceleration()"}
+            elif module is not None and wrapper is not None:
+                _state.status[spec.site] = {
+                    "patched": False,
+                    "reason": "another object replaced our wrapper; left in place",
+                }
+        return get_patch_status()
+
+
+def get_patch_status() -> dict[str, dict[str, Any]]:
+    """Per patch site: whether our wrapper is installed right now, and why (not)."""
+    result: dict[str, dict[str, Any]] = {}
+    for spec in PATCHES:
+        module = sys.modules.get(spec.module)
+        wrapper = _state.wrappers.get(spec.source)
+        installed = (
+            module is not None and wrapper is not None and module.__dict__.get(spec.attr) is wrapper
+        )
+        entry = dict(_state.status.get(spec.site, {"reason": "not applied"}))
+        entry["patched"] = installed
+        entry["feature"] = spec.feature
+        result[spec.site] = entry
+    return result
