@@ -6,8 +6,8 @@
  * does: repeatedly merge the adjacent pair whose concatenation has the lowest
  * rank, the leftmost on ties, until no adjacent pair is a token.
  *   - short pieces: arrays and a linear minimum scan (cache-friendly, O(n*m));
- *   - long pieces: a doubly linked list plus an indexed binary heap keyed by
- *     (rank, position), so runs of one character stay O(n log n).
+ *   - long pieces: a doubly linked list plus a blocked tournament tree keyed
+ *     by (rank, position), so runs of one character stay O(n log n).
  *
  * In front of both sits a per-thread, direct-mapped cache of short pieces
  * (<= 16 bytes, <= 3 ids): English and code repeat a few thousand pieces
@@ -117,77 +117,79 @@ static size_t merge_small(const struct fl_encoding *e, const uint8_t *p, size_t 
     return m;
 }
 
-/* ---- Long pieces: linked list + indexed min-heap --------------------------- */
+/* ---- Long pieces: linked list + blocked tournament tree -------------------- */
 
-typedef struct {
-    uint32_t *tok, *pr, *next, *prev, *hpos, *heap;
-    size_t hn;
-} big_t;
+/*
+ * Nodes are the piece's current tokens, indexed by their first byte; pr[i] is
+ * the rank of merging node i with the next node (FL_NO_RANK for none, or for
+ * nodes merged away).  Positions are grouped in blocks of BLOCK; a FANOUT-ary
+ * tournament tree over the blocks holds minimum keys (rank << 32 | position),
+ * so its root is the lowest rank, leftmost on ties -- tiktoken's order.  A
+ * merge touches at most three neighbouring nodes, so it rescans one or two
+ * contiguous blocks and a few short, contiguous tree levels: O(BLOCK +
+ * FANOUT * log n / log FANOUT) per merge on cache-resident memory, with 16
+ * bytes of scratch per input byte.  The block being merged in ("active") is
+ * kept out of the tree, so the long runs of merges inside one block that
+ * repetitive input produces touch the tree only when the active block changes.
+ */
 
 #define DEAD 0xFFFFFFFFu
+#define BLOCK 32u
+#define FANOUT 16u
+#define MAX_LEVELS 16
+#define KEY_NONE UINT64_MAX
 
-/* Heap order: lower pair rank first, then lower position (leftmost). */
-FL_INLINE int heap_less(const big_t *b, uint32_t x, uint32_t y)
+typedef struct {
+    uint32_t *tok, *pr, *next, *prev;
+    uint64_t *keys;              /* all tree levels, leaves (one per block) first */
+    size_t off[MAX_LEVELS + 1];  /* level l is keys[off[l] .. off[l + 1]) */
+    int levels;
+    size_t n;
+} big_t;
+
+static uint64_t block_key(const big_t *b, size_t block)
 {
-    return b->pr[x] < b->pr[y] || (b->pr[x] == b->pr[y] && x < y);
+    size_t lo = block * BLOCK, hi = lo + BLOCK < b->n ? lo + BLOCK : b->n;
+    const uint32_t *pr = b->pr;
+    uint32_t best = FL_NO_RANK;
+    for (size_t i = lo; i < hi; i++) /* branch-free, vectorizable */
+        best = pr[i] < best ? pr[i] : best;
+    if (best == FL_NO_RANK)
+        return KEY_NONE;
+    size_t at = lo;
+    while (pr[at] != best)
+        at++;
+    return ((uint64_t)best << 32) | at;
 }
 
-static void heap_up(big_t *b, size_t i)
+/* Minimum of the children of node i of level l (l >= 1). */
+static uint64_t children_min(const big_t *b, int l, size_t i)
 {
-    uint32_t x = b->heap[i];
-    while (i > 0) {
-        size_t parent = (i - 1) / 2;
-        uint32_t y = b->heap[parent];
-        if (!heap_less(b, x, y))
-            break;
-        b->heap[i] = y;
-        b->hpos[y] = (uint32_t)i;
-        i = parent;
-    }
-    b->heap[i] = x;
-    b->hpos[x] = (uint32_t)i;
+    const uint64_t *child = b->keys + b->off[l - 1];
+    size_t lo = i * FANOUT, hi = lo + FANOUT, count = b->off[l] - b->off[l - 1];
+    if (hi > count)
+        hi = count;
+    uint64_t m = KEY_NONE;
+    for (size_t c = lo; c < hi; c++)
+        m = child[c] < m ? child[c] : m;
+    return m;
 }
 
-static void heap_down(big_t *b, size_t i)
+/* Store a block's key in the tree and fix its ancestors. */
+static void tree_set(big_t *b, size_t block, uint64_t key)
 {
-    uint32_t x = b->heap[i];
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= b->hn)
-            break;
-        if (c + 1 < b->hn && heap_less(b, b->heap[c + 1], b->heap[c]))
-            c++;
-        if (!heap_less(b, b->heap[c], x))
-            break;
-        b->heap[i] = b->heap[c];
-        b->hpos[b->heap[i]] = (uint32_t)i;
-        i = c;
-    }
-    b->heap[i] = x;
-    b->hpos[x] = (uint32_t)i;
-}
-
-/* Node x's pair rank changed: move it in the heap. */
-static void heap_update(big_t *b, uint32_t x, uint32_t rank)
-{
-    uint32_t old = b->pr[x];
-    b->pr[x] = rank;
-    if (rank < old)
-        heap_up(b, b->hpos[x]);
-    else if (rank > old)
-        heap_down(b, b->hpos[x]);
-}
-
-static void heap_remove(big_t *b, uint32_t x)
-{
-    size_t i = b->hpos[x];
-    uint32_t last = b->heap[--b->hn];
-    if (i == b->hn)
+    if (b->keys[block] == key)
         return;
-    b->heap[i] = last;
-    b->hpos[last] = (uint32_t)i;
-    heap_down(b, i);
-    heap_up(b, b->hpos[last]);
+    b->keys[block] = key;
+    size_t i = block;
+    for (int l = 1; l < b->levels; l++) {
+        i /= FANOUT;
+        uint64_t m = children_min(b, l, i);
+        uint64_t *slot = &b->keys[b->off[l] + i];
+        if (*slot == m)
+            break;
+        *slot = m;
+    }
 }
 
 static size_t merge_big(const struct fl_encoding *e, const uint8_t *p, size_t n, uint32_t *out)
@@ -195,15 +197,29 @@ static size_t merge_big(const struct fl_encoding *e, const uint8_t *p, size_t n,
     if (n >= DEAD)
         return 0;
     big_t b;
-    uint32_t *mem = malloc(n * 6 * sizeof *mem);
-    if (!mem)
+    b.n = n;
+    /* Level sizes: blocks, then ceil(/FANOUT) until one root. */
+    size_t count = (n + BLOCK - 1) / BLOCK, total = 0;
+    b.levels = 0;
+    for (;;) {
+        b.off[b.levels++] = total;
+        total += count;
+        if (count == 1 || b.levels == MAX_LEVELS)
+            break;
+        count = (count + FANOUT - 1) / FANOUT;
+    }
+    b.off[b.levels] = total;
+    uint32_t *mem = malloc(n * 4 * sizeof *mem);
+    b.keys = malloc(total * sizeof *b.keys);
+    if (!mem || !b.keys) {
+        free(mem);
+        free(b.keys);
         return 0;
+    }
     b.tok = mem;
     b.pr = mem + n;
     b.next = mem + 2 * n;
     b.prev = mem + 3 * n;
-    b.hpos = mem + 4 * n;
-    b.heap = mem + 5 * n;
     for (size_t i = 0; i < n; i++) {
         b.tok[i] = e->byte_rank[p[i]];
         b.next[i] = (uint32_t)(i + 1);
@@ -213,40 +229,50 @@ static size_t merge_big(const struct fl_encoding *e, const uint8_t *p, size_t n,
     for (size_t i = 0; i + 1 < n; i++)
         b.pr[i] = e->byte_pairs[(unsigned)p[i] << 8 | p[i + 1]];
     b.pr[n - 1] = FL_NO_RANK;
-    /* Only the n-1 left ends of pairs live in the heap. */
-    b.hn = n - 1;
-    for (size_t i = 0; i + 1 < n; i++) {
-        b.heap[i] = (uint32_t)i;
-        b.hpos[i] = (uint32_t)i;
-    }
-    for (size_t i = b.hn / 2; i-- > 0;)
-        heap_down(&b, i);
-    while (b.hn > 0) {
-        uint32_t x = b.heap[0];
-        uint32_t rank = b.pr[x];
-        if (rank == FL_NO_RANK)
+    for (size_t k = 0; k < b.off[1]; k++)
+        b.keys[k] = block_key(&b, k);
+    for (int l = 1; l < b.levels; l++)
+        for (size_t i = 0; i < b.off[l + 1] - b.off[l]; i++)
+            b.keys[b.off[l] + i] = children_min(&b, l, i);
+    const uint64_t *root = &b.keys[b.off[b.levels - 1]];
+    size_t active = SIZE_MAX;   /* block kept out of the tree */
+    uint64_t active_key = KEY_NONE;
+    for (;;) {
+        uint64_t best = *root < active_key ? *root : active_key;
+        if (best == KEY_NONE)
             break;
+        uint32_t x = (uint32_t)best;
+        uint32_t rank = (uint32_t)(best >> 32);
+        size_t bx = x / BLOCK;
+        if (bx != active) {
+            if (active != SIZE_MAX)
+                tree_set(&b, active, active_key);
+            tree_set(&b, bx, KEY_NONE);
+            active = bx;
+        }
         uint32_t y = b.next[x];
-        b.tok[x] = rank;
-        b.tok[y] = DEAD;
         uint32_t z = b.next[y];
+        b.tok[x] = rank;
+        b.pr[y] = FL_NO_RANK;
         b.next[x] = z;
         if (z != DEAD)
             b.prev[z] = x;
-        if (z != DEAD) {
-            heap_remove(&b, y); /* y was the left end of pair (y, z) */
-            heap_update(&b, x, fl_pair_rank(e, rank, b.tok[z]));
-        } else {
-            heap_update(&b, x, FL_NO_RANK);
-        }
+        b.pr[x] = z != DEAD ? fl_pair_rank(e, rank, b.tok[z]) : FL_NO_RANK;
         uint32_t w = b.prev[x];
         if (w != DEAD)
-            heap_update(&b, w, fl_pair_rank(e, b.tok[w], rank));
+            b.pr[w] = fl_pair_rank(e, b.tok[w], rank);
+        active_key = block_key(&b, bx);
+        size_t by = y / BLOCK;
+        if (by != bx)
+            tree_set(&b, by, block_key(&b, by));
+        if (w != DEAD && w / BLOCK != bx)
+            tree_set(&b, w / BLOCK, block_key(&b, w / BLOCK));
     }
     size_t m = 0;
     for (uint32_t i = 0; i != DEAD; i = b.next[i])
         out[m++] = b.tok[i];
     free(mem);
+    free(b.keys);
     return m;
 }
 
