@@ -276,10 +276,200 @@ static size_t merge_big(const struct fl_encoding *e, const uint8_t *p, size_t n,
     return m;
 }
 
+/* ---- Long pieces: backtracking over compatible token pairs ------------------ */
+
+/*
+ * For long pieces, merging costs O(n log n) with scattered memory.  Instead,
+ * build the encoding left to right from the longest matching tokens,
+ * backtracking when a choice cannot be completed, using two facts about BPE:
+ *   (1) a token sequence is the BPE encoding of its concatenated bytes iff
+ *       every adjacent pair (a, b) is "compatible", i.e. BPE(bytes(a) +
+ *       bytes(b)) = [a, b] (the characterisation behind GitHub's `bpe` crate);
+ *   (2) hence a compatible prefix is always the BPE encoding of the bytes it
+ *       covers, so a position from which no compatible continuation exists is
+ *       dead whatever token led to it, and is never tried again.
+ * Compatibility is decided exactly by running the merge on the (at most 510)
+ * bytes of the pair, stopping as soon as a merge crosses the boundary, and is
+ * memoised per call, which makes repetitive input (runs of one character)
+ * nearly free.
+ */
+
+#define PAIR_MAX (2 * FL_MAX_TOKEN_LEN)
+
+/* BPE(bytes(a) + bytes(b)) == [a, b]? */
+static int pair_compatible(const struct fl_encoding *e, uint32_t a, uint32_t b)
+{
+    size_t la = e->tok_len[a], n = la + e->tok_len[b];
+    uint8_t bytes[PAIR_MAX];
+    uint32_t tok[PAIR_MAX], pr[PAIR_MAX];
+    uint16_t start[PAIR_MAX];
+    memcpy(bytes, e->pool + e->tok_off[a], la);
+    memcpy(bytes + la, e->pool + e->tok_off[b], n - la);
+    for (size_t i = 0; i < n; i++) {
+        tok[i] = e->byte_rank[bytes[i]];
+        start[i] = (uint16_t)i;
+    }
+    for (size_t i = 0; i + 1 < n; i++)
+        pr[i] = e->byte_pairs[(unsigned)bytes[i] << 8 | bytes[i + 1]];
+    pr[n - 1] = FL_NO_RANK;
+    size_t m = n;
+    for (;;) {
+        uint32_t best = FL_NO_RANK;
+        size_t bi = 0;
+        for (size_t i = 0; i + 1 < m; i++) {
+            if (pr[i] < best) {
+                best = pr[i];
+                bi = i;
+            }
+        }
+        if (best == FL_NO_RANK)
+            break;
+        if (start[bi + 1] == la)
+            return 0; /* a merge across the boundary: not [a, b] */
+        tok[bi] = best;
+        size_t tail = m - bi - 2;
+        memmove(tok + bi + 1, tok + bi + 2, tail * sizeof *tok);
+        memmove(pr + bi + 1, pr + bi + 2, tail * sizeof *pr);
+        memmove(start + bi + 1, start + bi + 2, tail * sizeof *start);
+        m--;
+        pr[bi] = bi + 1 < m ? fl_pair_rank(e, tok[bi], tok[bi + 1]) : FL_NO_RANK;
+        if (bi > 0)
+            pr[bi - 1] = fl_pair_rank(e, tok[bi - 1], tok[bi]);
+    }
+    return m == 2 && tok[0] == a && tok[1] == b;
+}
+
+/* Per-call memo of pair_compatible: key (a + 1) << 32 | b -> answer in bit 63. */
+typedef struct {
+    uint64_t *slots;
+    size_t mask, used;
+} memo_t;
+
+static int memo_init(memo_t *m)
+{
+    m->mask = 4095;
+    m->used = 0;
+    m->slots = calloc(m->mask + 1, sizeof *m->slots);
+    return m->slots != NULL;
+}
+
+#define MEMO_YES (1ull << 63)
+#define MEMO_KEY(s) ((s) & ~MEMO_YES)
+
+static int memo_grow(memo_t *m)
+{
+    size_t cap = (m->mask + 1) * 2;
+    uint64_t *slots = calloc(cap, sizeof *slots);
+    if (!slots)
+        return 0;
+    for (size_t i = 0; i <= m->mask; i++) {
+        uint64_t s = m->slots[i];
+        if (!s)
+            continue;
+        size_t j = (size_t)((MEMO_KEY(s) * FL_GOLDEN) >> 40) & (cap - 1);
+        while (slots[j])
+            j = (j + 1) & (cap - 1);
+        slots[j] = s;
+    }
+    free(m->slots);
+    m->slots = slots;
+    m->mask = cap - 1;
+    return 1;
+}
+
+/* 1 / 0 for compatible / not, -1 when out of memory. */
+static int compatible(const struct fl_encoding *e, memo_t *m, uint32_t a, uint32_t b)
+{
+    uint64_t key = ((uint64_t)(a + 1) << 32) | b;
+    size_t i = (size_t)((key * FL_GOLDEN) >> 40) & m->mask;
+    for (;;) {
+        uint64_t s = m->slots[i];
+        if (!s)
+            break;
+        if (MEMO_KEY(s) == key)
+            return (s & MEMO_YES) != 0;
+        i = (i + 1) & m->mask;
+    }
+    int ok = pair_compatible(e, a, b);
+    m->slots[i] = key | (ok ? MEMO_YES : 0);
+    if (++m->used * 2 > m->mask && !memo_grow(m))
+        return -1;
+    return ok;
+}
+
+static size_t merge_backtrack(const struct fl_encoding *e, const uint8_t *p, size_t n, uint32_t *out)
+{
+    const fl_trie *t = fl_encoding_trie(e);
+    if (!t)
+        return 0;
+    uint8_t *dead = calloc(n + 1, 1);
+    memo_t memo;
+    if (!dead || !memo_init(&memo)) {
+        free(dead);
+        return 0;
+    }
+    size_t k = 0, pos = 0, limit = SIZE_MAX;
+    uint32_t cand_rank[FL_MAX_TOKEN_LEN];
+    uint16_t cand_len[FL_MAX_TOKEN_LEN];
+    while (pos < n) {
+        /* Tokens that are prefixes of p[pos..], shortest first. */
+        size_t nc = 0;
+        uint32_t node = 0;
+        for (size_t i = pos; i < n && i - pos < FL_MAX_TOKEN_LEN; i++) {
+            node = fl_trie_child(t, node, p[i]);
+            if (node == FL_TRIE_NONE)
+                break;
+            if (t->node_rank[node] != FL_NO_RANK) {
+                cand_rank[nc] = t->node_rank[node];
+                cand_len[nc++] = (uint16_t)(i - pos + 1);
+            }
+        }
+        int found = 0;
+        while (nc-- > 0) {
+            size_t end = pos + cand_len[nc];
+            if (cand_len[nc] > limit || dead[end])
+                continue;
+            if (k > 0) {
+                int ok = compatible(e, &memo, out[k - 1], cand_rank[nc]);
+                if (ok < 0) {
+                    k = 0;
+                    goto done;
+                }
+                if (!ok)
+                    continue;
+            }
+            out[k++] = cand_rank[nc];
+            pos = end;
+            limit = SIZE_MAX;
+            found = 1;
+            break;
+        }
+        if (!found) {
+            dead[pos] = 1;
+            if (k == 0) /* cannot happen for a well-formed vocabulary */
+                goto done;
+            uint32_t last = out[--k];
+            pos -= e->tok_len[last];
+            limit = (size_t)e->tok_len[last] - 1;
+        }
+    }
+done:
+    free(dead);
+    free(memo.slots);
+    return k;
+}
+
+#define BACKTRACK_MIN 256 /* pieces at least this long use merge_backtrack */
+
 size_t fl_bpe_merge(const struct fl_encoding *e, const uint8_t *p, size_t len, uint32_t *out)
 {
     if (len < SMALL_PIECE)
         return merge_small(e, p, len, out);
+    if (len >= BACKTRACK_MIN) {
+        size_t m = merge_backtrack(e, p, len, out);
+        if (m)
+            return m;
+    }
     return merge_big(e, p, len, out);
 }
 

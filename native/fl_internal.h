@@ -5,6 +5,8 @@
 #ifndef FL_INTERNAL_H
 #define FL_INTERNAL_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -96,6 +98,34 @@ FL_HIDDEN size_t fl_scan(int pattern, const uint8_t *s, size_t len, size_t pos, 
 #define FL_MAX_RANKS ((1u << 21) - 2u)
 #define FL_CACHE_TAG_MAX ((1u << 24) - 1u)
 
+/* A byte trie of every token, for longest-prefix matches on long pieces.
+ * edges: open addressing, slot = key << 22 | child with key = (parent << 8 |
+ * byte) + 1 (0 = empty); node_rank[node] = rank of the token spelled by the
+ * path to node, or FL_NO_RANK. */
+typedef struct {
+    uint64_t *edges;
+    unsigned edge_shift;
+    size_t edge_mask;
+    uint32_t *node_rank;
+    size_t nodes;
+} fl_trie;
+
+#define FL_TRIE_NONE 0xFFFFFFFFu
+
+FL_INLINE uint32_t fl_trie_child(const fl_trie *t, uint32_t node, uint8_t byte)
+{
+    uint64_t key = (((uint64_t)node << 8) | byte) + 1;
+    size_t i = (size_t)((key * 0x9E3779B97F4A7C15ull) >> t->edge_shift);
+    for (;;) {
+        uint64_t s = t->edges[i];
+        if (s == 0)
+            return FL_TRIE_NONE;
+        if ((s >> 22) == key)
+            return (uint32_t)(s & 0x3FFFFF);
+        i = (i + 1) & t->edge_mask;
+    }
+}
+
 /* One slot of the piece table: bytes -> rank.  key holds the bytes themselves
  * for tokens of <= 8 bytes (see fl_short_key), else a 64-bit hash of them;
  * meta = rank | len << 24 | pool offset << 32 (0 = empty slot). */
@@ -120,8 +150,14 @@ struct fl_encoding {
     uint32_t byte_rank[256];
     uint32_t *byte_pairs; /* [65536] rank of the two bytes a, b at a << 8 | b */
     uint32_t cache_tag;   /* tags this encoding's entries in the per-thread piece cache; 0 = none */
-    size_t memory;
+    /* Built on first use by fl_encoding_trie (long pieces only), then immutable. */
+    _Atomic(fl_trie *) trie;
+    pthread_mutex_t trie_lock;
+    atomic_size_t memory;
 };
+
+/* The encoding's token trie, built on first call (thread-safe); NULL if out of memory. */
+FL_HIDDEN const fl_trie *fl_encoding_trie(const struct fl_encoding *e);
 
 #define FL_GOLDEN 0x9E3779B97F4A7C15ull
 

@@ -273,6 +273,78 @@ static int load(struct fl_encoding *e, const uint8_t *data, size_t len)
     return build_pairs(e);
 }
 
+static void trie_free(fl_trie *t)
+{
+    if (t) {
+        free(t->edges);
+        free(t->node_rank);
+        free(t);
+    }
+}
+
+static fl_trie *trie_build(const struct fl_encoding *e)
+{
+    fl_trie *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    size_t max_nodes = e->pool_len + 1;
+    unsigned bits = 4;
+    while (((size_t)1 << bits) < max_nodes + max_nodes / 2)
+        bits++;
+    t->edges = calloc((size_t)1 << bits, sizeof *t->edges);
+    t->node_rank = malloc(max_nodes * sizeof *t->node_rank);
+    if (!t->edges || !t->node_rank || max_nodes >= 0x3FFFFF) {
+        trie_free(t);
+        return NULL;
+    }
+    t->edge_shift = 64 - bits;
+    t->edge_mask = ((size_t)1 << bits) - 1;
+    t->nodes = 1;
+    t->node_rank[0] = FL_NO_RANK;
+    for (uint32_t rank = 0; rank < e->max_rank; rank++) {
+        const uint8_t *p = e->pool + e->tok_off[rank];
+        uint32_t node = 0;
+        for (size_t i = 0; i < e->tok_len[rank]; i++) {
+            uint32_t child = fl_trie_child(t, node, p[i]);
+            if (child == FL_TRIE_NONE) {
+                child = (uint32_t)t->nodes++;
+                t->node_rank[child] = FL_NO_RANK;
+                uint64_t key = (((uint64_t)node << 8) | p[i]) + 1;
+                size_t j = (size_t)((key * 0x9E3779B97F4A7C15ull) >> t->edge_shift);
+                while (t->edges[j] != 0)
+                    j = (j + 1) & t->edge_mask;
+                t->edges[j] = (key << 22) | child;
+            }
+            node = child;
+        }
+        if (e->tok_len[rank])
+            t->node_rank[node] = rank;
+    }
+    return t;
+}
+
+const fl_trie *fl_encoding_trie(const struct fl_encoding *ce)
+{
+    /* The trie is the one lazily built part of an otherwise immutable
+     * encoding; its pointer is published once, under trie_lock. */
+    struct fl_encoding *e = (struct fl_encoding *)(uintptr_t)ce;
+    fl_trie *t = atomic_load_explicit(&e->trie, memory_order_acquire);
+    if (t)
+        return t;
+    pthread_mutex_lock(&e->trie_lock);
+    t = atomic_load_explicit(&e->trie, memory_order_relaxed);
+    if (!t) {
+        t = trie_build(e);
+        if (t) {
+            atomic_fetch_add(&e->memory, ((t->edge_mask + 1) * sizeof *t->edges) +
+                                             (e->pool_len + 1) * sizeof *t->node_rank);
+            atomic_store_explicit(&e->trie, t, memory_order_release);
+        }
+    }
+    pthread_mutex_unlock(&e->trie_lock);
+    return t;
+}
+
 int fl_encoding_new(const char *data, size_t len, int pattern, fl_encoding **out)
 {
     if (!out || (!data && len))
@@ -285,6 +357,11 @@ int fl_encoding_new(const char *data, size_t len, int pattern, fl_encoding **out
         return FL_E_NOMEM;
     e->pattern = pattern;
     e->memory = sizeof *e;
+    atomic_init(&e->trie, NULL);
+    if (pthread_mutex_init(&e->trie_lock, NULL) != 0) {
+        free(e);
+        return FL_E_NOMEM;
+    }
     /* Tags are never reused, so a cached entry can only match its own encoding;
      * past FL_CACHE_TAG_MAX encodings new ones simply run without the cache. */
     static atomic_uint next_tag = 1;
@@ -311,12 +388,14 @@ void fl_encoding_free(fl_encoding *enc)
     free(enc->pieces);
     free(enc->pairs);
     free(enc->byte_pairs);
+    trie_free(atomic_load(&enc->trie));
+    pthread_mutex_destroy(&enc->trie_lock);
     free(enc);
 }
 
 size_t fl_encoding_memory(const fl_encoding *enc)
 {
-    return enc ? enc->memory : 0;
+    return enc ? atomic_load(&enc->memory) : 0;
 }
 
 uint32_t fl_encoding_max_rank(const fl_encoding *enc)
