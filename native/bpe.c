@@ -291,7 +291,8 @@ static size_t merge_big(const struct fl_encoding *e, const uint8_t *p, size_t n,
  * Compatibility is decided exactly by running the merge on the (at most 510)
  * bytes of the pair, stopping as soon as a merge crosses the boundary, and is
  * memoised per call, which makes repetitive input (runs of one character)
- * nearly free.
+ * nearly free.  Tokens are found with the trie; its first two levels come
+ * from a 64K-entry table so the common short tokens cost no trie probe.
  */
 
 #define PAIR_MAX (2 * FL_MAX_TOKEN_LEN)
@@ -339,61 +340,21 @@ static int pair_compatible(const struct fl_encoding *e, uint32_t a, uint32_t b)
     return m == 2 && tok[0] == a && tok[1] == b;
 }
 
-/* Per-call memo of pair_compatible: key (a + 1) << 32 | b -> answer in bit 63. */
-typedef struct {
-    uint64_t *slots;
-    size_t mask, used;
-} memo_t;
-
-static int memo_init(memo_t *m)
-{
-    m->mask = 4095;
-    m->used = 0;
-    m->slots = calloc(m->mask + 1, sizeof *m->slots);
-    return m->slots != NULL;
-}
-
+/* Per-call, direct-mapped memo of pair_compatible (a fixed 128 KB, so that on
+ * input with millions of distinct pairs it stays cache-resident; a collision
+ * only costs a recomputation).  Slot: (a + 1) << 32 | b, answer in bit 63. */
+#define MEMO_BITS 14
 #define MEMO_YES (1ull << 63)
-#define MEMO_KEY(s) ((s) & ~MEMO_YES)
 
-static int memo_grow(memo_t *m)
-{
-    size_t cap = (m->mask + 1) * 2;
-    uint64_t *slots = calloc(cap, sizeof *slots);
-    if (!slots)
-        return 0;
-    for (size_t i = 0; i <= m->mask; i++) {
-        uint64_t s = m->slots[i];
-        if (!s)
-            continue;
-        size_t j = (size_t)((MEMO_KEY(s) * FL_GOLDEN) >> 40) & (cap - 1);
-        while (slots[j])
-            j = (j + 1) & (cap - 1);
-        slots[j] = s;
-    }
-    free(m->slots);
-    m->slots = slots;
-    m->mask = cap - 1;
-    return 1;
-}
-
-/* 1 / 0 for compatible / not, -1 when out of memory. */
-static int compatible(const struct fl_encoding *e, memo_t *m, uint32_t a, uint32_t b)
+/* 1 / 0 for compatible / not. */
+FL_INLINE int compatible(const struct fl_encoding *e, uint64_t *memo, uint32_t a, uint32_t b)
 {
     uint64_t key = ((uint64_t)(a + 1) << 32) | b;
-    size_t i = (size_t)((key * FL_GOLDEN) >> 40) & m->mask;
-    for (;;) {
-        uint64_t s = m->slots[i];
-        if (!s)
-            break;
-        if (MEMO_KEY(s) == key)
-            return (s & MEMO_YES) != 0;
-        i = (i + 1) & m->mask;
-    }
+    uint64_t *slot = &memo[(size_t)((key * FL_GOLDEN) >> (64 - MEMO_BITS))];
+    if ((*slot & ~MEMO_YES) == key)
+        return (*slot & MEMO_YES) != 0;
     int ok = pair_compatible(e, a, b);
-    m->slots[i] = key | (ok ? MEMO_YES : 0);
-    if (++m->used * 2 > m->mask && !memo_grow(m))
-        return -1;
+    *slot = key | (ok ? MEMO_YES : 0);
     return ok;
 }
 
@@ -403,9 +364,10 @@ static size_t merge_backtrack(const struct fl_encoding *e, const uint8_t *p, siz
     if (!t)
         return 0;
     uint8_t *dead = calloc(n + 1, 1);
-    memo_t memo;
-    if (!dead || !memo_init(&memo)) {
+    uint64_t *memo = calloc((size_t)1 << MEMO_BITS, sizeof *memo);
+    if (!dead || !memo) {
         free(dead);
+        free(memo);
         return 0;
     }
     size_t k = 0, pos = 0, limit = SIZE_MAX;
@@ -413,9 +375,20 @@ static size_t merge_backtrack(const struct fl_encoding *e, const uint8_t *p, siz
     uint16_t cand_len[FL_MAX_TOKEN_LEN];
     while (pos < n) {
         /* Tokens that are prefixes of p[pos..], shortest first. */
-        size_t nc = 0;
+        size_t nc = 1, i = pos + 1;
         uint32_t node = 0;
-        for (size_t i = pos; i < n && i - pos < FL_MAX_TOKEN_LEN; i++) {
+        cand_rank[0] = e->byte_rank[p[pos]]; /* every byte is a token */
+        cand_len[0] = 1;
+        if (pos + 1 < n) {
+            unsigned ab = (unsigned)p[pos] << 8 | p[pos + 1];
+            node = t->depth2[ab];
+            i = pos + 2;
+            if (e->byte_pairs[ab] != FL_NO_RANK) {
+                cand_rank[nc] = e->byte_pairs[ab];
+                cand_len[nc++] = 2;
+            }
+        }
+        for (; node != FL_TRIE_NONE && i < n && i - pos < FL_MAX_TOKEN_LEN; i++) {
             node = fl_trie_child(t, node, p[i]);
             if (node == FL_TRIE_NONE)
                 break;
@@ -429,15 +402,8 @@ static size_t merge_backtrack(const struct fl_encoding *e, const uint8_t *p, siz
             size_t end = pos + cand_len[nc];
             if (cand_len[nc] > limit || dead[end])
                 continue;
-            if (k > 0) {
-                int ok = compatible(e, &memo, out[k - 1], cand_rank[nc]);
-                if (ok < 0) {
-                    k = 0;
-                    goto done;
-                }
-                if (!ok)
-                    continue;
-            }
+            if (k > 0 && !compatible(e, memo, out[k - 1], cand_rank[nc]))
+                continue;
             out[k++] = cand_rank[nc];
             pos = end;
             limit = SIZE_MAX;
@@ -455,7 +421,7 @@ static size_t merge_backtrack(const struct fl_encoding *e, const uint8_t *p, siz
     }
 done:
     free(dead);
-    free(memo.slots);
+    free(memo);
     return k;
 }
 

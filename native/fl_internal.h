@@ -108,6 +108,7 @@ typedef struct {
     size_t edge_mask;
     uint32_t *node_rank;
     size_t nodes;
+    uint32_t *depth2; /* [65536] node of the two-byte path a, b (a << 8 | b), or FL_TRIE_NONE */
 } fl_trie;
 
 #define FL_TRIE_NONE 0xFFFFFFFFu

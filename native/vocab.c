@@ -278,6 +278,7 @@ static void trie_free(fl_trie *t)
     if (t) {
         free(t->edges);
         free(t->node_rank);
+        free(t->depth2);
         free(t);
     }
 }
@@ -320,6 +321,15 @@ static fl_trie *trie_build(const struct fl_encoding *e)
         if (e->tok_len[rank])
             t->node_rank[node] = rank;
     }
+    t->depth2 = malloc(65536 * sizeof *t->depth2);
+    if (!t->depth2) {
+        trie_free(t);
+        return NULL;
+    }
+    for (unsigned ab = 0; ab < 65536; ab++) {
+        uint32_t first = fl_trie_child(t, 0, (uint8_t)(ab >> 8));
+        t->depth2[ab] = first == FL_TRIE_NONE ? FL_TRIE_NONE : fl_trie_child(t, first, (uint8_t)ab);
+    }
     return t;
 }
 
@@ -337,7 +347,8 @@ const fl_trie *fl_encoding_trie(const struct fl_encoding *ce)
         t = trie_build(e);
         if (t) {
             atomic_fetch_add(&e->memory, ((t->edge_mask + 1) * sizeof *t->edges) +
-                                             (e->pool_len + 1) * sizeof *t->node_rank);
+                                             (e->pool_len + 1) * sizeof *t->node_rank +
+                                             65536 * sizeof *t->depth2);
             atomic_store_explicit(&e->trie, t, memory_order_release);
         }
     }
