@@ -73,6 +73,41 @@ FL_INLINE size_t ascii_run(const uint8_t *s, size_t i, size_t n, unsigned mask)
         i++;
     return i;
 }
+
+/*
+ * Runs of ASCII letters eight bytes at a time.  swar_between sets the high
+ * bit of each byte of x that lies strictly between lo and hi (and is < 0x80),
+ * without carries between bytes (the "hasbetween" bit trick).  Upper and lower
+ * case letters together are the lower-case test on x | 0x20: that maps A-Z
+ * onto a-z and no other byte into a-z.
+ */
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+FL_INLINE uint64_t swar_between(uint64_t x, unsigned lo, unsigned hi)
+{
+    uint64_t y = x & (ONES * 127);
+    return ((ONES * (127 + hi) - y) & ~x & (y + ONES * (127 - lo))) & HIGHS;
+}
+
+enum { RUN_LOWER, RUN_UPPER, RUN_ALPHA };
+
+FL_INLINE size_t letter_run(const uint8_t *s, size_t i, size_t n, int kind)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && defined(__GNUC__)
+    while (i + 8 <= n) {
+        uint64_t x = fl_load64(s + i);
+        uint64_t in = kind == RUN_UPPER ? swar_between(x, 'A' - 1, 'Z' + 1)
+                      : kind == RUN_LOWER ? swar_between(x, 'a' - 1, 'z' + 1)
+                                          : swar_between(x | (ONES * 0x20), 'a' - 1, 'z' + 1);
+        if (in != HIGHS)
+            return i + ((size_t)__builtin_ctzll(~in & HIGHS) >> 3);
+        i += 8;
+    }
+#endif
+    unsigned mask = kind == RUN_UPPER ? A_UP : kind == RUN_LOWER ? A_LO : A_UP | A_LO;
+    return ascii_run(s, i, n, mask);
+}
 #define IS_NL(cp) ((cp) == '\r' || (cp) == '\n')
 
 /* End of the run of characters whose class has any bit of `mask`, from i. */
@@ -259,12 +294,12 @@ FL_INLINE size_t ascii_fast(const uint8_t *s, size_t pos, size_t n, int o200k)
         return 0;
 word:
     if (o200k) {
-        size_t end = ascii_run(s, ascii_run(s, i, n, A_UP), n, A_LO);
+        size_t end = letter_run(s, letter_run(s, i, n, RUN_UPPER), n, RUN_LOWER);
         if (end < n && s[end] >= 0x80)
             return 0;
         return o200k_suffix(s, end, n);
     } else {
-        size_t end = ascii_run(s, i, n, A_UP | A_LO);
+        size_t end = letter_run(s, i, n, RUN_ALPHA);
         return end < n && s[end] >= 0x80 ? 0 : end;
     }
 punct : {
