@@ -465,9 +465,13 @@ typedef struct {
     uint64_t k0, k1;   /* cache key (pieces <= CACHE_MAX_LEN) */
     uint64_t key, h;   /* piece-table key and hash (cache misses) */
     cache_entry *slot; /* cache slot, NULL if the piece is not cacheable */
-    uint32_t n_hit;    /* ids found in the cache (0 = miss) */
-    uint32_t ids[CACHE_MAX_IDS];
+    uint32_t hit;      /* the slot held this piece in pass B */
 } probe_t;
+
+FL_INLINE int cache_holds(const cache_entry *ce, const probe_t *pr, uint32_t want)
+{
+    return ce->k0 == pr->k0 && ce->k1 == pr->k1 && (ce->meta & ~3u) == want;
+}
 
 /*
  * Tokenize s[0..len).  With out != NULL, ids go to out, which must hold len
@@ -476,9 +480,11 @@ typedef struct {
  *
  * Pieces are handled in batches of SCAN_BATCH in three passes, so that the
  * memory latency of the cache and table probes overlaps instead of adding
- * up: (A) compute cache keys and prefetch the cache slots; (B) read the
+ * up: (A) compute cache keys and prefetch the cache slots; (B) check the
  * slots, and for misses compute the table hash and prefetch the table slot;
  * (C) in order, emit hits and resolve misses (table lookup, else merge).
+ * Pass C re-checks a hit's slot (now in L1), because resolving an earlier
+ * miss of the same batch may have replaced it.
  */
 static int encode_impl(const struct fl_encoding *e, const uint8_t *s, size_t len, uint32_t *out,
                        size_t *n_out)
@@ -511,16 +517,8 @@ static int encode_impl(const struct fl_encoding *e, const uint8_t *s, size_t len
         for (size_t j = 0; j < k; j++) {
             size_t plen = ends[j] - start;
             probe_t *pr = &probe[j];
-            pr->n_hit = 0;
-            if (pr->slot) {
-                const cache_entry *ce = pr->slot;
-                if (ce->k0 == pr->k0 && ce->k1 == pr->k1 &&
-                    (ce->meta & ~3u) == (tag | (uint32_t)plen << 2)) {
-                    pr->n_hit = ce->meta & 3u;
-                    memcpy(pr->ids, ce->ids, sizeof pr->ids);
-                }
-            }
-            if (!pr->n_hit && plen <= FL_MAX_TOKEN_LEN) {
+            pr->hit = pr->slot && cache_holds(pr->slot, pr, tag | (uint32_t)plen << 2);
+            if (!pr->hit && plen <= FL_MAX_TOKEN_LEN) {
                 pr->h = fl_piece_hash(s + start, plen, &pr->key);
                 __builtin_prefetch(&e->pieces[pr->h >> e->piece_shift]);
             }
@@ -534,12 +532,23 @@ static int encode_impl(const struct fl_encoding *e, const uint8_t *s, size_t len
             pos = end;
             probe_t *pr = &probe[j];
             uint32_t *dst = out ? out + count : NULL;
-            if (pr->n_hit) {
-                if (dst)
-                    for (uint32_t t = 0; t < pr->n_hit; t++)
-                        dst[t] = pr->ids[t];
-                count += pr->n_hit;
-                continue;
+            uint32_t want = tag | (uint32_t)plen << 2;
+            if (pr->hit) {
+                const cache_entry *ce = pr->slot;
+                if (FL_LIKELY(cache_holds(ce, pr, want))) {
+                    uint32_t m = ce->meta & 3u;
+                    if (dst) {
+                        dst[0] = ce->ids[0];
+                        if (m > 1) {
+                            dst[1] = ce->ids[1];
+                            if (m > 2)
+                                dst[2] = ce->ids[2];
+                        }
+                    }
+                    count += m;
+                    continue;
+                }
+                pr->h = fl_piece_hash(piece, plen, &pr->key); /* replaced meanwhile */
             }
             uint32_t rank = plen <= FL_MAX_TOKEN_LEN ? fl_piece_find(e, piece, plen, pr->key, pr->h)
                                                      : FL_NO_RANK;
@@ -560,7 +569,7 @@ static int encode_impl(const struct fl_encoding *e, const uint8_t *s, size_t len
                 cache_entry *ce = pr->slot;
                 ce->k0 = pr->k0;
                 ce->k1 = pr->k1;
-                ce->meta = tag | (uint32_t)plen << 2 | (uint32_t)m;
+                ce->meta = want | (uint32_t)m;
                 memcpy(ce->ids, ids, m * sizeof *ids);
             }
             count += m;
