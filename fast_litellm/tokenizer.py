@@ -33,14 +33,27 @@ def _utf8(text: str) -> bytes:
         return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace").encode("utf-8")
 
 
-def _require_str(text: object) -> None:
-    if not isinstance(text, str):
-        raise TypeError(f"'{type(text).__name__}' object is not an instance of 'str'")
+def _as_str(text: object) -> str:
+    """``text`` as an exact str (a subclass's own encode or __getitem__ is not used,
+    as tiktoken reads the characters directly); TypeError with tiktoken's message."""
+    if type(text) is str:
+        return text
+    if isinstance(text, str):
+        return str.__str__(text)
+    name = "'None'" if text is None else f"'{type(text).__name__}' object"
+    raise TypeError(f"{name} is not an instance of 'str'")
+
+
+def _check_threads(num_threads: int) -> None:
+    if num_threads <= 0:
+        raise ValueError("max_workers must be greater than 0")  # tiktoken's ThreadPoolExecutor
 
 
 @functools.lru_cache(maxsize=128)
 def _special_regex(tokens: frozenset[str]) -> re.Pattern[str]:
-    return re.compile("|".join(re.escape(t) for t in sorted(tokens, key=len, reverse=True)))
+    # Alternatives in the set's own order, as tiktoken builds its regex, so that
+    # overlapping disallowed tokens report the same one.
+    return re.compile("|".join(re.escape(t) for t in tokens))
 
 
 class Encoding:
@@ -82,13 +95,11 @@ class Encoding:
 
     def encode_ordinary(self, text: str) -> list[int]:
         """Ids of ``text``, special-token text encoded as plain text."""
-        _require_str(text)
-        return self._vocab.encode(_utf8(text))
+        return self._vocab.encode(_utf8(_as_str(text)))
 
     def count(self, text: str) -> int:
         """``len(encode_ordinary(text))`` without building the list."""
-        _require_str(text)
-        return self._vocab.count(_utf8(text))
+        return self._vocab.count(_utf8(_as_str(text)))
 
     def encode(
         self,
@@ -102,7 +113,7 @@ class Encoding:
         Raises:
             ValueError: ``text`` holds a disallowed special token (tiktoken's message).
         """
-        _require_str(text)
+        text = _as_str(text)
         allowed = self._allowed(allowed_special, disallowed_special, text)
         if not allowed:
             return self._vocab.encode(_utf8(text))
@@ -139,9 +150,8 @@ class Encoding:
 
     def encode_ordinary_batch(self, text: Sequence[str], *, num_threads: int = _DEFAULT_THREADS) -> list[list[int]]:
         """``[encode_ordinary(t) for t in text]`` in one native call over ``num_threads`` threads."""
-        for t in text:
-            _require_str(t)
-        return self._vocab.encode_batch([_utf8(t) for t in text], num_threads)
+        _check_threads(num_threads)
+        return self._vocab.encode_batch([_utf8(_as_str(t)) for t in text], num_threads)
 
     def encode_batch(
         self,
@@ -152,10 +162,11 @@ class Encoding:
         disallowed_special: Literal["all"] | Collection[str] = "all",
     ) -> list[list[int]]:
         """``[encode(t, ...) for t in text]``; texts without allowed specials go in one native call."""
+        _check_threads(num_threads)
         results: list[list[int]] = []
         plain: list[int] = []
+        text = [_as_str(t) for t in text]
         for i, t in enumerate(text):
-            _require_str(t)
             allowed = self._allowed(allowed_special, disallowed_special, t)
             if allowed and _special_regex(allowed).search(t):
                 results.append(self._encode_with_specials(t, allowed))
@@ -169,9 +180,8 @@ class Encoding:
 
     def count_batch(self, text: Sequence[str], *, num_threads: int = _DEFAULT_THREADS) -> list[int]:
         """``[count(t) for t in text]`` in one native call."""
-        for t in text:
-            _require_str(t)
-        return self._vocab.count_batch([_utf8(t) for t in text], num_threads)
+        _check_threads(num_threads)
+        return self._vocab.count_batch([_utf8(_as_str(t)) for t in text], num_threads)
 
     # -- decoding ------------------------------------------------------------------
 
@@ -184,6 +194,12 @@ class Encoding:
         """
         if isinstance(tokens, str):
             raise TypeError("Can't extract `str` to `Vec`")
+        if isinstance(tokens, (bytes, bytearray)):
+            tokens = list(tokens)
+        elif not isinstance(tokens, (list, tuple)) and (
+            isinstance(tokens, dict) or not hasattr(type(tokens), "__getitem__")
+        ):  # what PySequence_Check, tiktoken's test, accepts
+            raise TypeError(f"'{type(tokens).__name__}' object is not an instance of 'Sequence'")
         ids = array.array("I", tokens)
         result = self._vocab.decode_bytes(ids)
         if isinstance(result, bytes):
@@ -210,8 +226,15 @@ class Encoding:
         return self.decode_bytes(tokens).decode("utf-8", errors=errors)
 
     def decode_single_token_bytes(self, token: int) -> bytes:
-        """Bytes of one token (special tokens included)."""
-        return self.decode_bytes([token])
+        """Bytes of one token (special tokens included).
+
+        Raises:
+            KeyError: ``token`` is not a token (tiktoken's error, the id as its text).
+        """
+        try:
+            return self.decode_bytes([token])
+        except KeyError:
+            raise KeyError(str(token)) from None
 
 
 _lock = threading.Lock()

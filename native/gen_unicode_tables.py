@@ -5,14 +5,15 @@ Where the data comes from
 tiktoken 0.14 runs its split patterns on the Rust ``fancy-regex``/``regex``
 engines, whose ``\\p{..}`` classes come from the Unicode Character Database
 compiled into ``regex-syntax``.  Which Unicode version that is was established
-by experiment, not assumed: over the 9,990 code points whose general category
-differs between Unicode 15.1, 16.0 and 17.0, tiktoken's splits agree with 15.1
-(and disagree with 16.0 on ~4,300 of them).  ``tests/test_differential_tokenizer.py``
-re-checks every scalar value against tiktoken, so a tiktoken upgrade that moves
-to a newer Unicode fails loudly instead of silently splitting differently.
+by experiment, not assumed: every one of the ~9,000 code points whose letter or
+number status differs between Unicode 15.1, 16.0 and 17.0 splits in tiktoken
+0.14 the way Unicode 16.0 says (checked in context "{c}'s", where a letter
+joins the contraction).  ``tests/test_differential_tokenizer.py`` re-checks
+every scalar value against tiktoken, so a tiktoken upgrade that moves to a
+newer Unicode fails loudly instead of silently splitting differently.
 
 The general categories are read from the ``unicodedata2`` package pinned to
-``UNICODE_VERSION`` (``pip install unicodedata2==15.1.0``), never from the
+``UNICODE_VERSION`` (``pip install unicodedata2==16.0.0``), never from the
 interpreter's own ``unicodedata`` (Python 3.11 ships Unicode 14.0).
 ``White_Space`` (the regex ``\\s``) is not exposed by ``unicodedata2``; it is a
 stable, 25-code-point property (PropList.txt) and is listed below.
@@ -25,7 +26,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-UNICODE_VERSION = "15.1.0"
+UNICODE_VERSION = "16.0.0"
 
 # PropList.txt, property White_Space (unchanged since Unicode 6.1).
 WHITE_SPACE = (
