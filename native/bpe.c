@@ -425,7 +425,8 @@ done:
     return k;
 }
 
-#define BACKTRACK_MIN 256 /* pieces at least this long use merge_backtrack */
+#define BACKTRACK_MIN 65536 /* pieces at least this long use merge_backtrack; below, the tree is
+                             * faster (the backtracking end game re-checks many pairs per call) */
 
 size_t fl_bpe_merge(const struct fl_encoding *e, const uint8_t *p, size_t len, uint32_t *out)
 {
