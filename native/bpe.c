@@ -104,14 +104,18 @@ static size_t merge_small(const struct fl_encoding *e, const uint8_t *p, size_t 
         }
         if (best == FL_NO_RANK)
             break;
+        /* Both new pairs' lookups first: independent table misses overlap. */
+        uint32_t right = bi + 2 < m ? fl_pair_rank(e, best, tok[bi + 2]) : FL_NO_RANK;
+        uint32_t left = bi > 0 ? fl_pair_rank(e, tok[bi - 1], best) : FL_NO_RANK;
         tok[bi] = best;
-        size_t tail = m - bi - 2;
-        memmove(tok + bi + 1, tok + bi + 2, tail * sizeof *tok);
-        memmove(pr + bi + 1, pr + bi + 2, tail * sizeof *pr);
+        for (size_t i = bi + 1; i + 1 < m; i++) {
+            tok[i] = tok[i + 1];
+            pr[i] = pr[i + 1];
+        }
         m--;
-        pr[bi] = bi + 1 < m ? fl_pair_rank(e, tok[bi], tok[bi + 1]) : FL_NO_RANK;
+        pr[bi] = right;
         if (bi > 0)
-            pr[bi - 1] = fl_pair_rank(e, tok[bi - 1], tok[bi]);
+            pr[bi - 1] = left;
     }
     memcpy(out, tok, m * sizeof *tok);
     return m;
