@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import sys
+from typing import TYPE_CHECKING
 
 from fast_litellm import _import_hook, _switches
 from fast_litellm._health import health_check
@@ -20,6 +21,9 @@ from fast_litellm._patching import (
     reapply_on_import,
     remove_acceleration,
 )
+
+if TYPE_CHECKING:
+    from fast_litellm.tokenizer import Encoding
 
 try:
     __version__ = importlib.metadata.version("fast-litellm")
@@ -37,8 +41,11 @@ __all__ = [
 ]
 
 
-def get_encoding(name: str):  # type: ignore[no-untyped-def]
-    """The native tiktoken-compatible encoding ``name`` (see fast_litellm.tokenizer)."""
+def get_encoding(name: str) -> Encoding:
+    """The native tiktoken-compatible encoding ``name`` (see fast_litellm.tokenizer).
+
+    Imported lazily so that ``import fast_litellm`` stays cheap.
+    """
     from fast_litellm.tokenizer import get_encoding as _get_encoding
 
     return _get_encoding(name)

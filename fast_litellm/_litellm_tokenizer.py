@@ -57,11 +57,11 @@ def _uses_tiktoken(model: object) -> bool:
     return utils.huggingface_tokenizer_kind(model) is None
 
 
-def make_encode(original: Callable[..., Any], active: Callable[[], bool]) -> Callable[..., Any]:
-    """Wrap ``litellm.utils.encode``; ``active()`` is read on every call."""
+def make_encode(original: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap ``litellm.utils.encode``."""
 
     def encode(model: Any = "", text: Any = "", custom_tokenizer: Any = None) -> Any:
-        if active() and not custom_tokenizer and type(text) is str and _uses_tiktoken(model):
+        if not custom_tokenizer and type(text) is str and _uses_tiktoken(model):
             vocab = _Native.vocab or _Native.load()
             if vocab is not None:
                 try:
@@ -77,18 +77,13 @@ def make_encode(original: Callable[..., Any], active: Callable[[], bool]) -> Cal
     return encode
 
 
-def make_decode(original: Callable[..., Any], active: Callable[[], bool]) -> Callable[..., Any]:
-    """Wrap ``litellm.utils.decode``; ``active()`` is read on every call."""
+def make_decode(original: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap ``litellm.utils.decode``."""
 
     def decode(
         model: Any = "", tokens: Any = (), custom_tokenizer: Any = None, skip_special_tokens: Any = True
     ) -> Any:
-        if (
-            active()
-            and not custom_tokenizer
-            and type(tokens) in (list, tuple)
-            and _uses_tiktoken(model)
-        ):
+        if not custom_tokenizer and type(tokens) in (list, tuple) and _uses_tiktoken(model):
             vocab = _Native.vocab or _Native.load()
             if vocab is not None:
                 try:

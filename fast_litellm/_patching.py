@@ -35,7 +35,7 @@ logger = logging.getLogger("fast_litellm")
 
 SUPPORTED_LITELLM = ((1, 106), (1, 107))  # [min, max) of (major, minor)
 
-WrapperFactory = Callable[[Callable[..., Any], Callable[[], bool]], Callable[..., Any]]
+WrapperFactory = Callable[[Callable[..., Any]], Callable[..., Any]]
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,6 @@ class _State:
         self.originals: dict[tuple[str, str], Callable[..., Any]] = {}
         self.wrappers: dict[tuple[str, str], Callable[..., Any]] = {}
         self.status: dict[str, dict[str, Any]] = {}
-        self.active: dict[str, bool] = {}
         self.native_error: str | None = None
         self.native_checked = False
 
@@ -134,10 +133,7 @@ def _wrapper_for(spec: PatchSpec) -> Callable[..., Any] | None:
     if original is None or getattr(original, "__fast_litellm__", False):
         return None
     _state.originals.setdefault(spec.source, original)
-    feature = spec.feature
-    _state.active.setdefault(feature, True)
-    active = _state.active
-    wrapper = spec.factory(_state.originals[spec.source], lambda: active[feature])
+    wrapper = spec.factory(_state.originals[spec.source])
     _state.wrappers[spec.source] = wrapper
     return wrapper
 

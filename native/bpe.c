@@ -94,16 +94,15 @@ static size_t merge_small(const struct fl_encoding *e, const uint8_t *p, size_t 
     size_t m = n;
     pr[m - 1] = FL_NO_RANK;
     for (;;) {
+        /* Lowest rank (a branch-free, vectorizable pass), then its leftmost index. */
         uint32_t best = FL_NO_RANK;
-        size_t bi = 0;
-        for (size_t i = 0; i + 1 < m; i++) {
-            if (pr[i] < best) {
-                best = pr[i];
-                bi = i;
-            }
-        }
+        for (size_t i = 0; i + 1 < m; i++)
+            best = pr[i] < best ? pr[i] : best;
         if (best == FL_NO_RANK)
             break;
+        size_t bi = 0;
+        while (pr[bi] != best)
+            bi++;
         /* Both new pairs' lookups first: independent table misses overlap. */
         uint32_t right = bi + 2 < m ? fl_pair_rank(e, best, tok[bi + 2]) : FL_NO_RANK;
         uint32_t left = bi > 0 ? fl_pair_rank(e, tok[bi - 1], best) : FL_NO_RANK;

@@ -145,11 +145,6 @@ class NativeVocabulary:
         _check(lib.fl_decode(self._ptr, ids, n, out, size[0], size))
         return ffi.unpack(out, size[0])  # type: ignore[no-any-return]
 
-    def token_bytes(self, rank: int) -> bytes | None:
-        """Bytes of one ordinary token, or None if the rank is unused."""
-        result = self.decode_bytes(array.array("I", [rank]))
-        return result if isinstance(result, bytes) else None
-
 
 def pretokenize(pattern: str, data: bytes) -> list[bytes]:
     """Split UTF-8 ``data`` into the pieces of a pre-tokenizer pattern."""
