@@ -61,7 +61,7 @@ def _int_table(size: int) -> Any:
 class NativeVocabulary:
     """One loaded rank file and its scanner; immutable, shared by all threads."""
 
-    __slots__ = ("_ints", "_ptr", "max_rank", "memory")
+    __slots__ = ("_ints", "_ptr", "max_rank")
 
     def __init__(self, rank_file: bytes, pattern: str) -> None:
         if pattern not in PATTERNS:
@@ -70,8 +70,13 @@ class NativeVocabulary:
         _check(lib.fl_encoding_new(rank_file, len(rank_file), PATTERNS[pattern], out))
         self._ptr = ffi.gc(out[0], lib.fl_encoding_free, size=lib.fl_encoding_memory(out[0]))
         self.max_rank: int = lib.fl_encoding_max_rank(self._ptr)
-        self.memory: int = lib.fl_encoding_memory(self._ptr)
         self._ints: Any = None
+
+    @property
+    def memory(self) -> int:
+        """Heap bytes the native tables own now (the token trie is built on first use)."""
+        result: int = lib.fl_encoding_memory(self._ptr)
+        return result
 
     def _to_list(self, buf: Any, n: int) -> list[int]:
         """The Python list of the n ids in buf."""
