@@ -300,7 +300,10 @@ static size_t merge_big(const struct fl_encoding *e, const uint8_t *p, size_t n,
 
 #define PAIR_MAX (2 * FL_MAX_TOKEN_LEN)
 
-/* BPE(bytes(a) + bytes(b)) == [a, b]? */
+/* BPE(bytes(a) + bytes(b)) == [a, b]?  This is merge_small plus a record of
+ * where each part starts, so that it can stop at the first merge across the
+ * boundary: on random text most pairs fail early, and calling the plain merge
+ * instead made 300 KB of random letters four times slower. */
 static int pair_compatible(const struct fl_encoding *e, uint32_t a, uint32_t b)
 {
     size_t la = e->tok_len[a], n = la + e->tok_len[b];
