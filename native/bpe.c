@@ -5,11 +5,14 @@
  * table lookup.  Otherwise the piece's bytes are merged exactly as tiktoken
  * does: repeatedly merge the adjacent pair whose concatenation has the lowest
  * rank, the leftmost on ties, until no adjacent pair is a token.
- *   - short pieces: arrays and a linear minimum scan (cache-friendly, O(n*m));
- *   - long pieces: a doubly linked list plus a blocked tournament tree keyed
- *     by (rank, position), so runs of one character stay O(n log n).
+ *   - pieces under 96 bytes: arrays and a linear minimum scan (O(n*m), cache
+ *     friendly);
+ *   - up to 64 KB: a doubly linked list plus a blocked tournament tree keyed
+ *     by (rank, position), O(n log n);
+ *   - 64 KB and more: a backtracking encoder over compatible token pairs,
+ *     near-linear on runs of one character (see merge_backtrack).
  *
- * In front of both sits a per-thread, direct-mapped cache of short pieces
+ * In front of them sits a per-thread, direct-mapped cache of short pieces
  * (<= 16 bytes, <= 3 ids): English and code repeat a few thousand pieces
  * most of the time, and a hit there costs one L2 access instead of a probe
  * of the multi-megabyte vocabulary tables (or a whole merge).  Entries are
