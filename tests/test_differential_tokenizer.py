@@ -79,6 +79,14 @@ def token_bytes(tt: tiktoken.Encoding, ids: Sequence[int]) -> list[bytes | str]:
     return out
 
 
+def assert_encodes_like(native: Encoding, tt: tiktoken.Encoding, text: str) -> list[int]:
+    """Assert encode_ordinary and count of ``text`` agree with tiktoken; return tiktoken's ids."""
+    theirs = tt.encode_ordinary(text)
+    assert native.encode_ordinary(text) == theirs, describe(native, tt, text)
+    assert native.count(text) == len(theirs)
+    return theirs
+
+
 def pattern_of(name: str) -> str:
     """Our pre-tokenizer pattern name for an encoding."""
     return ENCODINGS[name].pattern
@@ -471,9 +479,7 @@ class TestProperties:
     def test_arbitrary_text_ids(self, encodings: tuple[Encoding, tiktoken.Encoding], text: str) -> None:
         """Any text (all categories incl. surrogates and NUL) encodes to tiktoken's ids."""
         native, tt = encodings
-        theirs = tt.encode_ordinary(text)
-        assert native.encode_ordinary(text) == theirs, describe(native, tt, text)
-        assert native.count(text) == len(theirs)
+        theirs = assert_encodes_like(native, tt, text)
 
     @given(text=targeted_text)
     @example(text="'\u017f")
@@ -487,9 +493,7 @@ class TestProperties:
     def test_targeted_text_ids(self, encodings: tuple[Encoding, tiktoken.Encoding], text: str) -> None:
         """Text from an alphabet of regex corner cases encodes to tiktoken's ids."""
         native, tt = encodings
-        theirs = tt.encode_ordinary(text)
-        assert native.encode_ordinary(text) == theirs, describe(native, tt, text)
-        assert native.count(text) == len(theirs)
+        theirs = assert_encodes_like(native, tt, text)
 
     @given(texts=st.lists(st.one_of(targeted_text, arbitrary_text), max_size=12))
     def test_batches(self, encodings: tuple[Encoding, tiktoken.Encoding], texts: list[str]) -> None:
@@ -602,9 +606,7 @@ class TestSurrogatesAndStrSubclasses:
     def test_surrogates(self, encodings: tuple[Encoding, tiktoken.Encoding], text: str) -> None:
         """Lone surrogates and pairs written as two chars encode (and count) as tiktoken does."""
         native, tt = encodings
-        theirs = tt.encode_ordinary(text)
-        assert native.encode_ordinary(text) == theirs, describe(native, tt, text)
-        assert native.count(text) == len(theirs)
+        theirs = assert_encodes_like(native, tt, text)
         assert native.encode_ordinary_batch([text, "ok", text]) == [theirs, tt.encode_ordinary("ok"), theirs]
         assert native.count_batch([text]) == [len(theirs)]
         assert native.encode(text, allowed_special="all") == tt.encode(text, allowed_special="all")
@@ -614,9 +616,7 @@ class TestSurrogatesAndStrSubclasses:
     def test_nul(self, encodings: tuple[Encoding, tiktoken.Encoding], text: str) -> None:
         """NUL characters are ordinary text for both tokenizers."""
         native, tt = encodings
-        theirs = tt.encode_ordinary(text)
-        assert native.encode_ordinary(text) == theirs
-        assert native.count(text) == len(theirs)
+        theirs = assert_encodes_like(native, tt, text)
         assert native.decode(theirs) == text
         assert native.encode(text, allowed_special="all") == tt.encode(text, allowed_special="all")
 
