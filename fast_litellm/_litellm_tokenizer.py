@@ -17,6 +17,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from fast_litellm._gate import NOT_COVERED, Gate
+
 __all__ = ["make_decode", "make_encode"]
 
 logger = logging.getLogger("fast_litellm")
@@ -57,49 +59,61 @@ def _uses_tiktoken(model: object) -> bool:
     return utils.huggingface_tokenizer_kind(model) is None
 
 
-def make_encode(original: Callable[..., Any]) -> Callable[..., Any]:
-    """Wrap ``litellm.utils.encode``."""
+def _native_encode(model: Any, text: Any, custom_tokenizer: Any) -> Any:
+    """litellm.utils.encode on the native tokenizer, or NOT_COVERED."""
+    if custom_tokenizer or type(text) is not str or not _uses_tiktoken(model):
+        return NOT_COVERED
+    vocab = _Native.vocab or _Native.load()
+    if vocab is None:
+        return NOT_COVERED
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:
+        data = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace").encode()
+    return vocab.encode(data)
+
+
+def _native_decode(model: Any, tokens: Any, custom_tokenizer: Any, skip_special_tokens: Any) -> Any:
+    """litellm.utils.decode on the native tokenizer, or NOT_COVERED."""
+    if custom_tokenizer or type(tokens) not in (list, tuple) or not _uses_tiktoken(model):
+        return NOT_COVERED
+    vocab = _Native.vocab or _Native.load()
+    if vocab is None:
+        return NOT_COVERED
+    try:
+        ids = array.array("I", tokens)
+    except (TypeError, OverflowError, ValueError):
+        return NOT_COVERED
+    data = vocab.decode_bytes(ids)
+    if type(data) is not bytes:  # an id that is not an ordinary token: litellm's own error or result
+        return NOT_COVERED
+    return data.decode("utf-8", errors="replace")
+
+
+def _mark(wrapper: Callable[..., Any], original: Callable[..., Any]) -> Callable[..., Any]:
+    wrapper.__wrapped__ = original  # type: ignore[attr-defined]
+    wrapper.__doc__ = original.__doc__
+    wrapper.__fast_litellm__ = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+def make_encode(original: Callable[..., Any], gate: Gate) -> Callable[..., Any]:
+    """Wrap ``litellm.utils.encode``; the rollout key is the text."""
+    call = gate.call
 
     def encode(model: Any = "", text: Any = "", custom_tokenizer: Any = None) -> Any:
-        if not custom_tokenizer and type(text) is str and _uses_tiktoken(model):
-            vocab = _Native.vocab or _Native.load()
-            if vocab is not None:
-                try:
-                    data = text.encode("utf-8")
-                except UnicodeEncodeError:
-                    data = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace").encode()
-                return vocab.encode(data)
-        return original(model=model, text=text, custom_tokenizer=custom_tokenizer)
+        return call(_native_encode, original, (model, text, custom_tokenizer), text)
 
-    encode.__wrapped__ = original  # type: ignore[attr-defined]
-    encode.__doc__ = original.__doc__
-    encode.__fast_litellm__ = True  # type: ignore[attr-defined]
-    return encode
+    return _mark(encode, original)
 
 
-def make_decode(original: Callable[..., Any]) -> Callable[..., Any]:
-    """Wrap ``litellm.utils.decode``."""
+def make_decode(original: Callable[..., Any], gate: Gate) -> Callable[..., Any]:
+    """Wrap ``litellm.utils.decode``; the rollout key is the token sequence."""
+    call = gate.call
 
     def decode(
         model: Any = "", tokens: Any = (), custom_tokenizer: Any = None, skip_special_tokens: Any = True
     ) -> Any:
-        if not custom_tokenizer and type(tokens) in (list, tuple) and _uses_tiktoken(model):
-            vocab = _Native.vocab or _Native.load()
-            if vocab is not None:
-                try:
-                    ids = array.array("I", tokens)
-                except (TypeError, OverflowError, ValueError):
-                    ids = None
-                if ids is not None:
-                    data = vocab.decode_bytes(ids)
-                    if type(data) is bytes:
-                        return data.decode("utf-8", errors="replace")
-        return original(
-            model=model, tokens=tokens, custom_tokenizer=custom_tokenizer,
-            skip_special_tokens=skip_special_tokens,
-        )
+        return call(_native_decode, original, (model, tokens, custom_tokenizer, skip_special_tokens), tokens)
 
-    decode.__wrapped__ = original  # type: ignore[attr-defined]
-    decode.__doc__ = original.__doc__
-    decode.__fast_litellm__ = True  # type: ignore[attr-defined]
-    return decode
+    return _mark(decode, original)

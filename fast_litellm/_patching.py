@@ -18,7 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from fast_litellm import _switches
+from fast_litellm import _flags
+from fast_litellm._flags import Mode
+from fast_litellm._gate import Gate, gate
 from fast_litellm._litellm_tokenizer import make_decode, make_encode
 
 __all__ = [
@@ -35,7 +37,7 @@ logger = logging.getLogger("fast_litellm")
 
 SUPPORTED_LITELLM = ((1, 106), (1, 107))  # [min, max) of (major, minor)
 
-WrapperFactory = Callable[[Callable[..., Any]], Callable[..., Any]]
+WrapperFactory = Callable[[Callable[..., Any], Gate], Callable[..., Any]]
 
 
 @dataclass(frozen=True)
@@ -133,7 +135,7 @@ def _wrapper_for(spec: PatchSpec) -> Callable[..., Any] | None:
     if original is None or getattr(original, "__fast_litellm__", False):
         return None
     _state.originals.setdefault(spec.source, original)
-    wrapper = spec.factory(_state.originals[spec.source])
+    wrapper = spec.factory(_state.originals[spec.source], gate(spec.feature))
     _state.wrappers[spec.source] = wrapper
     return wrapper
 
@@ -157,27 +159,54 @@ def _apply_site(spec: PatchSpec) -> dict[str, Any]:
     return {"patched": True, "reason": "native"}
 
 
+def _remove_site(spec: PatchSpec, reason: str) -> dict[str, Any]:
+    """Put the original back at one site if our wrapper sits there; the status entry."""
+    module = sys.modules.get(spec.module)
+    wrapper = _state.wrappers.get(spec.source)
+    if module is not None and wrapper is not None:
+        if getattr(module, spec.attr, None) is wrapper:
+            setattr(module, spec.attr, _state.originals[spec.source])
+        elif getattr(module, spec.attr, None) is not _state.originals[spec.source]:
+            reason = "another object replaced our wrapper; left in place"
+    return {"patched": False, "reason": reason}
+
+
 def apply_acceleration() -> dict[str, dict[str, Any]]:
-    """Patch every site whose module is imported (idempotent); returns get_patch_status()."""
+    """Patch every site whose module is imported and whose feature is not disabled.
+
+    Idempotent.  Sites of a disabled feature get litellm's original back, so this
+    also brings the patches in line with the flags after a change.  Returns
+    get_patch_status().
+    """
     with _state.lock:
         _state.requested = True
+        snapshot = _flags.current()
         ok, why = native_status()
         supported, version = _litellm_supported() if ok else (False, "")
         for spec in PATCHES:
+            flag = snapshot.features[spec.feature]
             if not ok:
                 _state.status[spec.site] = {"patched": False, "reason": f"native extension unavailable: {why}"}
-            elif not _switches.globally_enabled():
-                _state.status[spec.site] = {"patched": False, "reason": "FAST_LITELLM_ENABLED is off"}
-            elif not _switches.feature_enabled(spec.feature):
-                _state.status[spec.site] = {
-                    "patched": False,
-                    "reason": f"FAST_LITELLM_{spec.feature.upper()} is off",
-                }
+            elif not snapshot.enabled:
+                _state.status[spec.site] = _remove_site(
+                    spec, f"kill switch: fast-litellm disabled by {snapshot.enabled_source}")
+            elif flag.mode is Mode.DISABLED:
+                _state.status[spec.site] = _remove_site(
+                    spec, f"feature {spec.feature!r} is disabled by {flag.source}")
             elif not supported and spec.module in sys.modules:
                 _state.status[spec.site] = {"patched": False, "reason": version}
             else:
                 _state.status[spec.site] = _apply_site(spec)
         return get_patch_status()
+
+
+def _on_flags(snapshot: _flags.FlagSnapshot) -> None:
+    """A flag swap re-applies (or removes) patches, unless remove_acceleration() is in force."""
+    if _state.requested:
+        apply_acceleration()
+
+
+_flags.on_change(_on_flags)
 
 
 def reapply_on_import() -> None:
@@ -187,20 +216,15 @@ def reapply_on_import() -> None:
 
 
 def remove_acceleration() -> dict[str, dict[str, Any]]:
-    """Put litellm's originals back wherever our wrapper still sits (idempotent)."""
+    """Put litellm's originals back wherever our wrapper still sits (idempotent).
+
+    Flag changes do not re-apply patches until apply_acceleration() is called again.
+    """
     with _state.lock:
         _state.requested = False
         for spec in PATCHES:
-            module = sys.modules.get(spec.module)
-            wrapper = _state.wrappers.get(spec.source)
-            if module is not None and wrapper is not None and getattr(module, spec.attr, None) is wrapper:
-                setattr(module, spec.attr, _state.originals[spec.source])
-                _state.status[spec.site] = {"patched": False, "reason": "removed by remove_acceleration()"}
-            elif module is not None and wrapper is not None:
-                _state.status[spec.site] = {
-                    "patched": False,
-                    "reason": "another object replaced our wrapper; left in place",
-                }
+            if spec.source in _state.wrappers:
+                _state.status[spec.site] = _remove_site(spec, "removed by remove_acceleration()")
         return get_patch_status()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import builtins
 
 __all__ = [
+    "ConfigError",
     "FastLiteLLMError",
     "NativeUnavailableError",
     "RankFileError",
@@ -26,3 +27,7 @@ class UnknownEncodingError(builtins.ValueError, FastLiteLLMError):
 
 class RankFileError(builtins.ValueError, FastLiteLLMError):
     """A tiktoken rank file is missing, fails its checksum or cannot be parsed."""
+
+
+class ConfigError(builtins.ValueError, FastLiteLLMError):
+    """A feature-flag file, environment variable or ``configure()`` argument is invalid."""

@@ -22,7 +22,7 @@
 
 /* Bumped whenever a prototype or constant below changes meaning; the Python
  * bindings refuse to load a _native built from another version. */
-#define FL_ABI_VERSION 2
+#define FL_ABI_VERSION 3
 
 enum {
     FL_OK = 0,
@@ -117,6 +117,21 @@ int fl_decode(const fl_encoding *enc, const uint32_t *ids, size_t n,
  */
 int fl_pretokenize(int pattern, const char *text, size_t len,
                    size_t *ends, size_t cap, size_t *n_out);
+
+/*
+ * MurmurHash3 x86_32 of data[0..len) with `seed`: the hash of the rollout
+ * buckets, equal to mmh3.hash(data, seed, signed=False).  Pure; thread-safe.
+ */
+uint32_t fl_hash_murmur3_32(const char *data, size_t len, uint32_t seed);
+
+/*
+ * The rollout bucket (1..100) of a request key for a feature:
+ * murmur3_32(feature ":" key, seed 0) % 100 + 1, hashed without building the
+ * concatenation.  A request is in a rollout of p percent iff bucket <= p, so
+ * raising p only adds requests.  Pure; thread-safe.
+ */
+uint32_t fl_rollout_bucket(const char *feature, size_t feature_len,
+                           const char *key, size_t key_len);
 
 /* FL_CDEF_END */
 

@@ -1,0 +1,271 @@
+"""The gate in front of every native path: flag, then rollout bucket, then breaker.
+
+A patched litellm function binds its arguments and calls
+``gate.call(native, original, args, key)``.  ``native(*args)`` returns the
+result, or ``NOT_COVERED`` for an input it does not handle exactly; then
+``original(*args)``, litellm's own function, answers.  The order of checks:
+
+1. the feature's mode from the current flag snapshot (one attribute read);
+2. for ``rollout``, the request's bucket (``_rollout``);
+3. the breaker (``closed`` is one attribute read; otherwise ``allow()``).
+
+A native exception is ours: it is counted, logged once, fed to the breaker
+and answered by the original.  An exception of the original is litellm's and
+propagates unchanged.  In ``shadow`` mode the original runs first and its
+result is returned; native runs after it, and a different result counts as a
+native error.  Every path is timed into the feature's ``FeatureStats``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import replace
+from time import perf_counter_ns
+from typing import Any, Final
+
+from fast_litellm import _flags, _rollout
+from fast_litellm._breaker import BreakerState, CircuitBreaker, Permit
+from fast_litellm._flags import FeatureFlag, FlagSnapshot, Mode
+from fast_litellm._monitor import SAMPLE_EVERY, SAMPLES, FeatureStats
+
+__all__ = ["NOT_COVERED", "Gate", "gate", "gates"]
+
+logger = logging.getLogger("fast_litellm")
+
+
+class _NotCovered:
+    """The native body's answer for an input it does not handle; the original answers instead."""
+
+    _instance: _NotCovered | None = None
+
+    def __new__(cls) -> _NotCovered:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "NOT_COVERED"
+
+
+NOT_COVERED: Final = _NotCovered()
+
+_ENABLED = Mode.ENABLED
+_ROLLOUT = Mode.ROLLOUT
+_SHADOW = Mode.SHADOW
+_UNTIMED_MASK = SAMPLE_EVERY - 1
+
+
+def _same(expected: Any, got: Any) -> bool:
+    return type(expected) is type(got) and bool(expected == got)
+
+
+class Gate:
+    """Flag, rollout, breaker and monitor of one feature."""
+
+    def __init__(self, flag: FeatureFlag, clock: Callable[[], float] | None = None) -> None:
+        self.name = flag.name
+        self.stats = FeatureStats(flag.name)
+        native = self.stats.native
+        self.breaker = CircuitBreaker(
+            flag.name, flag.breaker, *(() if clock is None else (clock,)),
+            outcomes=lambda: native.calls + native.errors,
+        )
+        self.compare: Callable[[Any, Any], bool] = _same
+        self._error_logged = False
+        self.breaker.add_listener(self._on_transition)
+        self.flag = flag
+        self.all_native = flag.mode is _ENABLED  # the fast-path check, with breaker.clean
+        self._in_rollout = _rollout.checker(flag.name)
+
+    def update(self, flag: FeatureFlag) -> None:
+        """Swap in the feature's flag from a new snapshot."""
+        self.breaker.update_settings(flag.breaker)
+        self.flag = flag
+        self.all_native = flag.mode is _ENABLED
+
+    def _on_transition(self, name: str, old: BreakerState, new: BreakerState, reason: str) -> None:
+        self.stats.breaker_transitions += 1
+
+    # -- the call --------------------------------------------------------------------------
+
+    def call(self, native: Callable[..., Any], original: Callable[..., Any], args: tuple[Any, ...],
+             key: Any = None) -> Any:
+        """Answer one call through native code or litellm's original, as the flags say."""
+        if self.all_native and self.breaker.clean:
+            stats = self.stats.native
+            n = stats.calls
+            if n & _UNTIMED_MASK and n >= SAMPLES:  # the common case: counted, not timed
+                try:
+                    result = native(*args)
+                except Exception as exc:  # noqa: BLE001 - ours: count it, answer with the original
+                    return self._native_failed(exc, Permit.NATIVE, original, args)
+                if result is NOT_COVERED:
+                    return self._python(original, args, "not_covered")
+                stats.calls = n + 1
+                return result
+            return self._guarded(native, original, args)
+        return self._routed(native, original, args, key)
+
+    def _routed(self, native: Callable[..., Any], original: Callable[..., Any], args: tuple[Any, ...],
+                key: Any) -> Any:
+        """Every call off the fast path: rollout, shadow, disabled, or a breaker not clean."""
+        flag = self.flag
+        mode = flag.mode
+        if mode is _ENABLED or (mode is _ROLLOUT and self._in_rollout(key, flag.percentage)):
+            return self._guarded(native, original, args)
+        if mode is _SHADOW:
+            return self._shadow(native, original, args, key, flag)
+        if mode is _ROLLOUT:
+            self.stats.rollout_skipped += 1
+        return self._python(original, args, None)
+
+    def _python(self, original: Callable[..., Any], args: tuple[Any, ...], fallback: str | None) -> Any:
+        stats = self.stats
+        if fallback is not None:
+            stats.fallbacks[fallback] += 1
+        python = stats.python
+        n = python.calls
+        if n & _UNTIMED_MASK and n >= SAMPLES:
+            try:
+                result = original(*args)
+            except BaseException:
+                python.errors += 1
+                raise
+            python.calls = n + 1
+            return result
+        start = perf_counter_ns()
+        try:
+            result = original(*args)
+        except BaseException:
+            python.errors += 1
+            raise
+        python.record(perf_counter_ns() - start)
+        return result
+
+    def _native_failed(self, exc: Exception, permit: Permit, original: Callable[..., Any],
+                       args: tuple[Any, ...]) -> Any:
+        reason = f"{type(exc).__name__}: {exc}"
+        self.stats.native.errors += 1
+        self.stats.last_error = reason
+        if not self._error_logged:
+            self._error_logged = True
+            logger.warning("fast_litellm: native %s failed; litellm's own function answers",
+                           self.name, exc_info=exc)
+        else:
+            logger.debug("fast_litellm: native %s failed: %s", self.name, reason)
+        self.breaker.record_failure(permit, reason)
+        return self._python(original, args, "error")
+
+    def _guarded(self, native: Callable[..., Any], original: Callable[..., Any],
+                 args: tuple[Any, ...]) -> Any:
+        """A timed native call under the breaker's permit (a probe while half-open)."""
+        breaker = self.breaker
+        permit = breaker.allow()
+        if permit is Permit.DENIED:
+            return self._python(original, args, "breaker_open")
+        start = perf_counter_ns()
+        try:
+            result = native(*args)
+        except Exception as exc:  # noqa: BLE001 - ours: count it, answer with the original
+            return self._native_failed(exc, permit, original, args)
+        elapsed = perf_counter_ns() - start
+        if result is NOT_COVERED:
+            breaker.release(permit)
+            return self._python(original, args, "not_covered")
+        self.stats.native.record(elapsed)
+        breaker.record_success(permit)
+        return result
+
+    def _shadow(self, native: Callable[..., Any], original: Callable[..., Any], args: tuple[Any, ...],
+                key: Any, flag: FeatureFlag) -> Any:
+        """Run the original (its result is returned), then native, and compare."""
+        if not self._in_rollout(key, flag.percentage):
+            return self._python(original, args, None)
+        expected = self._python(original, args, None)
+        breaker = self.breaker
+        permit = breaker.allow()
+        if permit is Permit.DENIED:
+            self.stats.fallbacks["breaker_open"] += 1
+            return expected
+        start = perf_counter_ns()
+        try:
+            got = native(*args)
+        except Exception as exc:  # noqa: BLE001
+            self.stats.native.errors += 1
+            self.stats.last_error = f"{type(exc).__name__}: {exc}"
+            breaker.record_failure(permit, self.stats.last_error)
+            return expected
+        elapsed = perf_counter_ns() - start
+        if got is NOT_COVERED:
+            breaker.release(permit)
+            self.stats.fallbacks["not_covered"] += 1
+            return expected
+        stats = self.stats
+        stats.native.record(elapsed)
+        stats.shadow_compared += 1
+        try:
+            same = self.compare(expected, got)
+        except Exception:  # noqa: BLE001 - an uncomparable result is a mismatch
+            same = False
+        if same:
+            breaker.record_success(permit)
+        else:
+            stats.record_mismatch(args, expected, got)
+            stats.native.errors += 1
+            stats.last_error = "shadow mismatch"
+            logger.warning("fast_litellm: shadow mismatch in %s (kept in get_performance_stats())",
+                           self.name)
+            breaker.record_failure(permit, "shadow mismatch")
+        return expected
+
+    # -- status ----------------------------------------------------------------------------
+
+    def native_would_serve(self, key: Any) -> bool:
+        """Whether a call with ``key`` would be answered by native code now."""
+        flag = self.flag
+        if self.breaker.state is BreakerState.OPEN:
+            return False
+        if flag.mode is _ENABLED:
+            return True
+        return flag.mode is _ROLLOUT and self._in_rollout(key, flag.percentage)
+
+
+class _Registry:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.gates: dict[str, Gate] = {}
+
+
+_registry = _Registry()
+
+
+def _effective(snapshot: FlagSnapshot, name: str) -> FeatureFlag:
+    flag = snapshot.features[name]
+    return flag if snapshot.enabled else replace(flag, mode=Mode.DISABLED, source=snapshot.enabled_source)
+
+
+def gates() -> dict[str, Gate]:
+    """The gate of every feature, created on first use and updated on every flag swap."""
+    if not _registry.gates:
+        with _registry.lock:
+            if not _registry.gates:
+                snapshot = _flags.current()
+                _registry.gates = {name: Gate(_effective(snapshot, name)) for name in _flags.FEATURES}
+                _flags.on_change(_on_flags)
+    return _registry.gates
+
+
+def gate(feature: str) -> Gate:
+    """The gate of ``feature``.
+
+    Raises:
+        KeyError: ``feature`` is not a feature name.
+    """
+    return gates()[feature]
+
+
+def _on_flags(snapshot: FlagSnapshot) -> None:
+    for name, feature_gate in _registry.gates.items():
+        feature_gate.update(_effective(snapshot, name))

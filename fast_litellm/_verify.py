@@ -1,0 +1,106 @@
+"""``python -m fast_litellm verify``: native and litellm's original side by side on real inputs.
+
+Each feature with a native path has a verifier that runs litellm's own
+function and the native body on built-in samples and on real text found on
+this machine (litellm's source files), and reports every difference.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["VERIFIERS", "VerifyResult", "verify"]
+
+SAMPLES: tuple[str, ...] = (
+    "",
+    "Hello, world! 12345.",
+    "The quick brown fox jumps over the lazy dog. It's 3.14159, isn't it? We'll see; they've gone.",
+    "def f(x):\n    return x ** 2  # square\n\n\n\tif x:\r\n\t\tpass\n",
+    "    \n\n   \t  trailing spaces   ",
+    "中文测试，日本語のテキスト、한국어 텍스트。",
+    "emoji: 👩‍👩‍👧‍👦 👍🏽 🇯🇵 ❤️‍🔥 and ZWJ\u200d sequences",
+    "العربية مَعَ الحَرَكَات और देवनागरी संयोजन",
+    "NUL\x00inside and \ufffd replacement and \ud800 lone surrogate",
+    "ÀÉÎÕÜ ß ſ ﬁ \u0130 \u212a CONTRACTIONS: DON'T WON'T I'M YOU'LL",
+    "1234567890 12 345 6789 0.5e-10 ½ ² ٣",
+    " " * 300 + "x" + "\n" * 50,
+)
+
+
+@dataclass
+class VerifyResult:
+    feature: str
+    compared: int = 0
+    mismatches: list[dict[str, str]] = field(default_factory=list)
+    skipped: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.skipped is None and not self.mismatches
+
+
+def _real_texts(limit: int) -> Iterator[str]:
+    """Source files of the installed litellm: code, docstrings and prompts, some non-ASCII."""
+    spec = importlib.util.find_spec("litellm")
+    if spec is None or not spec.submodule_search_locations:
+        return
+    root = Path(next(iter(spec.submodule_search_locations)))
+    for count, path in enumerate(sorted(root.rglob("*.py"))):
+        if count >= limit:
+            return
+        try:
+            yield path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 120 else text[:120] + "..."
+
+
+def verify_tokenizer(files: int) -> VerifyResult:
+    """litellm.utils.encode/decode against the native bodies, for a tiktoken and an HF model."""
+    import litellm.utils  # noqa: F401 - loads (and patches) litellm
+
+    from fast_litellm._gate import NOT_COVERED
+    from fast_litellm._litellm_tokenizer import _native_decode, _native_encode
+    from fast_litellm._patching import get_original
+
+    result = VerifyResult("tokenizer")
+    encode = get_original("litellm.utils", "encode")
+    decode = get_original("litellm.utils", "decode")
+    texts = list(SAMPLES) + list(_real_texts(files))
+    for model in ("gpt-4o", "gpt-3.5-turbo"):
+        for text in texts:
+            expected = encode(model=model, text=text)
+            got = _native_encode(model, text, None)
+            if got is NOT_COVERED:
+                continue
+            result.compared += 1
+            if got != expected:
+                result.mismatches.append({"call": f"encode({model!r}, {_short(text)})",
+                                          "expected": _short(expected), "native": _short(got)})
+                continue
+            back = _native_decode(model, expected, None, True)
+            result.compared += 1
+            if back != decode(model=model, tokens=expected):
+                result.mismatches.append({"call": f"decode({model!r}, <ids of {_short(text)}>)",
+                                          "expected": _short(decode(model=model, tokens=expected)),
+                                          "native": _short(back)})
+    if result.compared == 0:
+        result.skipped = "the native tokenizer covered none of the inputs"
+    return result
+
+
+VERIFIERS: dict[str, Callable[[int], VerifyResult]] = {"tokenizer": verify_tokenizer}
+
+
+def verify(features: list[str] | None = None, files: int = 40) -> list[VerifyResult]:
+    """Run the verifiers of ``features`` (default: all) on samples and ``files`` real files."""
+    names = list(VERIFIERS) if not features else features
+    return [VERIFIERS[name](files) for name in names]
