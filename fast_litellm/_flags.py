@@ -214,11 +214,16 @@ def _apply_feature(flag: FeatureFlag, spec: Any, source: str, warn: Callable[[st
     """``flag`` with the settings of one feature entry (a state word, bool, or object) applied."""
     where = f"{source}: feature {flag.name!r}"
     if not isinstance(spec, Mapping):
-        mode = _state(spec, where)
-        percentage = flag.percentage
-        if isinstance(spec, str) and spec.strip().lower() == "canary":
-            percentage = _CANARY_PERCENTAGE
-        return replace(flag, mode=mode, percentage=percentage, source=source)
+        # A bare value reads like a FAST_LITELLM_<FEATURE> variable: a state word or a percentage.
+        if isinstance(spec, (Mode, bool)):
+            mode, pct = _state(spec, where), None
+        elif isinstance(spec, (int, float)):
+            mode, pct = Mode.ROLLOUT, _percentage(spec, where)
+        elif isinstance(spec, str):
+            mode, pct = parse_env_value(spec, where)
+        else:
+            raise ConfigError(f"{where}: expected a state, a percentage or an object, got {spec!r}")
+        return replace(flag, mode=mode, percentage=flag.percentage if pct is None else pct, source=source)
     breaker = flag.breaker
     mode, percentage, flag_source = flag.mode, flag.percentage, flag.source
     canary = False
@@ -356,7 +361,7 @@ def build_snapshot(
     if path:
         try:
             candidate = dict(flags)
-            file_enabled = _apply_document(candidate, _read_file(path), path, warnings.append)
+            file_enabled = _apply_document(candidate, _read_file(path), f"file:{path}", warnings.append)
         except ConfigError as exc:
             problem(exc, FEATURES)
         else:

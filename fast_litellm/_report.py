@@ -205,8 +205,9 @@ def prometheus_text() -> str:
     """The metrics in the Prometheus text exposition format (version 0.0.4)."""
     lines = []
     for family in metric_families():
-        lines.append(f"# HELP {family.name} {family.help}")
-        lines.append(f"# TYPE {family.name} {family.kind}")
+        name = f"{family.name}_total" if family.kind == "counter" else family.name  # 0.0.4 convention
+        lines.append(f"# HELP {name} {family.help}")
+        lines.append(f"# TYPE {name} {family.kind}")
         for sample, labels, value in family.samples:
             lines.append(f"{sample}{{{_label_text(labels)}}} {_number(value)}")
     return "\n".join(lines) + "\n"

@@ -100,3 +100,22 @@ def encoding_name(request: pytest.FixtureRequest) -> Iterator[str]:
 def encodings(encoding_name: str) -> tuple[Encoding, tiktoken.Encoding]:
     """The (native, tiktoken) pair for ``encoding_name``."""
     return load_native(encoding_name), load_tiktoken(encoding_name)
+
+
+class FakeClock:
+    """A monotonic clock that moves only when a test advances it."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def fake_clock() -> FakeClock:
+    """A fresh FakeClock for breaker tests."""
+    return FakeClock()

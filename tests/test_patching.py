@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-import textwrap
 import threading
 from typing import Any
 
@@ -15,19 +10,10 @@ import pytest
 litellm = pytest.importorskip("litellm")
 
 import fast_litellm  # noqa: E402
+from _subprocess import run_python  # noqa: E402
 from fast_litellm import _patching  # noqa: E402
 
 SITES = ("litellm.utils.encode", "litellm.encode", "litellm.utils.decode", "litellm.decode")
-
-
-def run_python(code: str, **env: str) -> dict[str, Any]:
-    """Run ``code`` in a fresh interpreter; it prints one JSON document as its last line."""
-    full_env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", **env}
-    out = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        capture_output=True, text=True, env=full_env, timeout=300, check=True,
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 @pytest.fixture(autouse=True)
