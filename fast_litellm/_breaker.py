@@ -56,6 +56,10 @@ class Permit(Enum):
 
 Listener = Callable[[str, BreakerState, BreakerState, str], None]
 
+# Enum members read through the class cost ~0.2 us each on CPython 3.11; the call path uses these.
+_CLOSED, _OPEN, _HALF_OPEN = BreakerState.CLOSED, BreakerState.OPEN, BreakerState.HALF_OPEN
+_NATIVE, _PROBE, _DENIED = Permit.NATIVE, Permit.PROBE, Permit.DENIED
+
 
 class CircuitBreaker:
     """One feature's breaker.  ``closed`` is the lock-free fast-path check."""
@@ -77,7 +81,7 @@ class CircuitBreaker:
         self._clock = clock
         self._lock = threading.Lock()
         self._listeners: list[Listener] = []
-        self.state = BreakerState.CLOSED
+        self.state = _CLOSED
         self.closed = True
         self.clean = True
         self.trips = 0
@@ -104,7 +108,7 @@ class CircuitBreaker:
                 self._settings = settings
                 self._reset_window()
             self._settings = settings
-            if self.state is BreakerState.CLOSED:
+            if self.state is _CLOSED:
                 self._cooldown = settings.cooldown_seconds
 
     def _total(self) -> int:
@@ -115,28 +119,28 @@ class CircuitBreaker:
         self._base = self._total()  # outcomes before the window started
         self._failures = 0  # failures among the last `window` outcomes
         self._ring = bytearray(self._settings.window)  # 1 = failure, at (outcome - 1) % window
-        self.clean = self.state is BreakerState.CLOSED
+        self.clean = self.state is _CLOSED
 
     # -- the call path ---------------------------------------------------------------------
 
     def allow(self) -> Permit:
         """May this call take the native path?  Never blocks on a running call."""
         if self.closed:
-            return Permit.NATIVE
+            return _NATIVE
         changed = None
         with self._lock:
-            if self.state is BreakerState.OPEN:
+            if self.state is _OPEN:
                 if self._clock() < self._retry_at:
-                    return Permit.DENIED
-                changed = self._transition(BreakerState.HALF_OPEN, "cool-down elapsed")
-            if self.state is BreakerState.HALF_OPEN:
+                    return _DENIED
+                changed = self._transition(_HALF_OPEN, "cool-down elapsed")
+            if self.state is _HALF_OPEN:
                 if self._probe_busy:
-                    permit = Permit.DENIED
+                    permit = _DENIED
                 else:
                     self._probe_busy = True
-                    permit = Permit.PROBE
+                    permit = _PROBE
             else:
-                permit = Permit.NATIVE
+                permit = _NATIVE
         self._notify(changed)
         return permit
 
@@ -144,10 +148,10 @@ class CircuitBreaker:
         """A native call finished and its result was right."""
         if self._outcomes is None:
             self._count += 1
-        if permit is Permit.PROBE:
+        if permit is _PROBE:
             with self._lock:
                 self._probe_busy = False
-                changed = self._transition(BreakerState.CLOSED, "probe succeeded")
+                changed = self._transition(_CLOSED, "probe succeeded")
                 self._cooldown = self._settings.cooldown_seconds
                 self._reset_window()
             self._notify(changed)
@@ -155,7 +159,7 @@ class CircuitBreaker:
         if self.clean:
             return
         with self._lock:
-            if self.state is BreakerState.CLOSED:
+            if self.state is _CLOSED:
                 self._consecutive = 0
                 self._push(0)
                 self.clean = self._failures == 0
@@ -167,11 +171,11 @@ class CircuitBreaker:
         changed = None
         with self._lock:
             self.last_failure = reason
-            if permit is Permit.PROBE:
+            if permit is _PROBE:
                 self._probe_busy = False
                 self._cooldown = min(self._cooldown * 2, self._settings.max_cooldown_seconds)
                 changed = self._open(f"probe failed: {reason}")
-            elif self.state is BreakerState.CLOSED:
+            elif self.state is _CLOSED:
                 self.clean = False
                 self._consecutive += 1
                 self._push(1)
@@ -187,14 +191,14 @@ class CircuitBreaker:
 
     def release(self, permit: Permit) -> None:
         """A permitted call did not run native code after all (input not covered)."""
-        if permit is Permit.PROBE:
+        if permit is _PROBE:
             with self._lock:
                 self._probe_busy = False
 
     def reset(self) -> None:
         """Close the breaker and forget every recorded outcome."""
         with self._lock:
-            changed = self._transition(BreakerState.CLOSED, "reset")
+            changed = self._transition(_CLOSED, "reset")
             self._cooldown = self._settings.cooldown_seconds
             self._probe_busy = False
             self.last_failure = None
@@ -211,14 +215,14 @@ class CircuitBreaker:
     def _open(self, reason: str) -> tuple[BreakerState, BreakerState, str] | None:
         self._retry_at = self._clock() + self._cooldown
         self.trips += 1
-        return self._transition(BreakerState.OPEN, reason)
+        return self._transition(_OPEN, reason)
 
     def _transition(self, new: BreakerState, reason: str) -> tuple[BreakerState, BreakerState, str] | None:
         old = self.state
         if old is new:
             return None
         self.state = new
-        self.closed = new is BreakerState.CLOSED
+        self.closed = new is _CLOSED
         self.clean = self.closed and self._failures == 0 and self._consecutive == 0
         return old, new, reason
 
@@ -226,7 +230,7 @@ class CircuitBreaker:
         if changed is None:
             return
         old, new, reason = changed
-        log = logger.warning if new is BreakerState.OPEN else logger.info
+        log = logger.warning if new is _OPEN else logger.info
         log("fast_litellm: %s breaker %s -> %s (%s)", self.name, old.value, new.value, reason)
         for listener in list(self._listeners):
             try:
@@ -236,7 +240,7 @@ class CircuitBreaker:
 
     def status(self) -> dict[str, Any]:
         """State, counters and timing as plain values."""
-        retry_in = max(0.0, self._retry_at - self._clock()) if self.state is BreakerState.OPEN else 0.0
+        retry_in = max(0.0, self._retry_at - self._clock()) if self.state is _OPEN else 0.0
         return {
             "state": self.state.value,
             "consecutive_errors": self._consecutive,

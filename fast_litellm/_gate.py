@@ -54,6 +54,9 @@ NOT_COVERED: Final = _NotCovered()
 _ENABLED = Mode.ENABLED
 _ROLLOUT = Mode.ROLLOUT
 _SHADOW = Mode.SHADOW
+# Enum members read through the class cost ~0.2 us each on CPython 3.11; the call path uses these.
+_NATIVE, _DENIED = Permit.NATIVE, Permit.DENIED
+_OPEN = BreakerState.OPEN
 _UNTIMED_MASK = SAMPLE_EVERY - 1
 
 
@@ -76,7 +79,8 @@ class Gate:
         self._error_logged = False
         self.breaker.add_listener(self._on_transition)
         self.flag = flag
-        self.all_native = flag.mode is _ENABLED  # the fast-path check, with breaker.clean
+        self.all_native = flag.mode is _ENABLED  # the fast-path checks, with breaker.clean
+        self.rollout = flag.mode is _ROLLOUT
         self._in_rollout = _rollout.checker(flag.name)
 
     def update(self, flag: FeatureFlag) -> None:
@@ -84,6 +88,7 @@ class Gate:
         self.breaker.update_settings(flag.breaker)
         self.flag = flag
         self.all_native = flag.mode is _ENABLED
+        self.rollout = flag.mode is _ROLLOUT
 
     def _on_transition(self, name: str, old: BreakerState, new: BreakerState, reason: str) -> None:
         self.stats.breaker_transitions += 1
@@ -93,32 +98,25 @@ class Gate:
     def call(self, native: Callable[..., Any], original: Callable[..., Any], args: tuple[Any, ...],
              key: Any = None) -> Any:
         """Answer one call through native code or litellm's original, as the flags say."""
-        if self.all_native and self.breaker.clean:
-            stats = self.stats.native
-            n = stats.calls
-            if n & _UNTIMED_MASK and n >= SAMPLES:  # the common case: counted, not timed
-                try:
-                    result = native(*args)
-                except Exception as exc:  # noqa: BLE001 - ours: count it, answer with the original
-                    return self._native_failed(exc, Permit.NATIVE, original, args)
-                if result is NOT_COVERED:
-                    return self._python(original, args, "not_covered")
-                stats.calls = n + 1
-                return result
+        if self.all_native or (self.rollout and self._in_rollout(key, self.flag.percentage)):
+            if self.breaker.clean:
+                stats = self.stats.native
+                n = stats.calls
+                if n & _UNTIMED_MASK and n >= SAMPLES:  # the common case: counted, not timed
+                    try:
+                        result = native(*args)
+                    except Exception as exc:  # noqa: BLE001 - ours: count it, answer with the original
+                        return self._native_failed(exc, _NATIVE, original, args)
+                    if result is NOT_COVERED:
+                        return self._python(original, args, "not_covered")
+                    stats.calls = n + 1
+                    return result
             return self._guarded(native, original, args)
-        return self._routed(native, original, args, key)
-
-    def _routed(self, native: Callable[..., Any], original: Callable[..., Any], args: tuple[Any, ...],
-                key: Any) -> Any:
-        """Every call off the fast path: rollout, shadow, disabled, or a breaker not clean."""
-        flag = self.flag
-        mode = flag.mode
-        if mode is _ENABLED or (mode is _ROLLOUT and self._in_rollout(key, flag.percentage)):
-            return self._guarded(native, original, args)
-        if mode is _SHADOW:
-            return self._shadow(native, original, args, key, flag)
-        if mode is _ROLLOUT:
+        if self.rollout:
             self.stats.rollout_skipped += 1
+            return self._python(original, args, None)
+        if self.flag.mode is _SHADOW:
+            return self._shadow(native, original, args, key, self.flag)
         return self._python(original, args, None)
 
     def _python(self, original: Callable[..., Any], args: tuple[Any, ...], fallback: str | None) -> Any:
@@ -163,7 +161,7 @@ class Gate:
         """A timed native call under the breaker's permit (a probe while half-open)."""
         breaker = self.breaker
         permit = breaker.allow()
-        if permit is Permit.DENIED:
+        if permit is _DENIED:
             return self._python(original, args, "breaker_open")
         start = perf_counter_ns()
         try:
@@ -186,7 +184,7 @@ class Gate:
         expected = self._python(original, args, None)
         breaker = self.breaker
         permit = breaker.allow()
-        if permit is Permit.DENIED:
+        if permit is _DENIED:
             self.stats.fallbacks["breaker_open"] += 1
             return expected
         start = perf_counter_ns()
@@ -225,7 +223,7 @@ class Gate:
     def native_would_serve(self, key: Any) -> bool:
         """Whether a call with ``key`` would be answered by native code now."""
         flag = self.flag
-        if self.breaker.state is BreakerState.OPEN:
+        if self.breaker.state is _OPEN:
             return False
         if flag.mode is _ENABLED:
             return True
