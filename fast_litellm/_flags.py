@@ -393,10 +393,10 @@ def build_snapshot(
             enabled, enabled_source = _KILL_WORDS[word], f"env:{KILL_SWITCH_ENV}"
             env_kill = not enabled
         else:
-            exc = ConfigError(f"{KILL_SWITCH_ENV}={raw_kill!r}: expected true or false")
+            kill_error = ConfigError(f"{KILL_SWITCH_ENV}={raw_kill!r}: expected true or false")
             if strict:
-                raise exc
-            errors.append(f"{exc}; treated as false (fail closed)")
+                raise kill_error
+            errors.append(f"{kill_error}; treated as false (fail closed)")
             enabled, enabled_source, env_kill = False, f"env:{KILL_SWITCH_ENV}", True
 
     runtime_enabled = overrides.pop("enabled", None)

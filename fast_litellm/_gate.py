@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from time import perf_counter_ns
@@ -72,8 +73,7 @@ class Gate:
         self.stats = FeatureStats(flag.name)
         native = self.stats.native
         self.breaker = CircuitBreaker(
-            flag.name, flag.breaker, *(() if clock is None else (clock,)),
-            outcomes=lambda: native.calls + native.errors,
+            flag.name, flag.breaker, clock or time.monotonic, outcomes=lambda: native.calls + native.errors
         )
         self.compare: Callable[[Any, Any], bool] = _same
         self._error_logged = False
