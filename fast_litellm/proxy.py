@@ -23,8 +23,8 @@ nothing, so each of those calls is one of CustomLogger's own no-op methods.
 The work happens when this module is imported: it imports ``fast_litellm``,
 which patches litellm (already imported by the proxy) at once.  The kill
 switch still wins: with ``FAST_LITELLM_ENABLED=false`` the import patches
-nothing, the callback stays registered and does nothing, and the proxy
-serves requests with litellm's own functions.
+nothing, registers no metrics, the callback stays registered and does
+nothing, and the proxy serves requests with litellm's own functions.
 
 If ``prometheus_client`` is installed, the import also registers
 fast-litellm's collector with the global registry (see
@@ -88,13 +88,14 @@ def enable() -> dict[str, dict[str, Any]]:
 def _register_metrics() -> None:
     """Add the ``fast_litellm_*`` metrics to prometheus_client's global registry, if installed.
 
-    Idempotent.  Any failure is logged and swallowed: metrics must never stop the proxy.
+    Idempotent.  Nothing is registered under the kill switch (the plugin stays inert).  Any
+    failure is logged and swallowed: metrics must never stop the proxy.
     """
     try:
-        if importlib.util.find_spec("prometheus_client") is None:
+        if importlib.util.find_spec("prometheus_client") is None or not fast_litellm.health_check()["enabled"]:
             return
         fast_litellm.register_prometheus_collector()
-    except Exception:
+    except Exception:  # noqa: BLE001 - metrics must never stop the proxy
         logger.warning("fast_litellm.proxy: could not register the Prometheus collector", exc_info=True)
 
 

@@ -354,6 +354,10 @@ class TestProxyKillSwitch:
         for model, result in run["encodings"].items():
             assert result["litellm.encode"] == result["original"], model
 
+    def test_no_metrics_registered(self, run: dict[str, Any]) -> None:
+        """Under the kill switch no fast_litellm_* series reaches prometheus_client's registry."""
+        assert run["registry_lines"] == []
+
 
 class TestProxyMetrics:
     """``callbacks: ["prometheus", "fast_litellm.proxy.accelerator"]``: /metrics includes fast_litellm_*."""
