@@ -242,11 +242,21 @@ FL_INLINE uint32_t fl_piece_rank(const struct fl_encoding *e, const uint8_t *p, 
     return fl_piece_find(e, p, len, key, h);
 }
 
-/* Rank of the token with bytes(left) + bytes(right), or FL_NO_RANK. */
-FL_INLINE uint32_t fl_pair_rank(const struct fl_encoding *e, uint32_t left, uint32_t right)
+/* Pair-table key of (left, right); never 0. */
+FL_INLINE uint64_t fl_pair_key(uint32_t left, uint32_t right)
 {
-    uint64_t k = ((uint64_t)(left + 1) << 21) | right;
-    size_t i = (size_t)((k * FL_GOLDEN) >> e->pair_shift);
+    return ((uint64_t)(left + 1) << 21) | right;
+}
+
+/* Home slot of a pair key (to prefetch before fl_pair_find). */
+FL_INLINE size_t fl_pair_slot(const struct fl_encoding *e, uint64_t k)
+{
+    return (size_t)((k * FL_GOLDEN) >> e->pair_shift);
+}
+
+/* Merged rank of the pair with key k, probing from its home slot i. */
+FL_INLINE uint32_t fl_pair_find(const struct fl_encoding *e, uint64_t k, size_t i)
+{
     for (;;) {
         uint64_t s = e->pairs[i];
         if (s == 0)
@@ -255,6 +265,13 @@ FL_INLINE uint32_t fl_pair_rank(const struct fl_encoding *e, uint32_t left, uint
             return (uint32_t)(s & 0x1FFFFF);
         i = (i + 1) & e->pair_mask;
     }
+}
+
+/* Rank of the token with bytes(left) + bytes(right), or FL_NO_RANK. */
+FL_INLINE uint32_t fl_pair_rank(const struct fl_encoding *e, uint32_t left, uint32_t right)
+{
+    uint64_t k = fl_pair_key(left, right);
+    return fl_pair_find(e, k, fl_pair_slot(e, k));
 }
 
 /* ---- Byte-pair merge (bpe.c) ----------------------------------------------- */

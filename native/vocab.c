@@ -119,8 +119,8 @@ static int insert_piece(struct fl_encoding *e, uint32_t rank)
 
 static void insert_pair(struct fl_encoding *e, uint32_t left, uint32_t right, uint32_t merged)
 {
-    uint64_t k = ((uint64_t)(left + 1) << 21) | right;
-    size_t i = (size_t)((k * FL_GOLDEN) >> e->pair_shift);
+    uint64_t k = fl_pair_key(left, right);
+    size_t i = fl_pair_slot(e, k);
     while (e->pairs[i] != 0)
         i = (i + 1) & e->pair_mask;
     e->pairs[i] = (k << 21) | merged;

@@ -44,10 +44,19 @@ def _check(rc: int) -> None:
     raise RuntimeError(f"fast_litellm native error {rc}: {strerror(rc)}")
 
 
-# Above this many ids, lists are built from a table of pre-made int objects
-# (numpy's object take + tolist: ~15 ns/id) instead of ffi.unpack, which
-# allocates a new int per id (~30 ns/id); below it numpy's fixed cost loses.
-_TAKE_MIN = 192
+# How a list of ids is built, by its length (measured in docs/benchmarks.md's
+# setting: a fresh list per call, tiktoken running in between):
+#   - under _ARRAY_MIN ids, ffi.unpack (lowest fixed cost);
+#   - up to _TAKE_MIN ids, array('I').tolist(): fresh int objects from
+#     pymalloc's free lists, which the previous list's release left in cache
+#     (~10 ns/id, against ~30 for the object-table take below once other work
+#     has evicted the table);
+#   - from _TAKE_MIN ids on, numpy's object take + tolist from a table of
+#     pre-made ints (~15 ns/id): millions of new ints need new arenas and page
+#     faults (~25 ns/id), while the table is reused.
+_ARRAY_MIN = 64
+_U32 = "I" if array.array("I").itemsize == 4 else "L"
+_TAKE_MIN = 200_000
 
 
 def _int_table(size: int) -> Any:
@@ -80,16 +89,19 @@ class NativeVocabulary:
 
     def _to_list(self, buf: Any, n: int) -> list[int]:
         """The Python list of the n ids in buf."""
-        if n < _TAKE_MIN:
+        if n < _ARRAY_MIN:
             result: list[int] = ffi.unpack(buf, n)
             return result
+        if n < _TAKE_MIN:
+            ids = array.array(_U32)
+            ids.frombytes(ffi.buffer(buf, 4 * n))
+            return ids.tolist()
         ints = self._ints
         if ints is None:
             ints = self._ints = _int_table(self.max_rank)
         import numpy as np
 
-        ids = np.frombuffer(ffi.buffer(buf, 4 * n), dtype=np.uint32)
-        taken: list[int] = ints.take(ids).tolist()
+        taken: list[int] = ints.take(np.frombuffer(ffi.buffer(buf, 4 * n), dtype=np.uint32)).tolist()
         return taken
 
     def encode(self, data: bytes) -> list[int]:

@@ -1,0 +1,126 @@
+"""Differential tests aimed at the tokenizer's speed-ups, against tiktoken 0.14.
+
+Each test builds inputs that drive one fast path hard and compares ids and
+counts with tiktoken: the three ways of building the Python list of ids (by its
+length), the one-load case-split word scanner of o200k, and the lockstep merge
+of many short pieces (more pieces that need a merge than one group holds, next
+to cache hits, whole-token pieces and long pieces).
+"""
+
+from __future__ import annotations
+
+import random
+import string
+from collections.abc import Callable
+
+import pytest
+import tiktoken
+
+from fast_litellm._bindings import tokens
+from fast_litellm.tokenizer import Encoding
+
+ENCODING_NAMES: tuple[str, ...] = ("cl100k_base", "o200k_base", "p50k_base")
+
+
+@pytest.fixture(scope="module", params=ENCODING_NAMES)
+def pair(
+    request: pytest.FixtureRequest,
+    native_enc: Callable[[str], Encoding],
+    tiktoken_enc: Callable[[str], tiktoken.Encoding],
+) -> tuple[Encoding, tiktoken.Encoding]:
+    """The (native, tiktoken) pair of each encoding."""
+    return native_enc(request.param), tiktoken_enc(request.param)
+
+
+def assert_same(pair: tuple[Encoding, tiktoken.Encoding], text: str) -> list[int]:
+    """Assert encode_ordinary, count and a one-text batch agree with tiktoken; return the ids."""
+    native, tt = pair
+    theirs = tt.encode_ordinary(text)
+    ours = native.encode_ordinary(text)
+    assert ours == theirs, next((i, a, b) for i, (a, b) in enumerate(zip(ours + [-1], theirs + [-1])) if a != b)
+    assert native.count(text) == len(theirs)
+    assert native.encode_ordinary_batch([text], num_threads=1) == [theirs]
+    return theirs
+
+
+class TestListBuilding:
+    """Lists of every size class are plain lists of ints equal to tiktoken's."""
+
+    @pytest.mark.parametrize(
+        "n_ids",
+        [0, 1, tokens._ARRAY_MIN - 1, tokens._ARRAY_MIN, tokens._ARRAY_MIN + 1,
+         tokens._TAKE_MIN - 1, tokens._TAKE_MIN, tokens._TAKE_MIN + 1],
+    )
+    def test_lengths_at_the_thresholds(self, pair: tuple[Encoding, tiktoken.Encoding], n_ids: int) -> None:
+        """A text of exactly n_ids ids encodes to tiktoken's list, of exact type list[int]."""
+        text = " a" * n_ids  # " a" is one token in every encoding here
+        ids = assert_same(pair, text)
+        assert len(ids) == n_ids
+        ours = pair[0].encode_ordinary(text)
+        assert type(ours) is list
+        assert all(type(i) is int for i in ours[:100] + ours[-100:])
+
+    def test_batch_of_mixed_sizes(self, pair: tuple[Encoding, tiktoken.Encoding]) -> None:
+        """A batch whose texts fall in different size classes matches tiktoken text by text."""
+        native, tt = pair
+        texts = [" a" * n for n in (0, 3, tokens._ARRAY_MIN, 5000, tokens._TAKE_MIN + 7)]
+        assert native.encode_ordinary_batch(texts, num_threads=2) == [tt.encode_ordinary(t) for t in texts]
+
+
+class TestCaseSplitWords:
+    """ASCII words of every case shape, length and alignment split as tiktoken does."""
+
+    @pytest.mark.parametrize("follow", ["", " ", "'s", "'LL", "\u00e9t\u00e9", "1", "_x", "\n"])
+    def test_upper_then_lower_runs(self, pair: tuple[Encoding, tiktoken.Encoding], follow: str) -> None:
+        """Every (uppers, lowers) shape up to 12 + 12 letters, at every alignment, then `follow`."""
+        rng = random.Random(7)
+        parts = []
+        for n_up in range(13):
+            for n_lo in range(13):
+                if n_up + n_lo == 0:
+                    continue
+                word = "".join(rng.choice(string.ascii_uppercase) for _ in range(n_up))
+                word += "".join(rng.choice(string.ascii_lowercase) for _ in range(n_lo))
+                for shift in range(8):
+                    parts.append("." * shift + " " + word + follow)
+        text = "".join(parts)
+        assert_same(pair, text)
+        # Each shape alone, so that the word also meets the end of the text.
+        for part in parts[:: 7]:
+            assert_same(pair, part)
+
+
+class TestLockstepMerges:
+    """Many pieces that need a merge, close together, next to every other kind of piece."""
+
+    @staticmethod
+    def _word(rng: random.Random, lo: int, hi: int, alphabet: str) -> str:
+        return "".join(rng.choice(alphabet) for _ in range(rng.randint(lo, hi)))
+
+    @pytest.mark.parametrize("seed", range(4))
+    def test_fresh_rare_words(self, pair: tuple[Encoding, tiktoken.Encoding], seed: int) -> None:
+        """Thousands of never-seen words (merges) mixed with common words, numbers and long pieces."""
+        rng = random.Random(1000 + seed)
+        pieces = []
+        for i in range(4000):
+            r = rng.random()
+            if r < 0.5:
+                pieces.append(" " + self._word(rng, 3, 30, "qxzjkvwyg" + string.ascii_lowercase))
+            elif r < 0.7:
+                pieces.append(rng.choice([" the", " of", ",", ".", " and", "\n", " is"]))
+            elif r < 0.8:
+                pieces.append(" " + str(rng.randint(0, 10**9)))
+            elif r < 0.9:
+                pieces.append(" " + self._word(rng, 1, 12, "\u4e00\u4e8c\u4e09\u56db\u4e94\u516d\u4e03\u516b\u4e5d\u5341\u4eba\u5927"))
+            elif r < 0.995:
+                pieces.append(" " + self._word(rng, 40, 95, string.ascii_letters))
+            else:
+                pieces.append(" " + self._word(rng, 96, 400, string.ascii_lowercase))
+        assert_same(pair, "".join(pieces))
+
+    def test_runs_of_merge_pieces_longer_than_a_batch(self, pair: tuple[Encoding, tiktoken.Encoding]) -> None:
+        """Over a thousand merge pieces in a row, then the same text again (now from the cache)."""
+        rng = random.Random(99)
+        text = "".join(" " + self._word(rng, 6, 20, "bcdfghjklmnpqrstvwxz") for _ in range(1500))
+        assert_same(pair, text)
+        assert_same(pair, text)
