@@ -36,11 +36,7 @@ class PathStats:
     __slots__ = ("calls", "errors", "timed", "total_ns", "ring")
 
     def __init__(self) -> None:
-        self.calls = 0
-        self.errors = 0
-        self.timed = 0
-        self.total_ns = 0
-        self.ring = array("q", bytes(8 * SAMPLES))
+        self.reset()
 
     def should_time(self) -> bool:
         """Whether the next call is one of the timed ones."""
@@ -70,6 +66,7 @@ class PathStats:
         return result
 
     def reset(self) -> None:
+        """Zero the counters and the latency ring."""
         self.calls = 0
         self.errors = 0
         self.timed = 0

@@ -52,6 +52,15 @@ def call(gate: Gate, bodies: Bodies, x: int, key: Any = None) -> Any:
     return gate.call(bodies.native, bodies.original, (x,), key)
 
 
+def tripped_gate(clock: FakeClock) -> tuple[Gate, Bodies]:
+    """An enabled gate whose breaker three native errors have just opened."""
+    gate, bodies = make_gate(clock=clock)
+    bodies.fail = True
+    for _ in range(3):
+        call(gate, bodies, 1)
+    return gate, bodies
+
+
 class TestRouting:
     def test_enabled_answers_natively(self) -> None:
         """Enabled: native answers, the original is not called, the call is counted."""
@@ -156,10 +165,7 @@ class TestShadow:
 class TestBreakerInTheGate:
     def test_open_breaker_makes_zero_native_calls(self, fake_clock: FakeClock) -> None:
         """After the trip, 10,000 calls reach the original only, with correct results."""
-        gate, bodies = make_gate(clock=fake_clock)
-        bodies.fail = True
-        for _ in range(3):
-            call(gate, bodies, 1)
+        gate, bodies = tripped_gate(fake_clock)
         assert gate.breaker.state is BreakerState.OPEN
         calls = bodies.native_calls
         assert [call(gate, bodies, i) for i in range(10_000)] == [i * 2 for i in range(10_000)]
@@ -167,10 +173,7 @@ class TestBreakerInTheGate:
 
     def test_recovery_through_one_probe(self, fake_clock: FakeClock) -> None:
         """After the cool-down one probe runs; its success closes the breaker."""
-        gate, bodies = make_gate(clock=fake_clock)
-        bodies.fail = True
-        for _ in range(3):
-            call(gate, bodies, 1)
+        gate, bodies = tripped_gate(fake_clock)
         bodies.fail = False
         fake_clock.advance(30)
         assert call(gate, bodies, 5) == 10
@@ -186,10 +189,7 @@ class TestBreakerInTheGate:
 
     def test_sixteen_threads_one_probe_reaches_native(self, fake_clock: FakeClock) -> None:
         """16 threads calling in half-open: exactly one native call; the rest get the original's answer."""
-        gate, bodies = make_gate(clock=fake_clock)
-        bodies.fail = True
-        for _ in range(3):
-            call(gate, bodies, 1)
+        gate, bodies = tripped_gate(fake_clock)
         bodies.fail = False
         fake_clock.advance(30)
         release = threading.Event()
