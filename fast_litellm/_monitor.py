@@ -33,7 +33,13 @@ def _truncate(value: Any) -> str:
 class PathStats:
     """Calls, errors and latencies of one path of one feature."""
 
-    __slots__ = ("calls", "errors", "timed", "total_ns", "ring")
+    __slots__ = ("calls", "errors", "ring", "timed", "total_ns")
+
+    calls: int
+    errors: int
+    timed: int
+    total_ns: int
+    ring: array[int]
 
     def __init__(self) -> None:
         self.reset()

@@ -160,7 +160,7 @@ class NativeVocabulary:
         _check(rc)
         out = _new_nonzero("char[]", max(size[0], 1))
         _check(lib.fl_decode(self._ptr, ids, n, out, size[0], size))
-        return ffi.unpack(out, size[0])  # type: ignore[no-any-return]
+        return ffi.unpack(out, size[0])
 
 
 def pretokenize(pattern: str, data: bytes) -> list[bytes]:
