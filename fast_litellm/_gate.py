@@ -119,6 +119,30 @@ class Gate:
             return self._shadow(native, original, args, key, self.flag)
         return self._python(original, args, None)
 
+    def runner(self, native: Callable[..., Any], original: Callable[..., Any]) -> Callable[[tuple[Any, ...], Any], Any]:
+        """``run(args, key)``: ``call(native, original, args, key)`` with the fast path inlined.
+
+        A patched function calls this once per request, so the common case (enabled, breaker
+        clean, an untimed call) reads only closure cells; everything else goes to ``call``.
+        """
+        gate, breaker, stats, call = self, self.breaker, self.stats.native, self.call
+
+        def run(args: tuple[Any, ...], key: Any) -> Any:
+            if gate.all_native and breaker.clean:
+                n = stats.calls
+                if n & _UNTIMED_MASK and n >= SAMPLES:
+                    try:
+                        result = native(*args)
+                    except Exception as exc:  # noqa: BLE001 - ours: count it, answer with the original
+                        return gate._native_failed(exc, _NATIVE, original, args)
+                    if result is not NOT_COVERED:
+                        stats.calls = n + 1
+                        return result
+                    return gate._python(original, args, "not_covered")
+            return call(native, original, args, key)
+
+        return run
+
     def _python(self, original: Callable[..., Any], args: tuple[Any, ...], fallback: str | None) -> Any:
         stats = self.stats
         if fallback is not None:

@@ -46,14 +46,19 @@ class _Native:
         return cls.vocab
 
 
+_modules: list[Any] = []  # [litellm, litellm.utils] once both are imported; module objects do not change
+
+
 def _uses_tiktoken(model: object) -> bool:
     """True when litellm would pick its default tiktoken encoding for ``model``."""
     if type(model) is not str:
         return False
-    litellm = sys.modules.get("litellm")
-    utils = sys.modules.get("litellm.utils")
-    if litellm is None or utils is None:
-        return False
+    if not _modules:
+        litellm, utils = sys.modules.get("litellm"), sys.modules.get("litellm.utils")
+        if litellm is None or utils is None:
+            return False
+        _modules.extend((litellm, utils))
+    litellm, utils = _modules
     if getattr(litellm, "disable_hf_tokenizer_download", False) is True:
         return True
     return utils.huggingface_tokenizer_kind(model) is None
@@ -67,7 +72,7 @@ def _native_encode(model: Any, text: Any, custom_tokenizer: Any) -> Any:
     if vocab is None:
         return NOT_COVERED
     try:
-        data = text.encode("utf-8")
+        data = text.encode()
     except UnicodeEncodeError:
         data = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace").encode()
     return vocab.encode(data)
@@ -99,21 +104,21 @@ def _mark(wrapper: Callable[..., Any], original: Callable[..., Any]) -> Callable
 
 def make_encode(original: Callable[..., Any], gate: Gate) -> Callable[..., Any]:
     """Wrap ``litellm.utils.encode``; the rollout key is the text."""
-    call = gate.call
+    run = gate.runner(_native_encode, original)
 
     def encode(model: Any = "", text: Any = "", custom_tokenizer: Any = None) -> Any:
-        return call(_native_encode, original, (model, text, custom_tokenizer), text)
+        return run((model, text, custom_tokenizer), text)
 
     return _mark(encode, original)
 
 
 def make_decode(original: Callable[..., Any], gate: Gate) -> Callable[..., Any]:
     """Wrap ``litellm.utils.decode``; the rollout key is the token sequence."""
-    call = gate.call
+    run = gate.runner(_native_decode, original)
 
     def decode(
         model: Any = "", tokens: Any = (), custom_tokenizer: Any = None, skip_special_tokens: Any = True
     ) -> Any:
-        return call(_native_decode, original, (model, tokens, custom_tokenizer, skip_special_tokens), tokens)
+        return run((model, tokens, custom_tokenizer, skip_special_tokens), tokens)
 
     return _mark(decode, original)

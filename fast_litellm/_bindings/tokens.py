@@ -24,6 +24,9 @@ _new_nonzero = ffi.new_allocator(should_clear_after_alloc=False)
 # allocation on the small calls that dominate litellm's traffic.
 _SMALL = 512
 _local = threading.local()
+# Bound once: a cffi lib/ffi attribute read costs about as much as a small encode's list.
+_fl_encode = lib.fl_encode
+_unpack = ffi.unpack
 
 
 def _small_buffer() -> Any:
@@ -107,10 +110,19 @@ class NativeVocabulary:
     def encode(self, data: bytes) -> list[int]:
         """Ids of UTF-8 ``data`` as ordinary text."""
         cap = len(data)
-        buf = _small_buffer() if cap <= _SMALL else _new_nonzero("uint32_t[]", cap)
-        n = lib.fl_encode(self._ptr, data, cap, buf, cap)
+        if cap <= _SMALL:  # the per-request case: no allocation, no extra call
+            try:
+                buf = _local.buf
+            except AttributeError:
+                buf = _small_buffer()
+        else:
+            buf = _new_nonzero("uint32_t[]", cap)
+        n = _fl_encode(self._ptr, data, cap, buf, cap)
         if n < 0:
             _check(n)
+        if n < _ARRAY_MIN:
+            result: list[int] = _unpack(buf, n)
+            return result
         return self._to_list(buf, n)
 
     def count(self, data: bytes) -> int:
