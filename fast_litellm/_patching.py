@@ -15,8 +15,7 @@ import logging
 import sys
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from fast_litellm import _flags
 from fast_litellm._flags import Mode
@@ -40,8 +39,7 @@ SUPPORTED_LITELLM = ((1, 106), (1, 107))  # [min, max) of (major, minor)
 WrapperFactory = Callable[[Callable[..., Any], Gate], Callable[..., Any]]
 
 
-@dataclass(frozen=True)
-class PatchSpec:
+class PatchSpec(NamedTuple):
     """One attribute to replace: ``module.attr`` gets the wrapper of ``source``."""
 
     module: str

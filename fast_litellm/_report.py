@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 from fast_litellm._breaker import BreakerState
@@ -132,12 +131,16 @@ def get_recommendations() -> list[dict[str, Any]]:
 # Metric families and exports
 
 
-@dataclass
 class MetricFamily:
-    name: str
-    kind: str  # counter | gauge | summary
-    help: str
-    samples: list[tuple[str, dict[str, str], float]] = field(default_factory=list)
+    """One Prometheus metric family: name, type (counter, gauge or summary), help and samples."""
+
+    __slots__ = ("help", "kind", "name", "samples")
+
+    def __init__(self, name: str, kind: str, help: str) -> None:  # noqa: A002 - Prometheus' word
+        self.name = name
+        self.kind = kind
+        self.help = help
+        self.samples: list[tuple[str, dict[str, str], float]] = []
 
 
 _BREAKER_CODES = {BreakerState.CLOSED: 0, BreakerState.HALF_OPEN: 1, BreakerState.OPEN: 2}
