@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 from fast_litellm import _flags
 from fast_litellm._flags import Mode
 from fast_litellm._gate import Gate, gate
+from fast_litellm._litellm_token_counter import make_core_token_counter, make_token_counter
 from fast_litellm._litellm_tokenizer import make_decode, make_encode
 
 __all__ = [
@@ -53,11 +54,38 @@ class PatchSpec(NamedTuple):
         return f"{self.module}.{self.attr}"
 
 
+_TC_UTILS = ("litellm.utils", "token_counter")
+_TC_CORE = ("litellm.litellm_core_utils.token_counter", "token_counter")
+
+# Every module that binds litellm.utils.token_counter by name (1.106: `from litellm.utils import
+# token_counter`), found by an identity scan of sys.modules after importing litellm, the router,
+# its strategies and the proxy.
+_TC_UTILS_SITES = (
+    "litellm", "litellm.utils", "litellm.main", "litellm.cost_calculator", "litellm.batches.batch_utils",
+    "litellm.litellm_core_utils.streaming_chunk_builder_utils", "litellm.router_strategy.lowest_tpm_rpm",
+    "litellm.router_strategy.lowest_tpm_rpm_v2", "litellm.router_strategy.lowest_latency",
+    "litellm.router_strategy.lowest_cost", "litellm.router_utils.pre_call_checks.io_token_rate_limit_check",
+    "litellm.llms.anthropic.chat.transformation", "litellm.llms.bedrock.chat.converse_transformation",
+    "litellm.llms.huggingface.embedding.transformation", "litellm.llms.replicate.chat.transformation",
+    "litellm.llms.sagemaker.completion.transformation",
+    "litellm.llms.vertex_ai.gemini_embeddings.batch_embed_content_transformation",
+)
+_TC_CORE_SITES = (
+    ("litellm.litellm_core_utils.token_counter", "token_counter"),
+    ("litellm.compression.compress", "token_counter"),
+    ("litellm.llms.openai.common_utils", "token_counter"),
+    ("litellm._lazy_imports", "_token_counter_new_func"),  # litellm.utils' cache of the core function
+)
+
 PATCHES: tuple[PatchSpec, ...] = (
     PatchSpec("litellm.utils", "encode", "tokenizer", ("litellm.utils", "encode"), make_encode),
     PatchSpec("litellm", "encode", "tokenizer", ("litellm.utils", "encode"), make_encode),
     PatchSpec("litellm.utils", "decode", "tokenizer", ("litellm.utils", "decode"), make_decode),
     PatchSpec("litellm", "decode", "tokenizer", ("litellm.utils", "decode"), make_decode),
+    *(PatchSpec(module, "token_counter", "token_counter", _TC_UTILS, make_token_counter)
+      for module in _TC_UTILS_SITES),
+    *(PatchSpec(module, attr, "token_counter", _TC_CORE, make_core_token_counter)
+      for module, attr in _TC_CORE_SITES),
 )
 
 WATCHED_MODULES = frozenset(spec.module for spec in PATCHES) | frozenset(
@@ -148,6 +176,8 @@ def _apply_site(spec: PatchSpec) -> dict[str, Any]:
     current = getattr(module, spec.attr, None)
     if current is wrapper:
         return {"patched": True, "reason": "native"}
+    if current is None:
+        return {"patched": False, "reason": "empty cache slot; litellm fills it with the patched function"}
     if current is not _state.originals[spec.source]:
         return {
             "patched": False,

@@ -22,7 +22,7 @@
 
 /* Bumped whenever a prototype or constant below changes meaning; the Python
  * bindings refuse to load a _native built from another version. */
-#define FL_ABI_VERSION 3
+#define FL_ABI_VERSION 4
 
 enum {
     FL_OK = 0,
@@ -132,6 +132,16 @@ uint32_t fl_hash_murmur3_32(const char *data, size_t len, uint32_t seed);
  */
 uint32_t fl_rollout_bucket(const char *feature, size_t feature_len,
                            const char *key, size_t key_len);
+
+/*
+ * litellm's token_counter sum for n_texts UTF-8 texts (blob and bounds as in
+ * fl_encode_batch): each text is cut into consecutive slices of chunk_chars
+ * code points, each slice is counted as fl_count counts it, and *total gets
+ * the sum over all slices of all texts.  Returns FL_E_ARG for bad bounds or
+ * chunk_chars == 0, or fl_count's negative code.  Thread-safe.
+ */
+int fl_count_chunked(const fl_encoding *enc, const char *blob, size_t blob_len,
+                     const size_t *bounds, size_t n_texts, size_t chunk_chars, int64_t *total);
 
 /* FL_CDEF_END */
 

@@ -37,6 +37,15 @@ def _small_buffer() -> Any:
         return _local.buf
 
 
+def _total() -> Any:
+    """A per-thread int64_t out-parameter (one cffi allocation per thread, not per call)."""
+    try:
+        return _local.total
+    except AttributeError:
+        _local.total = ffi.new("int64_t *")
+        return _local.total
+
+
 def _check(rc: int) -> None:
     if rc == lib.FL_OK:
         return
@@ -157,6 +166,13 @@ class NativeVocabulary:
         _check(lib.fl_count_batch(self._ptr, blob, len(blob), bounds, len(datas), counts,
                                   num_threads))
         return [int(counts[i]) for i in range(len(datas))]
+
+    def count_chunked(self, datas: Sequence[bytes], chunk_chars: int) -> int:
+        """litellm's sum: each text counted in slices of ``chunk_chars`` code points, one native call."""
+        blob, bounds = self._batch_bounds(datas)
+        _check(lib.fl_count_chunked(self._ptr, blob, len(blob), bounds, len(datas), chunk_chars, _total()))
+        total: int = _local.total[0]
+        return total
 
     def decode_bytes(self, tokens: array.array[int]) -> bytes | int:
         """Concatenated bytes of ``tokens``; the index of the first unknown id if any."""

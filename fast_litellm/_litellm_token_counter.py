@@ -1,0 +1,291 @@
+"""``litellm.token_counter`` on the native tokenizer: one Python walk, one native count.
+
+The walk reproduces ``litellm.litellm_core_utils.token_counter`` (1.106) for the
+tiktoken path: 3 tokens per message and 1 per ``name``, every string value
+counted, ``tool_calls``/``function_call`` arguments, content lists of text,
+images (litellm's own image arithmetic, never a network fetch), thinking and
+tool-reference blocks, then the reply priming, the rendered ``tools`` block
+(litellm's own ``_format_function_definitions``) and ``tool_choice``.  It
+collects the strings to count and hands them to C in one call, which counts
+each in litellm's 1024-code-point slices.
+
+Everything else returns ``NOT_COVERED`` and litellm's original answers, with
+its own result or exception: a custom or HuggingFace tokenizer, a legacy
+accounting model, pydantic objects other than messages, strings that are not
+valid UTF-8 (lone surrogates), strings longer than litellm's exact limit
+(sampled estimate), image URLs litellm would fetch, documents, files,
+Anthropic tool blocks, search results, and any input on which litellm raises.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from fast_litellm._gate import NOT_COVERED, Gate
+from fast_litellm._litellm_tokenizer import _uses_tiktoken
+
+__all__ = ["make_core_token_counter", "make_token_counter", "native_token_counter"]
+
+_LEGACY_MODEL = "gpt-3.5-turbo-0301"  # litellm's other per-message constants; not reproduced
+_IMAGE_DETAILS = ("low", "high", "auto")
+
+
+class _Litellm:
+    """litellm's token_counter module and the constants its functions were defined with."""
+
+    module: Any = None
+    chunk_chars = 1024
+    max_exact_chars = 4_000_000
+
+    @classmethod
+    def load(cls) -> Any:
+        module = sys.modules.get("litellm.litellm_core_utils.token_counter")
+        if module is not None and cls.module is None:
+            # Default arguments are bound when litellm defines the functions: read them there.
+            cls.chunk_chars = module._get_tiktoken_count_function.__defaults__[0]
+            cls.max_exact_chars = module._get_extrapolating_count_function.__defaults__[0]
+            cls.module = module
+        return cls.module
+
+
+@functools.lru_cache(maxsize=256)
+def _encoding_name(fixed_model: str) -> str:
+    """litellm's openai_tokenizer_encoding_name after _fix_model_name (tiktoken's static tables)."""
+    if "gpt-4o" in fixed_model:
+        return "o200k_base"
+    import tiktoken.model
+
+    try:
+        return tiktoken.model.encoding_name_for_model(fixed_model)
+    except KeyError:
+        return "cl100k_base"
+
+
+@functools.lru_cache(maxsize=8)
+def _vocab(encoding_name: str) -> Any:
+    from fast_litellm.tokenizer import get_encoding
+
+    return get_encoding(encoding_name)._vocab
+
+
+def _image_tokens(image_url: Any, use_default: bool, tc: Any) -> Any:
+    """litellm's image count for an image_url block, or NOT_COVERED where litellm would fetch or raise."""
+    if isinstance(image_url, dict):
+        detail = image_url.get("detail", "auto")
+        url = image_url.get("url")
+        if detail not in _IMAGE_DETAILS or not url:
+            return NOT_COVERED
+    elif isinstance(image_url, str) and image_url.strip():
+        detail, url = "auto", image_url
+    else:
+        return NOT_COVERED
+    if detail == "high" and not use_default and not (isinstance(url, str) and url.startswith("data:")):
+        return NOT_COVERED  # litellm would download the image to read its size
+    try:
+        return tc._count_image_tokens(image_url, use_default)
+    except Exception:  # noqa: BLE001 - litellm's own error: let the original raise or default it
+        return NOT_COVERED
+
+
+def _content_list(content: list[Any], strings: list[str], use_default: bool, tc: Any) -> Any:
+    """Fixed tokens of a content list (images); its strings go to ``strings``."""
+    total = 0
+    for block in content:
+        if isinstance(block, str):
+            strings.append(block)
+            continue
+        if type(block) is not dict or "type" not in block:
+            return NOT_COVERED
+        kind = block["type"]
+        if kind == "text":
+            strings.append(str(block.get("text", "")))
+        elif kind == "image_url":
+            tokens = _image_tokens(block.get("image_url"), use_default, tc)
+            if tokens is NOT_COVERED:
+                return NOT_COVERED
+            total += tokens
+        elif kind in ("thinking", "redacted_thinking"):
+            thinking = str(block.get("thinking", ""))
+            if thinking:
+                strings.append(thinking)
+        elif kind == "tool_reference":
+            name = str(block.get("tool_name") or "")
+            if name:
+                strings.append(name)
+        else:  # image, document, file, tool_use, tool_result, or an error
+            return NOT_COVERED
+    return total
+
+
+def _messages(messages: Any, strings: list[str], use_default: bool, tc: Any) -> Any:
+    """(fixed tokens, includes a system message) of a message list, or NOT_COVERED."""
+    if type(messages) not in (list, tuple):
+        return NOT_COVERED
+    if any(type(message) is not dict for message in messages):
+        try:  # pydantic messages: litellm's own conversion
+            messages = sys.modules["litellm.utils"].convert_list_message_to_dict(messages)
+        except Exception:  # noqa: BLE001
+            return NOT_COVERED
+    total = 0
+    system = False
+    for message in messages:
+        total += 3
+        for key, value in message.items():
+            if value is None:
+                continue
+            if key == "tool_calls":
+                if type(value) is not list:
+                    return NOT_COVERED
+                for call in value:
+                    function = call.get("function") if type(call) is dict else None
+                    if type(function) is not dict:
+                        return NOT_COVERED
+                    strings.append(str(function.get("arguments", "")))
+            elif key == "function_call":
+                if type(value) is not dict:
+                    return NOT_COVERED
+                strings.append(str(value.get("arguments", "")))
+            elif isinstance(value, str):
+                strings.append(value)
+                if key == "name":
+                    total += 1
+            elif key == "content" and isinstance(value, list):
+                fixed = _content_list(value, strings, use_default, tc)
+                if fixed is NOT_COVERED:
+                    return NOT_COVERED
+                total += fixed
+            elif key == "search_results" and isinstance(value, list):
+                return NOT_COVERED
+        if message.get("role", None) == "system":
+            system = True
+    return total, system
+
+
+def native_token_counter(
+    model: Any = "",
+    custom_tokenizer: Any = None,
+    text: Any = None,
+    messages: Any = None,
+    count_response_tokens: Any = False,
+    tools: Any = None,
+    tool_choice: Any = None,
+    use_default_image_token_count: Any = False,
+    default_token_count: Any = None,
+) -> Any:
+    """``litellm.token_counter`` for the tiktoken path, or NOT_COVERED."""
+    tc = _Litellm.module or _Litellm.load()
+    litellm = sys.modules.get("litellm")
+    if tc is None or litellm is None or custom_tokenizer is not None or litellm.disable_token_counter is True:
+        return NOT_COVERED
+    if model is None:
+        fixed = "gpt-3.5-turbo"  # litellm: the default cl100k encoding, 3 per message
+    elif type(model) is str and _uses_tiktoken(model):
+        fixed = tc._fix_model_name(model)
+        if fixed == _LEGACY_MODEL:
+            return NOT_COVERED
+    else:
+        return NOT_COVERED
+    strings: list[str] = []
+    if text is not None:
+        if messages is not None or tools or tool_choice:
+            return NOT_COVERED  # litellm raises ValueError
+        if type(text) is list:
+            text = "".join(t for t in text if isinstance(t, str))
+        elif type(text) is not str:
+            return NOT_COVERED
+        strings.append(text)
+        total = 0
+    elif messages is not None:
+        walked = _messages(messages, strings, bool(use_default_image_token_count), tc)
+        if walked is NOT_COVERED:
+            return NOT_COVERED
+        total, system = walked
+        if count_response_tokens is False:
+            total += 3
+            try:
+                if tools:
+                    strings.append(tc._format_function_definitions(tools))
+                    total += 9 - (4 if system else 0)
+                if tool_choice == "none":
+                    total += 1
+                elif isinstance(tool_choice, dict):
+                    strings.append(str(tool_choice["function"]["name"]))
+                    total += 7
+            except Exception:  # noqa: BLE001 - litellm raises here; its original will
+                return NOT_COVERED
+    else:
+        return NOT_COVERED
+    limit = _Litellm.max_exact_chars
+    try:
+        datas = [s.encode() for s in strings if len(s) <= limit]
+    except UnicodeEncodeError:
+        return NOT_COVERED  # lone surrogates: litellm's slices see them one by one
+    if len(datas) != len(strings):
+        return NOT_COVERED  # litellm estimates from samples above its exact limit
+    return total + _vocab(_encoding_name(fixed)).count_chunked(datas, _Litellm.chunk_chars)
+
+
+def _rollout_key(text: Any, messages: Any) -> Any:
+    """A stable key for a pure count: the text, or the last message's string content (None: random)."""
+    if type(text) is str:
+        return text
+    if type(messages) in (list, tuple) and messages and type(messages[-1]) is dict:
+        content = messages[-1].get("content")
+        if type(content) is str:
+            return content
+    return None
+
+
+_bypass = threading.local()  # set while a utils-level fallback runs litellm's original
+
+
+def _signature_wrapper(
+    run: Callable[[tuple[Any, ...], Any], Any], original: Callable[..., Any], core: bool
+) -> Callable[..., Any]:
+    def token_counter(
+        model: Any = "",
+        custom_tokenizer: Any = None,
+        text: Any = None,
+        messages: Any = None,
+        count_response_tokens: Any = False,
+        tools: Any = None,
+        tool_choice: Any = None,
+        use_default_image_token_count: Any = False,
+        default_token_count: Any = None,
+    ) -> Any:
+        args = (model, custom_tokenizer, text, messages, count_response_tokens, tools, tool_choice,
+                use_default_image_token_count, default_token_count)
+        if core and getattr(_bypass, "on", False):
+            return original(*args)  # the utils-level gate already chose litellm's path for this call
+        return run(args, _rollout_key(text, messages))
+
+    token_counter.__wrapped__ = original  # type: ignore[attr-defined]
+    token_counter.__doc__ = original.__doc__
+    token_counter.__fast_litellm__ = True  # type: ignore[attr-defined]
+    return token_counter
+
+
+def make_token_counter(original: Callable[..., Any], gate: Gate) -> Callable[..., Any]:
+    """Wrap ``litellm.utils.token_counter``.
+
+    Its original calls the core function, which may be patched too: while that fallback
+    runs, the core wrapper goes straight to litellm's code instead of trying native again.
+    """
+
+    def fallback(*args: Any) -> Any:
+        _bypass.on = True
+        try:
+            return original(*args)
+        finally:
+            _bypass.on = False
+
+    return _signature_wrapper(gate.runner(native_token_counter, fallback), original, core=False)
+
+
+def make_core_token_counter(original: Callable[..., Any], gate: Gate) -> Callable[..., Any]:
+    """Wrap ``litellm.litellm_core_utils.token_counter.token_counter`` (same signature and result)."""
+    return _signature_wrapper(gate.runner(native_token_counter, original), original, core=True)

@@ -1,0 +1,330 @@
+"""litellm.token_counter patched vs litellm's own, on generated calls of every shape litellm accepts."""
+
+from __future__ import annotations
+
+import base64
+import os
+import random
+import struct
+import sys
+import threading
+import zlib
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+litellm = pytest.importorskip("litellm")
+
+import fast_litellm  # noqa: E402
+from _subprocess import run_python  # noqa: E402
+from fast_litellm._gate import gate  # noqa: E402
+from fast_litellm._patching import get_original  # noqa: E402
+
+MODELS = [
+    "gpt-4o", "gpt-4o-mini", "gpt-4.1", "o1", "o3-mini", "gpt-4", "gpt-3.5-turbo", "gpt-35-turbo",
+    "azure/gpt-4o", "openai/gpt-4o", "claude-3-5-sonnet-20240620", "claude-sonnet-4-5", "claude-2",
+    "unknown-model", "", None,
+]
+TEXTS = [
+    "", "hi", "Hello, world! 12345.", "The quick brown fox jumps over the lazy dog. " * 3,
+    "def f(x):\n    return x ** 2  # square\n\n\tpass\r\n", "    \n\n   \t  ", "中文测试，日本語のテキスト、한국어",
+    "emoji 👩‍👩‍👧‍👦 👍🏽 🇯🇵 ❤️‍🔥", "العربية مَعَ الحَرَكَات और देवनागरी", "<|endoftext|> <|fim_prefix|>", "x\x00y",
+    "a" * 1023 + "é" + "b" * 10, "日本" * 700, "word " * 400, " " * 1500 + "x", "ſ's CAN'T ǅ",
+]
+
+
+TOOLS_REQUEST = [
+    {"role": "system", "content": "You are a weather bot."},
+    {"role": "user", "content": [{"type": "text", "text": "Weather in Paris and Tokyo?"},
+                                 {"type": "image_url", "image_url": {"url": "https://x.test/a.png", "detail": "low"}}]},
+    {"role": "assistant", "content": None, "tool_calls": [
+        {"id": "c1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}},
+        {"id": "c2", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "東京"}'}},
+        {"id": "c3", "type": "function", "function": {"name": "search", "arguments": '{"q": "weather"}'}}]},
+    {"role": "tool", "tool_call_id": "c1", "content": '{"temp": 21, "sky": "clear"}'},
+    {"role": "tool", "tool_call_id": "c2", "content": '{"temp": 17, "sky": "rain"}'},
+    {"role": "tool", "tool_call_id": "c3", "content": "Sunny spells."},
+    {"role": "assistant", "content": "Paris is clear at 21C; Tokyo has rain at 17C.", "name": "bot"},
+]
+
+
+def png_data_url(width: int, height: int) -> str:
+    """A data: URL holding a PNG header of the given size (enough for litellm to read it)."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    chunk = b"IHDR" + ihdr
+    png = b"\x89PNG\r\n\x1a\n" + struct.pack(">I", len(ihdr)) + chunk + struct.pack(">I", zlib.crc32(chunk))
+    return "data:image/png;base64," + base64.b64encode(png).decode()
+
+
+class Generator:
+    """Seeded random token_counter calls: messages, tools, tool_choice, text, images, odd shapes."""
+
+    def __init__(self, seed: int) -> None:
+        self.r = random.Random(seed)
+
+    def text(self) -> str:
+        r = self.r
+        if r.random() < 0.15:
+            return "".join(r.choice(TEXTS) for _ in range(r.randint(2, 6)))
+        return r.choice(TEXTS)
+
+    def image_block(self) -> Any:
+        r = self.r
+        detail = r.choice(["low", "auto", "high", None, "ultra"])
+        url = r.choice([png_data_url(r.randint(1, 4000), r.randint(1, 4000)), "https://example.com/cat.png", ""])
+        if detail == "high" and url.startswith("https"):
+            url = png_data_url(512, 512)  # never make litellm fetch over the network
+        if r.random() < 0.2:
+            return {"type": "image_url", "image_url": url or "  "}
+        image: dict[str, Any] = {"url": url}
+        if detail is not None:
+            image["detail"] = detail
+        return {"type": "image_url", "image_url": image}
+
+    def content(self) -> Any:
+        r = self.r
+        roll = r.random()
+        if roll < 0.55:
+            return self.text()
+        if roll < 0.6:
+            return None
+        blocks: list[Any] = []
+        for _ in range(r.randint(0, 4)):
+            kind = r.random()
+            if kind < 0.4:
+                blocks.append({"type": "text", "text": self.text()})
+            elif kind < 0.55:
+                blocks.append(self.text())
+            elif kind < 0.75:
+                blocks.append(self.image_block())
+            elif kind < 0.83:
+                blocks.append({"type": r.choice(["thinking", "redacted_thinking"]), "thinking": self.text(),
+                               "signature": "sig"})
+            elif kind < 0.88:
+                blocks.append({"type": "tool_reference", "tool_name": r.choice(["get_weather", "", None])})
+            elif kind < 0.93:
+                blocks.append({"type": "bogus"})
+            elif kind < 0.96:
+                blocks.append({"text": "no type"})
+            else:
+                blocks.append({"type": "text", "text": 12345})
+        return blocks
+
+    def tool_call(self) -> Any:
+        r = self.r
+        args = r.choice(['{"city": "Paris"}', "", {"city": "Paris"}, None, '{"q": "日本"}'])
+        call: dict[str, Any] = {"id": f"call_{r.randint(0, 999)}", "type": "function",
+                                "function": {"name": "get_weather"}}
+        if args is not None:
+            call["function"]["arguments"] = args
+        if r.random() < 0.03:
+            del call["function"]
+        return call
+
+    def message(self) -> Any:
+        r = self.r
+        message: dict[str, Any] = {"role": r.choice(["system", "user", "assistant", "tool", "developer"]),
+                                   "content": self.content()}
+        if r.random() < 0.2:
+            message["name"] = r.choice(["bob", "alice_2", "日本"])
+        if r.random() < 0.15:
+            message["tool_calls"] = [self.tool_call() for _ in range(r.randint(0, 3))]
+        if r.random() < 0.05:
+            message["function_call"] = {"name": "f", "arguments": r.choice(['{"a": 1}', "x"])}
+        if r.random() < 0.1:
+            message["tool_call_id"] = f"call_{r.randint(0, 99)}"
+        if r.random() < 0.05:
+            message["custom_field"] = r.choice([self.text(), 7, {"a": 1}, ["x"]])
+        if r.random() < 0.02:
+            message["tool_calls"] = "not a list"
+        if r.random() < 0.03:
+            return litellm.Message(role="assistant", content=self.text() if r.random() < 0.8 else None)
+        return message
+
+    def tools(self) -> Any:
+        r = self.r
+        props = {
+            "city": {"type": "string", "description": "City name"},
+            "unit": {"type": "string", "enum": ["c", "f"]},
+            "days": {"type": "integer"},
+            "flags": {"type": "array", "items": {"type": "boolean"}},
+            "nested": {"type": "object", "properties": {"x": {"type": "number", "enum": [1, 2]}}},
+        }
+        chosen = dict(r.sample(sorted(props.items()), r.randint(0, len(props))))
+        tool = {"type": "function", "function": {"name": r.choice(["get_weather", "search"]),
+                                                 "description": self.text()[:60],
+                                                 "parameters": {"type": "object", "properties": chosen,
+                                                                "required": list(chosen)[:1]}}}
+        return [tool for _ in range(r.randint(1, 3))]
+
+    def call(self) -> dict[str, Any]:
+        r = self.r
+        kwargs: dict[str, Any] = {"model": r.choice(MODELS)}
+        if r.random() < 0.2:
+            kwargs["text"] = r.choice([self.text(), [self.text(), 5, self.text()], []])
+            if r.random() < 0.03:
+                kwargs["messages"] = [{"role": "user", "content": "x"}]
+            if r.random() < 0.03:
+                kwargs["tools"] = self.tools()
+        else:
+            kwargs["messages"] = [self.message() for _ in range(r.randint(0, 6))]
+            if r.random() < 0.3:
+                kwargs["tools"] = self.tools()
+            if r.random() < 0.3:
+                kwargs["tool_choice"] = r.choice(["auto", "none", "required", None,
+                                                  {"type": "function", "function": {"name": "get_weather"}},
+                                                  {"type": "function"}])
+            if r.random() < 0.15:
+                kwargs["count_response_tokens"] = r.choice([True, None, False])
+        if r.random() < 0.2:
+            kwargs["use_default_image_token_count"] = r.choice([True, False, None])
+        if r.random() < 0.2:
+            kwargs["default_token_count"] = r.choice([None, 0, 42])
+        return kwargs
+
+
+def outcome(func: Any, kwargs: dict[str, Any]) -> tuple[Any, ...]:
+    try:
+        return ("ok", func(**kwargs))
+    except Exception as exc:  # noqa: BLE001 - comparing exceptions is the point
+        return ("raised", type(exc), str(exc))
+
+
+@pytest.fixture(autouse=True)
+def accelerated() -> Any:
+    """Each test runs with the token_counter feature enabled and its stats zeroed."""
+    fast_litellm.reload_flags()
+    fast_litellm.reset_errors()
+    fast_litellm.apply_acceleration()
+    gate("token_counter").stats.reset()
+    yield
+
+
+def original() -> Any:
+    """litellm's core token_counter: pure litellm (its utils wrapper calls the core through a cache
+    slot that is patched too, so it is not a clean reference while acceleration is applied)."""
+    return get_original("litellm.litellm_core_utils.token_counter", "token_counter")
+
+
+class TestDifferential:
+    @pytest.mark.parametrize("seed", range(8))
+    def test_generated_calls(self, seed: int) -> None:
+        """2,600 generated calls per seed: patched litellm.token_counter == litellm's own (value or exception)."""
+        assert litellm.token_counter.__fast_litellm__
+        gen = Generator(seed)
+        for _ in range(2600):
+            kwargs = gen.call()
+            expected = outcome(original(), kwargs)
+            assert outcome(litellm.token_counter, kwargs) == expected, kwargs
+        stats = gate("token_counter").stats
+        assert stats.native.calls > 1000  # the native path answered most of them
+        assert stats.native.errors == 0
+
+    @pytest.mark.parametrize("model", MODELS)
+    def test_every_model_on_a_tools_request(self, model: str | None) -> None:
+        """A request with tool calls, a tool result, an image, tools and tool_choice counts the same for every model."""
+        kwargs = {"model": model, "messages": TOOLS_REQUEST, "tools": Generator(7).tools(),
+                  "tool_choice": {"type": "function", "function": {"name": "get_weather"}}}
+        before = gate("token_counter").stats.native.calls
+        assert litellm.token_counter(**kwargs) == original()(**kwargs)
+        native = gate("token_counter").stats.native.calls > before
+        # claude-sonnet-4-5 selects litellm's HuggingFace tokenizer (litellm's own path); claude-2 is not in
+        # litellm 1.106's anthropic_models, so it counts with cl100k like any unknown name.
+        assert native == (model != "claude-sonnet-4-5")
+
+    def test_all_aliases_count_the_same(self) -> None:
+        """Every patched alias (utils wrapper, core function, lazy cache) gives litellm's count."""
+        from litellm.litellm_core_utils import token_counter as core_module
+
+        kwargs = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hello " * 500}]}
+        fast_litellm.remove_acceleration()
+        expected = litellm.utils.token_counter(**kwargs)
+        fast_litellm.apply_acceleration()
+        assert original()(**kwargs) == expected
+        for func in (litellm.token_counter, litellm.utils.token_counter, core_module.token_counter,
+                     sys.modules["litellm.llms.openai.common_utils"].token_counter):
+            assert func.__fast_litellm__ and func(**kwargs) == expected
+
+    def test_chunk_boundaries(self) -> None:
+        """Strings around 1024 code points, with multi-byte characters at the cut, count as litellm slices them."""
+        for n in (1022, 1023, 1024, 1025, 2047, 2048, 2049, 5000):
+            for filler in ("a", "é", "日", "😀", " ", "ab "):
+                text = (filler * n)[:n] + "tail"
+                for model in ("gpt-4o", "gpt-4"):
+                    assert litellm.token_counter(model=model, text=text) == original()(model=model, text=text)
+
+    @given(st.text(alphabet=st.characters(codec=None, exclude_categories=()), max_size=3000),
+           st.sampled_from(["gpt-4o", "gpt-3.5-turbo", "azure/gpt-4o", None]))
+    def test_any_text(self, text: str, model: str | None) -> None:
+        """Any string, lone surrogates included, counts as litellm counts it."""
+        assert outcome(litellm.token_counter, {"model": model, "text": text}) == outcome(
+            original(), {"model": model, "text": text})
+        messages = [{"role": "user", "content": text}]
+        assert outcome(litellm.token_counter, {"model": model, "messages": messages}) == outcome(
+            original(), {"model": model, "messages": messages})
+
+    def test_over_the_exact_limit_goes_to_litellm(self) -> None:
+        """A string above litellm's exact-count limit is litellm's own sampled estimate."""
+        text = "word " * 900_000
+        assert litellm.token_counter(model="gpt-4o", text=text) == original()(model="gpt-4o", text=text)
+        assert gate("token_counter").stats.fallbacks["not_covered"] >= 1
+
+    def test_disable_token_counter(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """litellm.disable_token_counter makes the patched function return 0, as litellm's does."""
+        monkeypatch.setattr(litellm, "disable_token_counter", True)
+        assert litellm.token_counter(model="gpt-4o", text="hello") == 0
+
+
+class TestConcurrency:
+    def test_eight_threads(self) -> None:
+        """8 threads counting at once get litellm's counts."""
+        calls = [Generator(1000 + i).call() for i in range(400)]
+        expected = [outcome(original(), kwargs) for kwargs in calls]
+        errors: list[Any] = []
+        barrier = threading.Barrier(8)
+
+        def worker(offset: int) -> None:
+            barrier.wait()
+            for i in range(len(calls)):
+                j = (i + offset * 50) % len(calls)
+                got = outcome(litellm.token_counter, calls[j])
+                if got != expected[j]:
+                    errors.append((calls[j], got, expected[j]))
+
+        threads = [threading.Thread(target=worker, args=(k,)) for k in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+
+    @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+    def test_forked_child_counts_the_same(self) -> None:
+        """A child forked after native counting has started counts exactly, with threads running in the parent."""
+        result = run_python(
+            """
+            import json, os, threading, fast_litellm, litellm
+            from fast_litellm._patching import get_original
+            msgs = [{"role": "user", "content": "hello world " * 300}]
+            first = litellm.token_counter(model="gpt-4o", messages=msgs)
+            stop = threading.Event()
+            def spin():
+                while not stop.is_set():
+                    litellm.token_counter(model="gpt-4", messages=msgs)
+            threads = [threading.Thread(target=spin) for _ in range(4)]
+            for t in threads: t.start()
+            r, w = os.pipe()
+            pid = os.fork()
+            if pid == 0:
+                counts = [litellm.token_counter(model="gpt-4o", messages=msgs) for _ in range(200)]
+                os.write(w, json.dumps(counts[-1]).encode()); os._exit(0)
+            os.waitpid(pid, 0); stop.set()
+            for t in threads: t.join()
+            child = json.loads(os.read(r, 100))
+            core = get_original("litellm.litellm_core_utils.token_counter", "token_counter")
+            print(json.dumps({"first": first, "child": child, "original": core(model="gpt-4o", messages=msgs)}))
+            """
+        )
+        assert result["first"] == result["child"] == result["original"]
