@@ -118,15 +118,21 @@ class Gate:
             return self._shadow(native, original, args, key, self.flag)
         return self._python(original, args, None)
 
-    def runner(self, native: Callable[..., Any], original: Callable[..., Any]) -> Callable[[tuple[Any, ...], Any], Any]:
-        """``run(args, key)``: ``call(native, original, args, key)`` with the fast path inlined.
+    def runner(
+        self,
+        native: Callable[..., Any],
+        original: Callable[..., Any],
+        key_of: Callable[[tuple[Any, ...]], Any] | None = None,
+    ) -> Callable[[tuple[Any, ...]], Any]:
+        """``run(args)``: ``call(native, original, args, key_of(args))`` with the fast path inlined.
 
         A patched function calls this once per request, so the common case (enabled, breaker
-        clean, an untimed call) reads only closure cells; everything else goes to ``call``.
+        clean, an untimed call) reads only closure cells and never computes the rollout key;
+        everything else goes to ``call``.
         """
         gate, breaker, stats, call = self, self.breaker, self.stats.native, self.call
 
-        def run(args: tuple[Any, ...], key: Any) -> Any:
+        def run(args: tuple[Any, ...]) -> Any:
             if gate.all_native and breaker.clean:
                 n = stats.calls
                 if n & _UNTIMED_MASK and n >= SAMPLES:
@@ -138,7 +144,7 @@ class Gate:
                         stats.calls = n + 1
                         return result
                     return gate._python(original, args, "not_covered")
-            return call(native, original, args, key)
+            return call(native, original, args, None if key_of is None else key_of(args))
 
         return run
 

@@ -72,6 +72,12 @@ def _vocab(encoding_name: str) -> Any:
     return get_encoding(encoding_name)._vocab
 
 
+@functools.lru_cache(maxsize=256)
+def _vocab_for_model(fixed_model: str) -> Any:
+    """The native vocabulary litellm's token_counter uses for a model name after _fix_model_name."""
+    return _vocab(_encoding_name(fixed_model))
+
+
 def _image_tokens(image_url: Any, use_default: bool, tc: Any) -> Any:
     """litellm's image count for an image_url block, or NOT_COVERED where litellm would fetch or raise."""
     if isinstance(image_url, dict):
@@ -125,11 +131,13 @@ def _messages(messages: Any, strings: list[str], use_default: bool, tc: Any) -> 
     """(fixed tokens, includes a system message) of a message list, or NOT_COVERED."""
     if type(messages) not in (list, tuple):
         return NOT_COVERED
-    if any(type(message) is not dict for message in messages):
-        try:  # pydantic messages: litellm's own conversion
-            messages = sys.modules["litellm.utils"].convert_list_message_to_dict(messages)
-        except Exception:  # noqa: BLE001
-            return NOT_COVERED
+    for message in messages:
+        if type(message) is not dict:
+            try:  # pydantic messages: litellm's own conversion
+                messages = sys.modules["litellm.utils"].convert_list_message_to_dict(messages)
+            except Exception:  # noqa: BLE001
+                return NOT_COVERED
+            break
     total = 0
     system = False
     for message in messages:
@@ -226,11 +234,12 @@ def native_token_counter(
         return NOT_COVERED  # lone surrogates: litellm's slices see them one by one
     if len(datas) != len(strings):
         return NOT_COVERED  # litellm estimates from samples above its exact limit
-    return total + _vocab(_encoding_name(fixed)).count_chunked(datas, _Litellm.chunk_chars)
+    return total + _vocab_for_model(fixed).count_chunked(datas, _Litellm.chunk_chars)
 
 
-def _rollout_key(text: Any, messages: Any) -> Any:
+def _rollout_key(args: tuple[Any, ...]) -> Any:
     """A stable key for a pure count: the text, or the last message's string content (None: random)."""
+    text, messages = args[2], args[3]
     if type(text) is str:
         return text
     if type(messages) in (list, tuple) and messages and type(messages[-1]) is dict:
@@ -244,7 +253,7 @@ _bypass = threading.local()  # set while a utils-level fallback runs litellm's o
 
 
 def _signature_wrapper(
-    run: Callable[[tuple[Any, ...], Any], Any], original: Callable[..., Any], core: bool
+    run: Callable[[tuple[Any, ...]], Any], original: Callable[..., Any], core: bool
 ) -> Callable[..., Any]:
     def token_counter(
         model: Any = "",
@@ -261,7 +270,7 @@ def _signature_wrapper(
                 use_default_image_token_count, default_token_count)
         if core and getattr(_bypass, "on", False):
             return original(*args)  # the utils-level gate already chose litellm's path for this call
-        return run(args, _rollout_key(text, messages))
+        return run(args)
 
     token_counter.__wrapped__ = original  # type: ignore[attr-defined]
     token_counter.__doc__ = original.__doc__
@@ -283,9 +292,9 @@ def make_token_counter(original: Callable[..., Any], gate: Gate) -> Callable[...
         finally:
             _bypass.on = False
 
-    return _signature_wrapper(gate.runner(native_token_counter, fallback), original, core=False)
+    return _signature_wrapper(gate.runner(native_token_counter, fallback, _rollout_key), original, core=False)
 
 
 def make_core_token_counter(original: Callable[..., Any], gate: Gate) -> Callable[..., Any]:
     """Wrap ``litellm.litellm_core_utils.token_counter.token_counter`` (same signature and result)."""
-    return _signature_wrapper(gate.runner(native_token_counter, original), original, core=True)
+    return _signature_wrapper(gate.runner(native_token_counter, original, _rollout_key), original, core=True)

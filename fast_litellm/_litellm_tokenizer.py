@@ -95,6 +95,11 @@ def _native_decode(model: Any, tokens: Any, custom_tokenizer: Any, skip_special_
     return data.decode("utf-8", errors="replace")
 
 
+def _second(args: tuple[Any, ...]) -> Any:
+    """The rollout key of encode and decode: their input (the text, the ids)."""
+    return args[1]
+
+
 def _mark(wrapper: Callable[..., Any], original: Callable[..., Any]) -> Callable[..., Any]:
     wrapper.__wrapped__ = original  # type: ignore[attr-defined]
     wrapper.__doc__ = original.__doc__
@@ -104,21 +109,21 @@ def _mark(wrapper: Callable[..., Any], original: Callable[..., Any]) -> Callable
 
 def make_encode(original: Callable[..., Any], gate: Gate) -> Callable[..., Any]:
     """Wrap ``litellm.utils.encode``; the rollout key is the text."""
-    run = gate.runner(_native_encode, original)
+    run = gate.runner(_native_encode, original, _second)
 
     def encode(model: Any = "", text: Any = "", custom_tokenizer: Any = None) -> Any:
-        return run((model, text, custom_tokenizer), text)
+        return run((model, text, custom_tokenizer))
 
     return _mark(encode, original)
 
 
 def make_decode(original: Callable[..., Any], gate: Gate) -> Callable[..., Any]:
     """Wrap ``litellm.utils.decode``; the rollout key is the token sequence."""
-    run = gate.runner(_native_decode, original)
+    run = gate.runner(_native_decode, original, _second)
 
     def decode(
         model: Any = "", tokens: Any = (), custom_tokenizer: Any = None, skip_special_tokens: Any = True
     ) -> Any:
-        return run((model, tokens, custom_tokenizer, skip_special_tokens), tokens)
+        return run((model, tokens, custom_tokenizer, skip_special_tokens))
 
     return _mark(decode, original)

@@ -40,7 +40,9 @@ def restore() -> Any:
 
 
 def patched_sites() -> list[str]:
-    return sorted(site for site, state in fast_litellm.get_patch_status().items() if state["patched"])
+    """The patched sites of the tokenizer feature (the one these tests steer)."""
+    return sorted(site for site, state in fast_litellm.get_patch_status().items()
+                  if state["patched"] and state["feature"] == "tokenizer")
 
 
 class TestFlagsSteerPatches:
@@ -169,7 +171,9 @@ class TestEnvironmentInFreshProcesses:
         import json, litellm, fast_litellm
         status = fast_litellm.get_patch_status()
         health = fast_litellm.health_check()
-        print(json.dumps({"patched": sorted(k for k, v in status.items() if v["patched"]),
+        print(json.dumps({"patched": sorted(k for k, v in status.items()
+                                            if v["patched"] and v["feature"] == "tokenizer"),
+                          "all_patched": sorted(k for k, v in status.items() if v["patched"]),
                           "features": health["features"], "problems": health["problems"],
                           "ids": litellm.encode(model="gpt-4o", text="hello world"),
                           "available": fast_litellm.NATIVE_ACCELERATION_AVAILABLE,
@@ -209,7 +213,7 @@ class TestEnvironmentInFreshProcesses:
         path = tmp_path / "flags.json"
         path.write_text(json.dumps({"features": {"tokeniser": "on"}}))
         result = run_python(self.CODE, FAST_LITELLM_FEATURE_FLAGS=str(path))
-        assert result["patched"] == [] and "unknown feature 'tokeniser'" in result["problems"][0]
+        assert result["all_patched"] == [] and "unknown feature 'tokeniser'" in result["problems"][0]
         assert result["ids"] == [15339, 1917]
 
     def test_invalid_variable_fails_closed(self) -> None:
@@ -225,7 +229,7 @@ class TestEnvironmentInFreshProcesses:
         for lib in copy.glob("_native*.so"):
             lib.write_bytes(b"\x7fELF this is not a shared object")
         result = run_python(self.CODE, PYTHONPATH=str(tmp_path))
-        assert result["patched"] == [] and result["available"] is False and result["rust_alias"] is False
+        assert result["all_patched"] == [] and result["available"] is False and result["rust_alias"] is False
         assert "native extension unavailable" in result["problems"][0]
         assert result["ids"] == [15339, 1917]
 

@@ -335,20 +335,20 @@ class TestRunner:
         """Past the timed calls, runner() answers, falls back and counts errors exactly as call() does."""
         gate, bodies = make_gate()
         run = gate.runner(bodies.native, bodies.original)
-        assert [run((i,), None) for i in range(SAMPLES * 3)] == [i * 2 for i in range(SAMPLES * 3)]
+        assert [run((i,)) for i in range(SAMPLES * 3)] == [i * 2 for i in range(SAMPLES * 3)]
         assert gate.stats.native.calls == SAMPLES * 3 and bodies.original_calls == 0
         bodies.cover = False
-        assert [run((i,), None) for i in range(100)] == [i * 2 for i in range(100)]
+        assert [run((i,)) for i in range(100)] == [i * 2 for i in range(100)]
         assert gate.stats.fallbacks["not_covered"] == 100 and bodies.original_calls == 100
         bodies.cover, bodies.fail = True, True
-        assert [run((i,), None) for i in range(3)] == [0, 2, 4]
+        assert [run((i,)) for i in range(3)] == [0, 2, 4]
         assert gate.stats.native.errors == 3 and gate.breaker.state is BreakerState.OPEN
         native_calls = bodies.native_calls
-        assert run((5,), None) == 10 and bodies.native_calls == native_calls
+        assert run((5,)) == 10 and bodies.native_calls == native_calls
 
     def test_runner_respects_flags(self) -> None:
         """runner() follows a flag change made after it was built."""
         gate, bodies = make_gate()
         run = gate.runner(bodies.native, bodies.original)
         gate.update(FeatureFlag("tokenizer", Mode.DISABLED, 100.0, BreakerSettings()))
-        assert run((3,), None) == 6 and bodies.native_calls == 0
+        assert run((3,)) == 6 and bodies.native_calls == 0

@@ -26,7 +26,9 @@ _SMALL = 512
 _local = threading.local()
 # Bound once: a cffi lib/ffi attribute read costs about as much as a small encode's list.
 _fl_encode = lib.fl_encode
+_fl_count_chunked = lib.fl_count_chunked
 _unpack = ffi.unpack
+_BOUNDS_SMALL = 64  # strings per count_chunked call that use the per-thread bounds buffer
 
 
 def _small_buffer() -> Any:
@@ -169,10 +171,24 @@ class NativeVocabulary:
 
     def count_chunked(self, datas: Sequence[bytes], chunk_chars: int) -> int:
         """litellm's sum: each text counted in slices of ``chunk_chars`` code points, one native call."""
-        blob, bounds = self._batch_bounds(datas)
-        _check(lib.fl_count_chunked(self._ptr, blob, len(blob), bounds, len(datas), chunk_chars, _total()))
-        total: int = _local.total[0]
-        return total
+        n = len(datas)
+        if n <= _BOUNDS_SMALL:  # a request's strings: per-thread bounds, no allocation
+            try:
+                bounds = _local.bounds
+            except AttributeError:
+                bounds = _local.bounds = _new_nonzero("size_t[]", _BOUNDS_SMALL + 1)
+            pos = 0
+            bounds[0] = 0
+            for i, data in enumerate(datas, 1):
+                pos += len(data)
+                bounds[i] = pos
+            blob = datas[0] if n == 1 else b"".join(datas)
+        else:
+            blob, bounds = self._batch_bounds(datas)
+        total = _total()
+        _check(_fl_count_chunked(self._ptr, blob, len(blob), bounds, n, chunk_chars, total))
+        result: int = total[0]
+        return result
 
     def decode_bytes(self, tokens: array.array[int]) -> bytes | int:
         """Concatenated bytes of ``tokens``; the index of the first unknown id if any."""

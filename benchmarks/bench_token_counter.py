@@ -1,0 +1,114 @@
+"""litellm.token_counter: fast-litellm's native path against litellm's own, side by side in one run.
+
+For each case (the issue 4 set), prints litellm's time per call, the patched time per call and the
+ratio. Both run in this process on the same inputs, interleaved, best of several rounds. The counts
+are compared before timing; the script exits 1 on any difference.
+
+    python benchmarks/bench_token_counter.py [--rounds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+import fast_litellm  # noqa: E402
+import litellm  # noqa: E402
+from fast_litellm._patching import get_original  # noqa: E402
+
+WORDS = ("the quick brown fox jumps over the lazy dog while seven wizards quietly judge "
+         "boxing matches in a remote village near the river bank during summer").split()
+
+
+def words(n: int, seed: int) -> str:
+    return " ".join(WORDS[(i * 7 + seed) % len(WORDS)] for i in range(n))
+
+
+def cases() -> list[tuple[str, dict[str, Any]]]:
+    tools = [{"type": "function", "function": {
+        "name": name, "description": f"{name} tool",
+        "parameters": {"type": "object", "properties": {
+            "city": {"type": "string", "description": "City"}, "unit": {"type": "string", "enum": ["c", "f"]},
+            "days": {"type": "integer"}}, "required": ["city"]}}} for name in ("get_weather", "search", "book")]
+    tool_request = [
+        {"role": "system", "content": "You are a helpful assistant."},
+        {"role": "user", "content": [{"type": "text", "text": "Weather in Paris and Tokyo, and book a table."},
+                                     {"type": "image_url", "image_url": {"url": "https://x.test/a.png", "detail": "low"}}]},
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": f"c{i}", "type": "function", "function": {"name": "get_weather", "arguments": f'{{"city": "C{i}"}}'}}
+            for i in range(3)]},
+        {"role": "tool", "tool_call_id": "c0", "content": '{"temp": 21}'},
+        {"role": "tool", "tool_call_id": "c1", "content": '{"temp": 17}'},
+        {"role": "tool", "tool_call_id": "c2", "content": '{"temp": 30}'},
+        {"role": "assistant", "content": "Done."},
+    ]
+    twenty = [{"role": "user" if i % 2 == 0 else "assistant", "content": words(100, i)} for i in range(20)]
+    big = open(os.path.join(os.path.dirname(litellm.__file__), "router.py"), encoding="utf-8").read()[:200_000]
+    result = []
+    for model in ("gpt-4o", "gpt-3.5-turbo"):
+        result += [
+            (f"{model} · 1 short message", {"model": model, "messages": [{"role": "user", "content": "Hello, how are you today?"}]}),
+            (f"{model} · 20 messages x 100 words", {"model": model, "messages": twenty}),
+            (f"{model} · tool calls + tools + tool_choice", {"model": model, "messages": tool_request, "tools": tools,
+                                                           "tool_choice": {"type": "function", "function": {"name": "search"}}}),
+            (f"{model} · text= 200 KB", {"model": model, "text": big}),
+        ]
+    return result
+
+
+def best(func: Callable[[], Any], budget: float) -> float:
+    """Best time per call over repeated batches within ``budget`` seconds."""
+    number = 1
+    while True:
+        start = time.perf_counter()
+        for _ in range(number):
+            func()
+        elapsed = time.perf_counter() - start
+        if elapsed > 0.02:
+            break
+        number *= 4
+    best_time = elapsed / number
+    deadline = time.perf_counter() + budget
+    while time.perf_counter() < deadline:
+        start = time.perf_counter()
+        for _ in range(number):
+            func()
+        best_time = min(best_time, (time.perf_counter() - start) / number)
+    return best_time
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--seconds", type=float, default=0.3, help="per round and side")
+    args = parser.parse_args()
+    patched = litellm.token_counter
+    original = get_original("litellm.litellm_core_utils.token_counter", "token_counter")
+    assert getattr(patched, "__fast_litellm__", False), "litellm.token_counter is not patched"
+    print("| case | litellm us | fast-litellm us | speed-up |")
+    print("|---|---:|---:|---:|")
+    failed = False
+    for label, kwargs in cases():
+        expected, got = original(**kwargs), patched(**kwargs)
+        if expected != got:
+            print(f"| {label} | MISMATCH litellm {expected} vs {got} | | |")
+            failed = True
+            continue
+        t_orig = t_nat = float("inf")
+        for _ in range(args.rounds):  # interleaved rounds: noise hits both sides
+            t_orig = min(t_orig, best(lambda: original(**kwargs), args.seconds))
+            t_nat = min(t_nat, best(lambda: patched(**kwargs), args.seconds))
+        print(f"| {label} ({expected} tokens) | {t_orig * 1e6:.1f} | {t_nat * 1e6:.2f} | {t_orig / t_nat:.1f}x |")
+    stats = fast_litellm.get_performance_stats("token_counter")["token_counter"]
+    print(f"\nnative calls {stats['native']['calls']}, fallbacks {stats['fallbacks']}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
