@@ -28,7 +28,13 @@ from typing import Any
 from fast_litellm._gate import NOT_COVERED, Gate
 from fast_litellm._litellm_tokenizer import _uses_tiktoken
 
-__all__ = ["make_core_token_counter", "make_token_counter", "native_token_counter"]
+__all__ = [
+    "make_core_token_counter",
+    "make_messages_reach_token_count",
+    "make_token_counter",
+    "native_messages_reach_token_count",
+    "native_token_counter",
+]
 
 _LEGACY_MODEL = "gpt-3.5-turbo-0301"  # litellm's other per-message constants; not reproduced
 _IMAGE_DETAILS = ("low", "high", "auto")
@@ -227,14 +233,13 @@ def native_token_counter(
                 return NOT_COVERED
     else:
         return NOT_COVERED
-    limit = _Litellm.max_exact_chars
     try:
-        datas = [s.encode() for s in strings if len(s) <= limit]
+        blob = b"\xff".join([s.encode() for s in strings])
     except UnicodeEncodeError:
         return NOT_COVERED  # lone surrogates: litellm's slices see them one by one
-    if len(datas) != len(strings):
+    if len(blob) > _Litellm.max_exact_chars and any(len(s) > _Litellm.max_exact_chars for s in strings):
         return NOT_COVERED  # litellm estimates from samples above its exact limit
-    return total + _vocab_for_model(fixed).count_chunked(datas, _Litellm.chunk_chars)
+    return total + _vocab_for_model(fixed).count_chunked(blob, _Litellm.chunk_chars)
 
 
 def _rollout_key(args: tuple[Any, ...]) -> Any:
@@ -298,3 +303,41 @@ def make_token_counter(original: Callable[..., Any], gate: Gate) -> Callable[...
 def make_core_token_counter(original: Callable[..., Any], gate: Gate) -> Callable[..., Any]:
     """Wrap ``litellm.litellm_core_utils.token_counter.token_counter`` (same signature and result)."""
     return _signature_wrapper(gate.runner(native_token_counter, original, _rollout_key), original, core=True)
+
+
+def native_messages_reach_token_count(
+    model: Any, messages: Any, threshold: Any, tools: Any = None, use_default_image_token_count: Any = False
+) -> Any:
+    """``messages_reach_token_count`` from the full count, or NOT_COVERED.
+
+    litellm adds one message at a time and stops at the first running total that reaches the
+    threshold; every message adds at least 3 tokens, so the totals only grow and the answer is
+    whether the full total reaches it.  Where litellm stops before an input it would reject,
+    the native walk finds that input NOT_COVERED and litellm answers itself.
+    """
+    if isinstance(threshold, bool) or type(threshold) not in (int, float):
+        return NOT_COVERED
+    total = native_token_counter(model, None, None, messages, False, tools, None,
+                                 use_default_image_token_count, None)
+    if total is NOT_COVERED:
+        return NOT_COVERED
+    return total >= threshold
+
+
+def _reach_key(args: tuple[Any, ...]) -> Any:
+    return _rollout_key((None, None, None, args[1]))
+
+
+def make_messages_reach_token_count(original: Callable[..., Any], gate: Gate) -> Callable[..., Any]:
+    """Wrap ``litellm.litellm_core_utils.token_counter.messages_reach_token_count``."""
+    run = gate.runner(native_messages_reach_token_count, original, _reach_key)
+
+    def messages_reach_token_count(
+        model: Any, messages: Any, threshold: Any, tools: Any = None, use_default_image_token_count: Any = False
+    ) -> Any:
+        return run((model, messages, threshold, tools, use_default_image_token_count))
+
+    messages_reach_token_count.__wrapped__ = original  # type: ignore[attr-defined]
+    messages_reach_token_count.__doc__ = original.__doc__
+    messages_reach_token_count.__fast_litellm__ = True  # type: ignore[attr-defined]
+    return messages_reach_token_count

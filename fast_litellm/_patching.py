@@ -20,7 +20,11 @@ from typing import Any, NamedTuple
 from fast_litellm import _flags
 from fast_litellm._flags import Mode
 from fast_litellm._gate import Gate, gate
-from fast_litellm._litellm_token_counter import make_core_token_counter, make_token_counter
+from fast_litellm._litellm_token_counter import (
+    make_core_token_counter,
+    make_messages_reach_token_count,
+    make_token_counter,
+)
 from fast_litellm._litellm_tokenizer import make_decode, make_encode
 
 __all__ = [
@@ -56,6 +60,7 @@ class PatchSpec(NamedTuple):
 
 _TC_UTILS = ("litellm.utils", "token_counter")
 _TC_CORE = ("litellm.litellm_core_utils.token_counter", "token_counter")
+_MR_CORE = ("litellm.litellm_core_utils.token_counter", "messages_reach_token_count")
 
 # Every module that binds litellm.utils.token_counter by name (1.106: `from litellm.utils import
 # token_counter`), found by an identity scan of sys.modules after importing litellm, the router,
@@ -86,6 +91,10 @@ PATCHES: tuple[PatchSpec, ...] = (
       for module in _TC_UTILS_SITES),
     *(PatchSpec(module, attr, "token_counter", _TC_CORE, make_core_token_counter)
       for module, attr in _TC_CORE_SITES),
+    PatchSpec("litellm.litellm_core_utils.token_counter", "messages_reach_token_count", "token_counter",
+              _MR_CORE, make_messages_reach_token_count),
+    PatchSpec("litellm._lazy_imports", "_messages_reach_token_count_func", "token_counter",
+              _MR_CORE, make_messages_reach_token_count),  # litellm.utils' cache of it
 )
 
 WATCHED_MODULES = frozenset(spec.module for spec in PATCHES) | frozenset(

@@ -134,14 +134,14 @@ uint32_t fl_rollout_bucket(const char *feature, size_t feature_len,
                            const char *key, size_t key_len);
 
 /*
- * litellm's token_counter sum for n_texts UTF-8 texts (blob and bounds as in
- * fl_encode_batch): each text is cut into consecutive slices of chunk_chars
- * code points, each slice is counted as fl_count counts it, and *total gets
- * the sum over all slices of all texts.  Returns FL_E_ARG for bad bounds or
- * chunk_chars == 0, or fl_count's negative code.  Thread-safe.
+ * litellm's token_counter sum over the UTF-8 texts in blob[0..blob_len),
+ * separated by single 0xFF bytes (which valid UTF-8 never contains; an empty
+ * text is two adjacent separators): each text is cut into consecutive slices
+ * of chunk_chars code points, each slice counted as fl_count counts it.
+ * Returns the sum (>= 0), FL_E_ARG for chunk_chars == 0 or a NULL buffer, or
+ * fl_count's negative code.  Thread-safe.
  */
-int fl_count_chunked(const fl_encoding *enc, const char *blob, size_t blob_len,
-                     const size_t *bounds, size_t n_texts, size_t chunk_chars, int64_t *total);
+int64_t fl_count_chunked(const fl_encoding *enc, const char *blob, size_t blob_len, size_t chunk_chars);
 
 /* FL_CDEF_END */
 

@@ -5,7 +5,9 @@
  * its consecutive slices of `chunk_chars` code points (TIKTOKEN_ENCODE_CHUNK_SIZE_CHARS,
  * 1024 by default), so a token that would straddle a slice boundary is split.
  * fl_count_chunked reproduces that on UTF-8: a code point starts at every byte
- * that is not a continuation byte (10xxxxxx).
+ * that is not a continuation byte (10xxxxxx).  The texts of a request arrive
+ * in one buffer separated by 0xFF, a byte that valid UTF-8 never contains, so
+ * the call needs no offsets array.
  */
 #include "fast_litellm.h"
 
@@ -24,32 +26,32 @@ static size_t chunk_end(const unsigned char *text, size_t len, size_t chunk_char
     return len;
 }
 
-int fl_count_chunked(const fl_encoding *enc, const char *blob, size_t blob_len,
-                     const size_t *bounds, size_t n_texts, size_t chunk_chars, int64_t *total)
+int64_t fl_count_chunked(const fl_encoding *enc, const char *blob, size_t blob_len, size_t chunk_chars)
 {
-    if (enc == NULL || total == NULL || (n_texts > 0 && (blob == NULL || bounds == NULL)) || chunk_chars == 0)
-        return FL_E_ARG;
-    if (n_texts > 0 && bounds[n_texts] > blob_len)
+    if (enc == NULL || (blob == NULL && blob_len > 0) || chunk_chars == 0)
         return FL_E_ARG;
     int64_t sum = 0;
-    for (size_t i = 0; i < n_texts; i++) {
-        size_t start = bounds[i], end = bounds[i + 1];
-        if (end < start)
-            return FL_E_ARG;
-        const unsigned char *text = (const unsigned char *)blob + start;
-        size_t len = end - start;
-        /* A slice of chunk_chars code points is at most 4 * chunk_chars bytes, so texts
-         * shorter than chunk_chars bytes are one slice without scanning. */
+    const unsigned char *text = (const unsigned char *)blob;
+    const unsigned char *end = text + blob_len;
+    for (;;) {
+        /* One text: up to the next 0xFF separator (a byte UTF-8 never contains) or the end. */
+        const unsigned char *stop = text;
+        while (stop < end && *stop != 0xFFu)
+            stop++;
+        size_t len = (size_t)(stop - text);
+        /* A slice of chunk_chars code points is at least chunk_chars bytes, so a text of at
+         * most chunk_chars bytes is one slice without scanning. */
         while (len > 0) {
             size_t cut = len <= chunk_chars ? len : chunk_end(text, len, chunk_chars);
             int64_t count = fl_count(enc, (const char *)text, cut);
             if (count < 0)
-                return (int)count;
+                return count;
             sum += count;
             text += cut;
             len -= cut;
         }
+        if (stop == end)
+            return sum;
+        text = stop + 1;
     }
-    *total = sum;
-    return FL_OK;
 }

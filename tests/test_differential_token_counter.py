@@ -328,3 +328,32 @@ class TestConcurrency:
             """
         )
         assert result["first"] == result["child"] == result["original"]
+
+
+class TestMessagesReachTokenCount:
+    @pytest.mark.parametrize("seed", range(3))
+    def test_generated(self, seed: int) -> None:
+        """messages_reach_token_count patched == litellm's own at thresholds around the true count."""
+        core = get_original("litellm.litellm_core_utils.token_counter", "messages_reach_token_count")
+        patched = sys.modules["litellm.litellm_core_utils.token_counter"].messages_reach_token_count
+        assert patched.__fast_litellm__
+        gen = Generator(500 + seed)
+        for _ in range(500):
+            kwargs = gen.call()
+            messages = kwargs.get("messages") or [{"role": "user", "content": gen.text()}]
+            model = kwargs["model"]
+            tools = kwargs.get("tools")
+            total = outcome(original(), {"model": model, "messages": messages, "tools": tools})
+            base = total[1] if total[0] == "ok" else 50
+            for threshold in (0, base - 1, base, base + 1, 10**9):
+                args = {"model": model, "messages": messages, "threshold": threshold, "tools": tools}
+                assert outcome(patched, args) == outcome(core, args), args
+
+    def test_through_litellm_lazy_cache(self) -> None:
+        """The function litellm.utils reaches through its lazy cache is the patched one, and exact."""
+        reach = sys.modules["litellm._lazy_imports"].get_messages_reach_token_count()
+        assert reach.__fast_litellm__
+        messages = [{"role": "user", "content": "hello " * 300}]
+        total = original()(model="gpt-4o", messages=messages)
+        assert reach(model="gpt-4o", messages=messages, threshold=total) is True
+        assert reach(model="gpt-4o", messages=messages, threshold=total + 1) is False

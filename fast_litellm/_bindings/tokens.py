@@ -28,7 +28,6 @@ _local = threading.local()
 _fl_encode = lib.fl_encode
 _fl_count_chunked = lib.fl_count_chunked
 _unpack = ffi.unpack
-_BOUNDS_SMALL = 64  # strings per count_chunked call that use the per-thread bounds buffer
 
 
 def _small_buffer() -> Any:
@@ -37,15 +36,6 @@ def _small_buffer() -> Any:
     except AttributeError:
         _local.buf = _new_nonzero("uint32_t[]", _SMALL)
         return _local.buf
-
-
-def _total() -> Any:
-    """A per-thread int64_t out-parameter (one cffi allocation per thread, not per call)."""
-    try:
-        return _local.total
-    except AttributeError:
-        _local.total = ffi.new("int64_t *")
-        return _local.total
 
 
 def _check(rc: int) -> None:
@@ -169,26 +159,13 @@ class NativeVocabulary:
                                   num_threads))
         return [int(counts[i]) for i in range(len(datas))]
 
-    def count_chunked(self, datas: Sequence[bytes], chunk_chars: int) -> int:
-        """litellm's sum: each text counted in slices of ``chunk_chars`` code points, one native call."""
-        n = len(datas)
-        if n <= _BOUNDS_SMALL:  # a request's strings: per-thread bounds, no allocation
-            try:
-                bounds = _local.bounds
-            except AttributeError:
-                bounds = _local.bounds = _new_nonzero("size_t[]", _BOUNDS_SMALL + 1)
-            pos = 0
-            bounds[0] = 0
-            for i, data in enumerate(datas, 1):
-                pos += len(data)
-                bounds[i] = pos
-            blob = datas[0] if n == 1 else b"".join(datas)
-        else:
-            blob, bounds = self._batch_bounds(datas)
-        total = _total()
-        _check(_fl_count_chunked(self._ptr, blob, len(blob), bounds, n, chunk_chars, total))
-        result: int = total[0]
-        return result
+    def count_chunked(self, blob: bytes, chunk_chars: int) -> int:
+        """litellm's sum over the 0xFF-separated UTF-8 texts of ``blob``, each counted in slices
+        of ``chunk_chars`` code points; one native call."""
+        total: int = _fl_count_chunked(self._ptr, blob, len(blob), chunk_chars)
+        if total < 0:
+            _check(total)
+        return total
 
     def decode_bytes(self, tokens: array.array[int]) -> bytes | int:
         """Concatenated bytes of ``tokens``; the index of the first unknown id if any."""
