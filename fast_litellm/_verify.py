@@ -97,7 +97,48 @@ def verify_tokenizer(files: int) -> VerifyResult:
     return result
 
 
-VERIFIERS: dict[str, Callable[[int], VerifyResult]] = {"tokenizer": verify_tokenizer}
+def verify_token_counter(files: int) -> VerifyResult:
+    """litellm's core token_counter against the native count, on message lists built from the samples."""
+    import litellm.utils  # noqa: F401 - loads (and patches) litellm
+
+    from fast_litellm._gate import NOT_COVERED
+    from fast_litellm._litellm_token_counter import native_token_counter
+    from fast_litellm._patching import get_original
+
+    result = VerifyResult("token_counter")
+    original = get_original("litellm.litellm_core_utils.token_counter", "token_counter")
+    texts = list(SAMPLES) + [text[:20_000] for text in _real_texts(files)]
+    tools = [{"type": "function", "function": {"name": "lookup", "description": "Look a word up",
+                                               "parameters": {"type": "object", "properties": {
+                                                   "word": {"type": "string"}}, "required": ["word"]}}}]
+    for model in ("gpt-4o", "gpt-4o-mini", "gpt-4", "gpt-3.5-turbo", "azure/gpt-4o", "unknown-model", None):
+        for i, text in enumerate(texts):
+            messages = [{"role": "system", "content": SAMPLES[i % len(SAMPLES)]},
+                        {"role": "user", "content": text, "name": "user_1"},
+                        {"role": "assistant", "content": None, "tool_calls": [
+                            {"id": "c", "type": "function", "function": {"name": "lookup", "arguments": text[:50]}}]}]
+            for kwargs in ({"text": text}, {"messages": messages, "tools": tools, "tool_choice": "none"}):
+                try:
+                    expected = original(model=model, **kwargs)
+                except Exception:  # noqa: BLE001 - litellm rejects it: native must not answer
+                    expected = NOT_COVERED
+                got = native_token_counter(model, None, kwargs.get("text"), kwargs.get("messages"), False,
+                                           kwargs.get("tools"), kwargs.get("tool_choice"))
+                if got is NOT_COVERED:
+                    continue
+                result.compared += 1
+                if got != expected:
+                    result.mismatches.append({"call": f"token_counter({model!r}, {_short(kwargs)})",
+                                              "expected": _short(expected), "native": _short(got)})
+    if result.compared == 0:
+        result.skipped = "the native token counter covered none of the inputs"
+    return result
+
+
+VERIFIERS: dict[str, Callable[[int], VerifyResult]] = {
+    "tokenizer": verify_tokenizer,
+    "token_counter": verify_token_counter,
+}
 
 
 def verify(features: list[str] | None = None, files: int = 40) -> list[VerifyResult]:

@@ -253,3 +253,40 @@ def test_public_api_is_complete() -> None:
     assert names <= set(fast_litellm.__all__)
     assert all(hasattr(fast_litellm, name) for name in names)
     assert sys.modules["fast_litellm"].NATIVE_ACCELERATION_AVAILABLE is True
+
+
+class TestCommandLine:
+    def test_verify_compares_and_passes(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """`verify` compares native and litellm on samples and real files and exits 0 when identical."""
+        from fast_litellm.__main__ import main
+
+        assert main(["verify", "--files", "3"]) == 0
+        out = capsys.readouterr().out
+        assert "tokenizer:" in out and "token_counter:" in out and "identical" in out
+
+    def test_verify_reports_a_mismatch(self, monkeypatch: pytest.MonkeyPatch,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+        """A native tokenizer returning other ids makes `verify` print the mismatch and exit 1."""
+        from fast_litellm.__main__ import main
+
+        vocab = _litellm_tokenizer._Native.load()
+
+        class Wrong:
+            def encode(self, data: bytes) -> list[int]:
+                return vocab.encode(data)[:-1]
+
+            def decode_bytes(self, ids: Any) -> Any:
+                return vocab.decode_bytes(ids)
+
+        monkeypatch.setattr(_litellm_tokenizer._Native, "vocab", Wrong())
+        assert main(["verify", "--features", "tokenizer", "--files", "1"]) == 1
+        assert "MISMATCHES" in capsys.readouterr().out
+
+    def test_status_prints_tables(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """`status` prints health, every feature with its state and the patch sites."""
+        from fast_litellm.__main__ import main
+
+        assert main(["status"]) == 0
+        out = capsys.readouterr().out
+        for word in ("native extension : loaded", "token_counter", "rate_limiter", "litellm.utils.encode"):
+            assert word in out
