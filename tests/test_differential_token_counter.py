@@ -357,3 +357,39 @@ class TestMessagesReachTokenCount:
         total = original()(model="gpt-4o", messages=messages)
         assert reach(model="gpt-4o", messages=messages, threshold=total) is True
         assert reach(model="gpt-4o", messages=messages, threshold=total + 1) is False
+
+
+class TestFallbackPath:
+    def test_fallback_is_tried_once(self) -> None:
+        """An uncovered call falls back once: the patched core does not try native again inside litellm's wrapper."""
+        stats = gate("token_counter").stats
+        before_fallbacks, before_native = stats.fallbacks["not_covered"], stats.native.calls
+        messages = [{"role": "user", "content": "hello"}]
+        assert litellm.token_counter(model="claude-sonnet-4-5", messages=messages) == original()(
+            model="claude-sonnet-4-5", messages=messages)
+        assert stats.fallbacks["not_covered"] == before_fallbacks + 1
+        assert stats.native.calls == before_native
+
+    def test_shadow_compares_with_pure_litellm(self) -> None:
+        """In shadow mode the reference is litellm's own count (not native through the patched cache)."""
+        from fast_litellm import _litellm_token_counter
+
+        fast_litellm.configure(token_counter="shadow")
+        try:
+            saved = _litellm_token_counter._vocab_for_model
+
+            class OffByOne:
+                def __init__(self, vocab: Any) -> None:
+                    self.vocab = vocab
+
+                def count_chunked(self, blob: bytes, chunk: int) -> int:
+                    return int(self.vocab.count_chunked(blob, chunk)) + 1
+
+            _litellm_token_counter._vocab_for_model = lambda fixed: OffByOne(saved(fixed))  # type: ignore[assignment]
+            messages = [{"role": "user", "content": "hello world"}]
+            assert litellm.token_counter(model="gpt-4o", messages=messages) == original()(
+                model="gpt-4o", messages=messages)
+            assert gate("token_counter").stats.shadow_mismatches == 1
+        finally:
+            _litellm_token_counter._vocab_for_model = saved  # type: ignore[assignment]
+            fast_litellm.reload_flags()
