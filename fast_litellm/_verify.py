@@ -42,6 +42,14 @@ class VerifyResult:
     def ok(self) -> bool:
         return self.skipped is None and not self.mismatches
 
+    def check(self, call: str, expected: Any, got: Any) -> bool:
+        """Count one comparison; record it if the results differ.  True when they are equal."""
+        self.compared += 1
+        if got == expected:
+            return True
+        self.mismatches.append({"call": call, "expected": _short(expected), "native": _short(got)})
+        return False
+
 
 def _real_texts(limit: int) -> Iterator[str]:
     """Source files of the installed litellm: code, docstrings and prompts, some non-ASCII."""
@@ -81,17 +89,9 @@ def verify_tokenizer(files: int) -> VerifyResult:
             got = _native_encode(model, text, None)
             if got is NOT_COVERED:
                 continue
-            result.compared += 1
-            if got != expected:
-                result.mismatches.append({"call": f"encode({model!r}, {_short(text)})",
-                                          "expected": _short(expected), "native": _short(got)})
-                continue
-            back = _native_decode(model, expected, None, True)
-            result.compared += 1
-            if back != decode(model=model, tokens=expected):
-                result.mismatches.append({"call": f"decode({model!r}, <ids of {_short(text)}>)",
-                                          "expected": _short(decode(model=model, tokens=expected)),
-                                          "native": _short(back)})
+            if result.check(f"encode({model!r}, {_short(text)})", expected, got):
+                result.check(f"decode({model!r}, <ids of {_short(text)}>)",
+                             decode(model=model, tokens=expected), _native_decode(model, expected, None, True))
     if result.compared == 0:
         result.skipped = "the native tokenizer covered none of the inputs"
     return result
@@ -126,10 +126,7 @@ def verify_token_counter(files: int) -> VerifyResult:
                                            kwargs.get("tools"), kwargs.get("tool_choice"))
                 if got is NOT_COVERED:
                     continue
-                result.compared += 1
-                if got != expected:
-                    result.mismatches.append({"call": f"token_counter({model!r}, {_short(kwargs)})",
-                                              "expected": _short(expected), "native": _short(got)})
+                result.check(f"token_counter({model!r}, {_short(kwargs)})", expected, got)
     if result.compared == 0:
         result.skipped = "the native token counter covered none of the inputs"
     return result
