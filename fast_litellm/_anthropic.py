@@ -35,6 +35,7 @@ import array
 import base64
 import functools
 import importlib.util
+import itertools
 import json
 import logging
 import re
@@ -50,6 +51,9 @@ __all__ = ["AnthropicTokenizer", "anthropic_tokenizer_path", "get_anthropic_toke
 
 logger = logging.getLogger("fast_litellm")
 
+_ASCII_CHAR = re.compile("[\x00-\x7f]")
+_CHUNK = 4096  # characters per chunk of long non-ASCII text (see _normalize)
+_SEP = "\x00"
 # What tokenizers raises (and so litellm's token_counter) for a str it cannot
 # pass to Rust, such as one holding a lone surrogate.
 _TEXT_INPUT_ERROR = "TextEncodeInput must be Union[TextInputSequence, Tuple[InputSequence, InputSequence]]"
@@ -120,7 +124,7 @@ class AnthropicTokenizer:
         lines = []
         for token, token_id in vocab.items():
             if token in specials:
-                _require(vocab[token] == specials[token], f"added token {token!r} id")
+                _require(token_id == specials[token], f"added token {token!r} id")
                 continue
             try:
                 raw = bytes(decoder[ch] for ch in token)
@@ -152,9 +156,43 @@ class AnthropicTokenizer:
         return dict(self._special_ids)
 
     def _normalize(self, text: str) -> str:
-        """NFKC exactly as litellm's tokenizer applies it (ASCII is invariant)."""
+        """NFKC exactly as litellm's tokenizer applies it.
+
+        ASCII is NFKC-invariant, and NFKC(a + b) == NFKC(a) + NFKC(b) whenever b
+        starts with an ASCII character: that character decomposes to itself, has
+        combining class 0 (a barrier to reordering, and it blocks composition
+        across it) and is never the second half of a composition pair.  So long
+        text is cut into ~4K-character chunks, each cut just before an ASCII
+        character; ASCII chunks stay as they are and the others are normalized
+        in one call, joined by NUL (ASCII, so itself a safe cut).
+        """
         if text.isascii():
             return text
+        n = len(text)
+        if n <= 2 * _CHUNK:
+            return self._nfkc_call(text)
+        cuts = [0]
+        pos = _CHUNK
+        while pos < n:
+            found = _ASCII_CHAR.search(text, pos)
+            if found is None:
+                break
+            cuts.append(found.start())
+            pos = found.start() + _CHUNK
+        cuts.append(n)
+        pieces = [text[lo:hi] for lo, hi in itertools.pairwise(cuts)]
+        todo = [i for i, piece in enumerate(pieces) if not piece.isascii()]
+        if 2 * len(todo) > len(pieces) or any(_SEP in pieces[i] for i in todo):
+            return self._nfkc_call(text)
+        normalized = self._nfkc_call(_SEP.join(pieces[i] for i in todo)).split(_SEP)
+        if len(normalized) != len(todo):  # cannot happen (NFKC never yields NUL); be safe
+            return self._nfkc_call(text)
+        for i, piece in zip(todo, normalized):
+            pieces[i] = piece
+        return "".join(pieces)
+
+    def _nfkc_call(self, text: str) -> str:
+        """tokenizers' own NFKC normalizer on ``text``."""
         nfkc = self._nfkc
         if nfkc is None:
             with self._nfkc_lock:
@@ -164,7 +202,10 @@ class AnthropicTokenizer:
                     self._nfkc = NFKC().normalize_str
                 nfkc = self._nfkc
             assert nfkc is not None
-        return nfkc(text)
+        try:
+            return nfkc(text)
+        except UnicodeEncodeError:  # a lone surrogate: Rust cannot take the str
+            raise TypeError(_TEXT_INPUT_ERROR) from None
 
     def _segments(self, text: str) -> list[str | int]:
         """Text between added tokens (normalized, UTF-8 pending) and added-token ids, in order."""
