@@ -9,6 +9,7 @@ __all__ = [
     "FastLiteLLMError",
     "NativeUnavailableError",
     "RankFileError",
+    "TokenizerConfigError",
     "UnknownEncodingError",
 ]
 
@@ -31,3 +32,7 @@ class RankFileError(builtins.ValueError, FastLiteLLMError):
 
 class ConfigError(builtins.ValueError, FastLiteLLMError):
     """A feature-flag file, environment variable or ``configure()`` argument is invalid."""
+
+
+class TokenizerConfigError(builtins.ValueError, FastLiteLLMError):
+    """A Hugging Face tokenizer JSON uses a feature the native tokenizer does not reproduce exactly."""

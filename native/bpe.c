@@ -540,7 +540,9 @@ size_t fl_bpe_merge(const struct fl_encoding *e, const uint8_t *p, size_t len, u
 {
     if (len < SMALL_PIECE)
         return merge_small(e, p, len, out);
-    if (len >= BACKTRACK_MIN) {
+    /* The backtracking encoder assumes tiktoken's rule (any two tokens that
+     * spell a token merge), so Hugging Face vocabularies always take the tree. */
+    if (len >= BACKTRACK_MIN && !e->hf_merges) {
         size_t m = merge_backtrack(e, p, len, out);
         if (m)
             return m;

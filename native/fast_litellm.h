@@ -22,7 +22,7 @@
 
 /* Bumped whenever a prototype or constant below changes meaning; the Python
  * bindings refuse to load a _native built from another version. */
-#define FL_ABI_VERSION 4
+#define FL_ABI_VERSION 5
 
 enum {
     FL_OK = 0,
@@ -57,6 +57,22 @@ const char *fl_strerror(int code);
  * pattern; FL_E_TOO_LARGE past 2^21 - 2 ranks; FL_E_NOMEM.
  */
 int fl_encoding_new(const char *data, size_t len, int pattern, fl_encoding **out);
+
+/*
+ * As fl_encoding_new, for a Hugging Face byte-level BPE model given as a rank
+ * file (rank = token id; ids that are not byte tokens, such as added special
+ * tokens, simply have no line) plus its merge list: n_merges triples
+ * (left rank, right rank, merged rank) at merges[3 * i ..], in merge priority
+ * order.  Only listed pairs ever merge, earliest merge first, leftmost on ties,
+ * as in Hugging Face `tokenizers` BPE without dropout.
+ * Returns FL_E_CORRUPT (besides fl_encoding_new's cases) when a merge does not
+ * spell its merged token, a pair is listed twice, the merged ranks do not
+ * strictly increase along the list (the encoder ranks merges by merged rank),
+ * or some token's own bytes do not merge back into that token (the encoder
+ * maps a piece that is a whole token straight to it).
+ */
+int fl_encoding_new_merges(const char *data, size_t len, const uint32_t *merges, size_t n_merges,
+                           int pattern, fl_encoding **out);
 
 /* Free an encoding; NULL is a no-op.  No call on it may still be running. */
 void fl_encoding_free(fl_encoding *enc);

@@ -94,7 +94,8 @@ FL_HIDDEN size_t fl_scan(int pattern, const uint8_t *s, size_t len, size_t pos, 
 /* ---- Vocabulary (vocab.c) -------------------------------------------------- */
 
 #define FL_NO_RANK 0xFFFFFFFFu
-#define FL_MAX_TOKEN_LEN 255u
+#define FL_MAX_TOKEN_LEN 255u     /* longest token in the piece table (and in tiktoken mode) */
+#define FL_MAX_HF_TOKEN_LEN 4096u /* longest token of a Hugging Face mode vocabulary */
 #define FL_MAX_RANKS ((1u << 21) - 2u)
 #define FL_CACHE_TAG_MAX ((1u << 24) - 1u)
 
@@ -137,11 +138,15 @@ typedef struct {
 
 struct fl_encoding {
     int pattern;
+    int hf_merges;        /* 1: pairs holds only listed merges (Hugging Face BPE), see
+                           * fl_encoding_new_merges; 0: every cut of every token (tiktoken) */
     uint32_t max_rank;    /* one past the highest rank */
     uint8_t *pool;        /* token bytes, concatenated in rank order */
     size_t pool_len;
     uint32_t *tok_off;    /* [max_rank] offset of each token in pool */
-    uint8_t *tok_len;     /* [max_rank] token length, 0 = rank unused */
+    uint16_t *tok_len;    /* [max_rank] token length, 0 = rank unused; tokens longer
+                           * than FL_MAX_TOKEN_LEN (Hugging Face mode only) are not in
+                           * the piece table: pieces spelling them go through the merge */
     fl_piece_slot *pieces;
     unsigned piece_shift; /* index = hash >> piece_shift */
     size_t piece_mask;

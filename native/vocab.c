@@ -126,6 +126,64 @@ static void insert_pair(struct fl_encoding *e, uint32_t left, uint32_t right, ui
     e->pairs[i] = (k << 21) | merged;
 }
 
+/* Hugging Face mode: the pair table holds exactly the listed merges.  Each
+ * merge must spell its result (bytes(left) + bytes(right) == bytes(merged))
+ * and the merged ranks must strictly increase along the list, so that "lowest
+ * merged rank" is "earliest merge", the priority Hugging Face BPE uses. */
+static int build_pairs_from_merges(struct fl_encoding *e, const uint32_t *merges, size_t n)
+{
+    uint32_t prev = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t l = merges[3 * i], r = merges[3 * i + 1], m = merges[3 * i + 2];
+        if (l >= e->max_rank || r >= e->max_rank || m >= e->max_rank)
+            return FL_E_CORRUPT;
+        size_t ll = e->tok_len[l], rl = e->tok_len[r];
+        if (ll == 0 || rl == 0 || (size_t)e->tok_len[m] != ll + rl || (i > 0 && m <= prev))
+            return FL_E_CORRUPT;
+        const uint8_t *mp = e->pool + e->tok_off[m];
+        if (memcmp(mp, e->pool + e->tok_off[l], ll) != 0 ||
+            memcmp(mp + ll, e->pool + e->tok_off[r], rl) != 0)
+            return FL_E_CORRUPT;
+        prev = m;
+    }
+    unsigned bits = table_bits(n);
+    e->pairs = calloc((size_t)1 << bits, sizeof *e->pairs);
+    if (!e->pairs)
+        return FL_E_NOMEM;
+    e->pair_shift = 64 - bits;
+    e->pair_mask = ((size_t)1 << bits) - 1;
+    e->memory += ((size_t)1 << bits) * sizeof *e->pairs;
+    for (size_t i = 0; i < n; i++) {
+        if (fl_pair_rank(e, merges[3 * i], merges[3 * i + 1]) != FL_NO_RANK)
+            return FL_E_CORRUPT; /* the same pair listed twice */
+        insert_pair(e, merges[3 * i], merges[3 * i + 1], merges[3 * i + 2]);
+    }
+    return FL_OK;
+}
+
+/* Hugging Face mode: the encoder maps a piece that is a whole token straight
+ * to that token, which Hugging Face BPE does only when merging the token's
+ * own bytes leads back to it.  Check that this holds for every token. */
+static int check_tokens_reachable(const struct fl_encoding *e)
+{
+    uint32_t *ids = malloc(FL_MAX_HF_TOKEN_LEN * sizeof *ids);
+    if (!ids)
+        return FL_E_NOMEM;
+    int rc = FL_OK;
+    for (uint32_t rank = 0; rank < e->max_rank && rc == FL_OK; rank++) {
+        size_t len = e->tok_len[rank];
+        if (len < 2)
+            continue;
+        size_t n = fl_bpe_merge(e, e->pool + e->tok_off[rank], len, ids);
+        if (n == 0)
+            rc = FL_E_NOMEM;
+        else if (n != 1 || ids[0] != rank)
+            rc = FL_E_CORRUPT;
+    }
+    free(ids);
+    return rc;
+}
+
 static int build_pairs(struct fl_encoding *e)
 {
     size_t cap = 1024, n = 0;
@@ -195,7 +253,8 @@ static int next_line(line_iter *it, const uint8_t **line, size_t *n)
     return 0;
 }
 
-static int load(struct fl_encoding *e, const uint8_t *data, size_t len)
+static int load(struct fl_encoding *e, const uint8_t *data, size_t len, const uint32_t *merges,
+                size_t n_merges)
 {
     /* Pass 1: validate every line, size the pool and the rank range. */
     line_iter it = {data, len, 0};
@@ -217,10 +276,10 @@ static int load(struct fl_encoding *e, const uint8_t *data, size_t len)
     e->max_rank = max_rank;
     e->pool = malloc(pool_cap ? pool_cap : 1);
     e->tok_off = malloc((size_t)max_rank * sizeof *e->tok_off);
-    e->tok_len = calloc(max_rank, 1);
+    e->tok_len = calloc(max_rank, sizeof *e->tok_len);
     if (!e->pool || !e->tok_off || !e->tok_len)
         return FL_E_NOMEM;
-    e->memory += pool_cap + (size_t)max_rank * (sizeof *e->tok_off + 1);
+    e->memory += pool_cap + (size_t)max_rank * (sizeof *e->tok_off + sizeof *e->tok_len);
 
     /* Pass 2: decode tokens into the pool. */
     it.pos = 0;
@@ -232,12 +291,12 @@ static int load(struct fl_encoding *e, const uint8_t *data, size_t len)
         long dec = b64_decode(ln.tok, ln.tok_len, e->pool + off);
         if (dec <= 0)
             return FL_E_CORRUPT;
-        if ((size_t)dec > FL_MAX_TOKEN_LEN)
+        if ((size_t)dec > (e->hf_merges ? FL_MAX_HF_TOKEN_LEN : FL_MAX_TOKEN_LEN))
             return FL_E_TOO_LARGE;
         if (e->tok_len[ln.rank] != 0)
             return FL_E_CORRUPT; /* duplicate rank */
         e->tok_off[ln.rank] = (uint32_t)off;
-        e->tok_len[ln.rank] = (uint8_t)dec;
+        e->tok_len[ln.rank] = (uint16_t)dec;
         off += (size_t)dec;
     }
     e->pool_len = off;
@@ -250,7 +309,7 @@ static int load(struct fl_encoding *e, const uint8_t *data, size_t len)
     e->piece_mask = ((size_t)1 << bits) - 1;
     e->memory += ((size_t)1 << bits) * sizeof *e->pieces;
     for (uint32_t rank = 0; rank < max_rank; rank++) {
-        if (e->tok_len[rank] == 0)
+        if (e->tok_len[rank] == 0 || e->tok_len[rank] > FL_MAX_TOKEN_LEN)
             continue;
         int rc = insert_piece(e, rank);
         if (rc != FL_OK)
@@ -266,11 +325,19 @@ static int load(struct fl_encoding *e, const uint8_t *data, size_t len)
     if (!e->byte_pairs)
         return FL_E_NOMEM;
     e->memory += 65536 * sizeof *e->byte_pairs;
-    for (unsigned ab = 0; ab < 65536; ab++) {
-        uint8_t two[2] = {(uint8_t)(ab >> 8), (uint8_t)ab};
-        e->byte_pairs[ab] = fl_piece_rank(e, two, 2);
+    if (!e->hf_merges) {
+        for (unsigned ab = 0; ab < 65536; ab++) {
+            uint8_t two[2] = {(uint8_t)(ab >> 8), (uint8_t)ab};
+            e->byte_pairs[ab] = fl_piece_rank(e, two, 2);
+        }
+        return build_pairs(e);
     }
-    return build_pairs(e);
+    int rc = build_pairs_from_merges(e, merges, n_merges);
+    if (rc != FL_OK)
+        return rc;
+    for (unsigned ab = 0; ab < 65536; ab++)
+        e->byte_pairs[ab] = fl_pair_rank(e, e->byte_rank[ab >> 8], e->byte_rank[ab & 0xFF]);
+    return check_tokens_reachable(e);
 }
 
 static void trie_free(fl_trie *t)
@@ -356,9 +423,10 @@ const fl_trie *fl_encoding_trie(const struct fl_encoding *ce)
     return t;
 }
 
-int fl_encoding_new(const char *data, size_t len, int pattern, fl_encoding **out)
+static int encoding_new(const char *data, size_t len, const uint32_t *merges, size_t n_merges,
+                        int hf_merges, int pattern, fl_encoding **out)
 {
-    if (!out || (!data && len))
+    if (!out || (!data && len) || (!merges && n_merges))
         return FL_E_ARG;
     *out = NULL;
     if (pattern != FL_PATTERN_GPT2 && pattern != FL_PATTERN_CL100K && pattern != FL_PATTERN_O200K)
@@ -367,6 +435,7 @@ int fl_encoding_new(const char *data, size_t len, int pattern, fl_encoding **out
     if (!e)
         return FL_E_NOMEM;
     e->pattern = pattern;
+    e->hf_merges = hf_merges;
     e->memory = sizeof *e;
     atomic_init(&e->trie, NULL);
     if (pthread_mutex_init(&e->trie_lock, NULL) != 0) {
@@ -380,13 +449,24 @@ int fl_encoding_new(const char *data, size_t len, int pattern, fl_encoding **out
     while (tag <= FL_CACHE_TAG_MAX && !atomic_compare_exchange_weak(&next_tag, &tag, tag + 1))
         ;
     e->cache_tag = tag <= FL_CACHE_TAG_MAX ? tag : 0;
-    int rc = load(e, (const uint8_t *)data, len);
+    int rc = load(e, (const uint8_t *)data, len, merges, n_merges);
     if (rc != FL_OK) {
         fl_encoding_free(e);
         return rc;
     }
     *out = e;
     return FL_OK;
+}
+
+int fl_encoding_new(const char *data, size_t len, int pattern, fl_encoding **out)
+{
+    return encoding_new(data, len, NULL, 0, 0, pattern, out);
+}
+
+int fl_encoding_new_merges(const char *data, size_t len, const uint32_t *merges, size_t n_merges,
+                           int pattern, fl_encoding **out)
+{
+    return encoding_new(data, len, merges, n_merges, 1, pattern, out);
 }
 
 void fl_encoding_free(fl_encoding *enc)

@@ -76,11 +76,22 @@ class NativeVocabulary:
 
     __slots__ = ("_ints", "_ptr", "max_rank")
 
-    def __init__(self, rank_file: bytes, pattern: str) -> None:
+    def __init__(self, rank_file: bytes, pattern: str,
+                 merges: array.array[int] | None = None) -> None:
+        """Load ``rank_file`` (tiktoken format).  With ``merges`` (flat uint32
+        triples left, right, merged in priority order) only those pairs merge,
+        as in Hugging Face BPE (``fl_encoding_new_merges``)."""
         if pattern not in PATTERNS:
             raise ValueError(f"unknown pre-tokenizer pattern {pattern!r}")
         out = ffi.new("fl_encoding **")
-        _check(lib.fl_encoding_new(rank_file, len(rank_file), PATTERNS[pattern], out))
+        if merges is None:
+            _check(lib.fl_encoding_new(rank_file, len(rank_file), PATTERNS[pattern], out))
+        else:
+            if merges.itemsize != 4 or len(merges) % 3:
+                raise ValueError("merges must be uint32 triples")
+            buf = ffi.from_buffer("uint32_t[]", merges)
+            _check(lib.fl_encoding_new_merges(rank_file, len(rank_file), buf, len(merges) // 3,
+                                              PATTERNS[pattern], out))
         self._ptr = ffi.gc(out[0], lib.fl_encoding_free, size=lib.fl_encoding_memory(out[0]))
         self.max_rank: int = lib.fl_encoding_max_rank(self._ptr)
         self._ints: Any = None
