@@ -51,7 +51,7 @@ def cases() -> list[tuple[str, dict[str, Any]]]:
     twenty = [{"role": "user" if i % 2 == 0 else "assistant", "content": words(100, i)} for i in range(20)]
     big = open(os.path.join(os.path.dirname(litellm.__file__), "router.py"), encoding="utf-8").read()[:200_000]
     result = []
-    for model in ("gpt-4o", "gpt-3.5-turbo"):
+    for model in ("gpt-4o", "gpt-3.5-turbo", "claude-sonnet-4-5"):  # the last: litellm's Anthropic tokenizer
         result += [
             (f"{model} · 1 short message", {"model": model, "messages": [{"role": "user", "content": "Hello, how are you today?"}]}),
             (f"{model} · 20 messages x 100 words", {"model": model, "messages": twenty}),

@@ -1,7 +1,7 @@
 """``litellm.token_counter`` on the native tokenizer: one Python walk, one native count.
 
 The walk reproduces ``litellm.litellm_core_utils.token_counter`` (1.106) for the
-tiktoken path: 3 tokens per message and 1 per ``name``, every string value
+tiktoken path and for litellm's bundled Anthropic tokenizer (``_anthropic.py``): 3 tokens per message and 1 per ``name``, every string value
 counted, ``tool_calls``/``function_call`` arguments, content lists of text,
 images (litellm's own image arithmetic, never a network fetch), thinking and
 tool-reference blocks, then the reply priming, the rendered ``tools`` block
@@ -76,6 +76,37 @@ def _vocab(encoding_name: str) -> Any:
     from fast_litellm.tokenizer import get_encoding
 
     return get_encoding(encoding_name)._vocab
+
+
+def _anthropic_selected(model: str) -> bool:
+    """True when litellm counts ``model`` with its bundled Anthropic tokenizer on the Python backend.
+
+    That is the ``tokenizers`` object our native Anthropic counter reproduces; the Rust
+    backend, or any other HuggingFace tokenizer, stays litellm's.
+    """
+    utils = sys.modules.get("litellm.utils")
+    if utils is None or utils.huggingface_tokenizer_kind(model) != "anthropic":
+        return False
+    try:
+        backend = utils._huggingface_tokenizer_backend()
+    except Exception:  # noqa: BLE001 - whatever litellm would do, it does itself
+        return False
+    return getattr(backend, "name", None) == "PYTHON"
+
+
+def _anthropic_count(strings: list[str], fixed_tokens: int) -> Any:
+    """litellm's HuggingFace count: each string whole (no 1024-character slices)."""
+    if any(len(s) > _Litellm.max_exact_chars for s in strings):
+        return NOT_COVERED  # litellm estimates from samples
+    try:
+        for s in strings:
+            s.encode()
+    except UnicodeEncodeError:
+        return NOT_COVERED  # litellm's tokenizers raises TypeError: its own path says so
+    from fast_litellm._anthropic import get_anthropic_tokenizer
+
+    count = get_anthropic_tokenizer().count
+    return fixed_tokens + sum(count(s) for s in strings)
 
 
 @functools.lru_cache(maxsize=256)
@@ -195,9 +226,14 @@ def native_token_counter(
     litellm = sys.modules.get("litellm")
     if tc is None or litellm is None or custom_tokenizer is not None or litellm.disable_token_counter is True:
         return NOT_COVERED
+    anthropic = False
     if model is None:
         fixed = "gpt-3.5-turbo"  # litellm: the default cl100k encoding, 3 per message
-    elif type(model) is str and _uses_tiktoken(model):
+    elif type(model) is str:
+        if not _uses_tiktoken(model):
+            if not _anthropic_selected(model):
+                return NOT_COVERED  # llama, command-r, or another backend: litellm's own
+            anthropic = True
         fixed = tc._fix_model_name(model)
         if fixed == _LEGACY_MODEL:
             return NOT_COVERED
@@ -233,6 +269,8 @@ def native_token_counter(
                 return NOT_COVERED
     else:
         return NOT_COVERED
+    if anthropic:
+        return _anthropic_count(strings, total)
     try:
         blob = b"\xff".join([s.encode() for s in strings])
     except UnicodeEncodeError:

@@ -24,8 +24,8 @@ from fast_litellm._patching import get_original  # noqa: E402
 
 MODELS = [
     "gpt-4o", "gpt-4o-mini", "gpt-4.1", "o1", "o3-mini", "gpt-4", "gpt-3.5-turbo", "gpt-35-turbo",
-    "azure/gpt-4o", "openai/gpt-4o", "claude-3-5-sonnet-20240620", "claude-sonnet-4-5", "claude-2",
-    "unknown-model", "", None,
+    "azure/gpt-4o", "openai/gpt-4o", "claude-3-5-sonnet-20240620", "claude-sonnet-4-5", "claude-opus-4-5",
+    "claude-haiku-4-5", "claude-2", "unknown-model", "", None,
 ]
 TEXTS = [
     "", "hi", "Hello, world! 12345.", "The quick brown fox jumps over the lazy dog. " * 3,
@@ -230,9 +230,9 @@ class TestDifferential:
         before = gate("token_counter").stats.native.calls
         assert litellm.token_counter(**kwargs) == original()(**kwargs)
         native = gate("token_counter").stats.native.calls > before
-        # claude-sonnet-4-5 selects litellm's HuggingFace tokenizer (litellm's own path); claude-2 is not in
-        # litellm 1.106's anthropic_models, so it counts with cl100k like any unknown name.
-        assert native == (model != "claude-sonnet-4-5")
+        # Every name is native: tiktoken models, and Claude names that select litellm's bundled
+        # Anthropic tokenizer (claude-2 is not in litellm 1.106's anthropic_models: cl100k).
+        assert native
 
     def test_all_aliases_count_the_same(self) -> None:
         """Every patched alias (utils wrapper, core function, lazy cache) gives litellm's count."""
@@ -364,9 +364,9 @@ class TestFallbackPath:
         """An uncovered call falls back once: the patched core does not try native again inside litellm's wrapper."""
         stats = gate("token_counter").stats
         before_fallbacks, before_native = stats.fallbacks["not_covered"], stats.native.calls
-        messages = [{"role": "user", "content": "hello"}]
-        assert litellm.token_counter(model="claude-sonnet-4-5", messages=messages) == original()(
-            model="claude-sonnet-4-5", messages=messages)
+        messages = [{"role": "user", "content": [{"type": "document", "source": {"type": "text", "data": "hi"}}]}]
+        assert outcome(litellm.token_counter, {"model": "gpt-4o", "messages": messages}) == outcome(
+            original(), {"model": "gpt-4o", "messages": messages})
         assert stats.fallbacks["not_covered"] == before_fallbacks + 1
         assert stats.native.calls == before_native
 
