@@ -94,19 +94,26 @@ def _anthropic_selected(model: str) -> bool:
     return getattr(backend, "name", None) == "PYTHON"
 
 
+_anthropic_counter: list[Callable[[str], int]] = []  # the loaded tokenizer's count, once
+
+
 def _anthropic_count(strings: list[str], fixed_tokens: int) -> Any:
     """litellm's HuggingFace count: each string whole (no 1024-character slices)."""
-    if any(len(s) > _Litellm.max_exact_chars for s in strings):
-        return NOT_COVERED  # litellm estimates from samples
-    try:
-        for s in strings:
-            s.encode()
-    except UnicodeEncodeError:
-        return NOT_COVERED  # litellm's tokenizers raises TypeError: its own path says so
-    from fast_litellm._anthropic import get_anthropic_tokenizer
+    limit = _Litellm.max_exact_chars
+    for s in strings:
+        if len(s) > limit:
+            return NOT_COVERED  # litellm estimates from samples
+        if not s.isascii():
+            try:
+                s.encode()
+            except UnicodeEncodeError:
+                return NOT_COVERED  # litellm's tokenizers raises TypeError: its own path says so
+    if not _anthropic_counter:
+        from fast_litellm._anthropic import get_anthropic_tokenizer
 
-    count = get_anthropic_tokenizer().count
-    return fixed_tokens + sum(count(s) for s in strings)
+        _anthropic_counter.append(get_anthropic_tokenizer().count)
+    count = _anthropic_counter[0]
+    return fixed_tokens + sum([count(s) for s in strings])
 
 
 @functools.lru_cache(maxsize=256)
