@@ -201,9 +201,10 @@ def _remove_site(spec: PatchSpec, reason: str) -> dict[str, Any]:
     module = sys.modules.get(spec.module)
     wrapper = _state.wrappers.get(spec.source)
     if module is not None and wrapper is not None:
-        if getattr(module, spec.attr, None) is wrapper:
+        current = getattr(module, spec.attr, None)
+        if current is wrapper:
             setattr(module, spec.attr, _state.originals[spec.source])
-        elif getattr(module, spec.attr, None) is not _state.originals[spec.source]:
+        elif current is not None and current is not _state.originals[spec.source]:
             reason = "another object replaced our wrapper; left in place"
     return {"patched": False, "reason": reason}
 
