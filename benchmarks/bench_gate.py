@@ -29,11 +29,12 @@ def original(model: Any, text: Any, custom_tokenizer: Any) -> Any:
 
 
 def gated_function(mode: Mode, percentage: float) -> Callable[..., Any]:
-    """A wrapper built like the real ones in _litellm_tokenizer: bind arguments, call the gate."""
-    call = Gate(FeatureFlag("tokenizer", mode, percentage, BreakerSettings())).call
+    """A wrapper built like the real ones in _litellm_tokenizer: bind arguments, run the gate."""
+    run = Gate(FeatureFlag("tokenizer", mode, percentage, BreakerSettings())).runner(
+        body, original, lambda args: args[1])
 
     def encode(model: Any = "", text: Any = "", custom_tokenizer: Any = None) -> Any:
-        return call(body, original, (model, text, custom_tokenizer), text)
+        return run((model, text, custom_tokenizer))
 
     return encode
 

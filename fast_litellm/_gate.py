@@ -96,21 +96,18 @@ class Gate:
 
     def call(self, native: Callable[..., Any], original: Callable[..., Any], args: tuple[Any, ...],
              key: Any = None) -> Any:
-        """Answer one call through native code or litellm's original, as the flags say."""
+        """Answer one call through native code or litellm's original, as the flags say.
+
+        Every native call made here is timed; patched functions use ``runner``, which adds the
+        untimed fast path.
+        """
         if self.all_native or (self.rollout and self._in_rollout(key, self.flag.percentage)):
-            if self.breaker.clean:
-                stats = self.stats.native
-                n = stats.calls
-                if n & _UNTIMED_MASK and n >= SAMPLES:  # the common case: counted, not timed
-                    try:
-                        result = native(*args)
-                    except Exception as exc:  # noqa: BLE001 - ours: count it, answer with the original
-                        return self._native_failed(exc, _NATIVE, original, args)
-                    if result is NOT_COVERED:
-                        return self._python(original, args, "not_covered")
-                    stats.calls = n + 1
-                    return result
             return self._guarded(native, original, args)
+        return self._not_native(native, original, args, key)
+
+    def _not_native(self, native: Callable[..., Any], original: Callable[..., Any], args: tuple[Any, ...],
+                    key: Any) -> Any:
+        """A call the flags do not give to native code: outside the rollout, shadow, or disabled."""
         if self.rollout:
             self.stats.rollout_skipped += 1
             return self._python(original, args, None)
@@ -126,16 +123,25 @@ class Gate:
     ) -> Callable[[tuple[Any, ...]], Any]:
         """``run(args)``: ``call(native, original, args, key_of(args))`` with the fast path inlined.
 
-        A patched function calls this once per request, so the common case (enabled, breaker
-        clean, an untimed call) reads only closure cells and never computes the rollout key;
-        everything else goes to ``call``.
+        A patched function calls this once per request.  The common case (enabled or inside the
+        rollout, breaker clean, an untimed call) reads only closure cells; the rollout key is
+        computed only in rollout and shadow modes; everything else goes to ``_guarded`` or
+        ``_not_native``.
         """
-        gate, breaker, stats, call = self, self.breaker, self.stats.native, self.call
+        gate, breaker, stats, in_rollout = self, self.breaker, self.stats.native, self._in_rollout
 
         def run(args: tuple[Any, ...]) -> Any:
-            if gate.all_native and breaker.clean:
+            key = None
+            if not gate.all_native:
+                if not gate.rollout:  # shadow (which samples by key) or disabled
+                    shadow = key_of is not None and gate.flag.mode is _SHADOW
+                    return gate._not_native(native, original, args, key_of(args) if key_of and shadow else None)
+                key = None if key_of is None else key_of(args)
+                if not in_rollout(key, gate.flag.percentage):
+                    return gate._not_native(native, original, args, key)
+            if breaker.clean:
                 n = stats.calls
-                if n & _UNTIMED_MASK and n >= SAMPLES:
+                if n & _UNTIMED_MASK and n >= SAMPLES:  # the common case: counted, not timed
                     try:
                         result = native(*args)
                     except Exception as exc:  # noqa: BLE001 - ours: count it, answer with the original
@@ -144,7 +150,7 @@ class Gate:
                         stats.calls = n + 1
                         return result
                     return gate._python(original, args, "not_covered")
-            return call(native, original, args, None if key_of is None else key_of(args))
+            return gate._guarded(native, original, args)
 
         return run
 

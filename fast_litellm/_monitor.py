@@ -11,7 +11,6 @@ path; readers take no lock, so counters may be a call apart under threads.
 
 from __future__ import annotations
 
-import json
 from array import array
 from collections import deque
 from typing import Any
@@ -43,11 +42,6 @@ class PathStats:
 
     def __init__(self) -> None:
         self.reset()
-
-    def should_time(self) -> bool:
-        """Whether the next call is one of the timed ones."""
-        n = self.calls
-        return n < SAMPLES or not n & (SAMPLE_EVERY - 1)
 
     def record(self, ns: int) -> None:
         """One completed, timed call that took ``ns`` nanoseconds."""
@@ -132,7 +126,3 @@ class FeatureStats:
         self.mismatch_samples.clear()
         self.last_error = None
         self.breaker_transitions = 0
-
-
-def to_json(stats: dict[str, Any]) -> str:
-    return json.dumps(stats, indent=2, sort_keys=True)

@@ -19,7 +19,7 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["bucket", "in_rollout", "key_bytes", "murmur3_32", "py_bucket"]
+__all__ = ["bucket", "checker", "key_bytes", "murmur3_32", "py_bucket"]
 
 _MASK = 0xFFFFFFFF
 
@@ -110,8 +110,3 @@ def checker(feature: str) -> Callable[[Any, float], bool]:
         return py_bucket(feature, data) <= percentage
 
     return check
-
-
-def in_rollout(feature: str, key: Any, percentage: float) -> bool:
-    """Whether a request with ``key`` (None: no key) is inside a ``percentage`` rollout."""
-    return checker(feature)(key, percentage)

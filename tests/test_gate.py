@@ -255,10 +255,11 @@ class TestMonitor:
         assert summary["mean_us"] == pytest.approx(50.5)
 
     def test_every_call_counted_latency_sampled(self) -> None:
-        """All calls are counted; after SAMPLES calls only one in 16 is timed."""
+        """All calls are counted; after SAMPLES calls only one in 16 is timed (the runner's fast path)."""
         gate, bodies = make_gate()
+        run = gate.runner(bodies.native, bodies.original)
         for i in range(SAMPLES + 1600):
-            call(gate, bodies, i)
+            run((i,))
         assert gate.stats.native.calls == SAMPLES + 1600
         assert gate.stats.native.timed == SAMPLES + 100
 
@@ -345,6 +346,19 @@ class TestRunner:
         assert gate.stats.native.errors == 3 and gate.breaker.state is BreakerState.OPEN
         native_calls = bodies.native_calls
         assert run((5,)) == 10 and bodies.native_calls == native_calls
+
+    def test_runner_rollout_uses_the_key_and_the_fast_path(self) -> None:
+        """In a rollout the runner sends exactly the keys inside the bucket to native, mostly untimed."""
+        gate, bodies = make_gate(Mode.ROLLOUT, 40)
+        run = gate.runner(bodies.native, bodies.original, lambda args: f"k{args[0]}")
+        inside = checker("tokenizer")
+        for i in range(6000):
+            before = bodies.native_calls
+            assert run((i,)) == i * 2
+            assert (bodies.native_calls > before) == inside(f"k{i}", 40)
+        native = gate.stats.native
+        assert native.calls == sum(inside(f"k{i}", 40) for i in range(6000)) and native.timed < native.calls
+        assert gate.stats.rollout_skipped == 6000 - native.calls
 
     def test_runner_respects_flags(self) -> None:
         """runner() follows a flag change made after it was built."""
