@@ -13,7 +13,11 @@
  *   - 64 KB and more: a backtracking encoder over compatible token pairs,
  *     near-linear on runs of one character (see merge_backtrack).
  *
- * In front of them sits a per-thread, direct-mapped cache of short pieces
+ * Before any of that, pieces of multi-byte text are cut at the character
+ * boundaries no token crosses (fl_cross in fl_internal.h): BPE cannot merge
+ * across them, and the short parts hit the cache where the pieces do not.
+ *
+ * In front of the merges sits a per-thread, direct-mapped cache of short pieces
  * (<= 16 bytes, <= 3 ids): English and code repeat a few thousand pieces
  * most of the time, and a hit there costs one L2 access instead of a probe
  * of the multi-megabyte vocabulary tables (or a whole merge).  Entries are
@@ -28,6 +32,7 @@
 
 #define SMALL_PIECE 96   /* pieces shorter than this use the array merge */
 #define SCAN_BATCH 256   /* piece ends produced per scanner call */
+#define PIECE_BATCH 512  /* ... and after cutting them at boundaries no token crosses */
 
 /* ---- Per-thread piece cache -------------------------------------------------- */
 
@@ -586,12 +591,76 @@ FL_INLINE int cache_holds(const cache_entry *ce, const probe_t *pr, uint32_t wan
     return ce->k0 == pr->k0 && ce->k1 == pr->k1 && (ce->meta & ~3u) == want;
 }
 
+/* The piece s[start..end) cut where no token crosses (see fl_cross), its
+ * parts' ends appended to ends + k (room for `room`).  Returns the new k, or
+ * 0 if the parts do not fit. */
+static size_t cut_piece(const struct fl_encoding *e, const fl_cross *c, const uint8_t *s, size_t start,
+                        size_t end, size_t *ends, size_t k, size_t room)
+{
+    const uint8_t *p = s + start;
+    size_t n = end - start;
+    for (size_t b = 1; b < n; b++) {
+        if (p[b] < 0xC0 || p[b - 1] < 0x80)
+            continue;
+        if (e->byte_pairs[(unsigned)p[b - 1] << 8 | p[b]] != FL_NO_RANK)
+            continue;
+        if (b >= 2 && b + 2 <= n && fl_cross_maybe(c, FL_CROSS_W4, p + b - 2))
+            continue;
+        if (b + 2 <= n && fl_cross_maybe(c, FL_CROSS_PRE3, p + b - 1))
+            continue;
+        if (b >= 2 && fl_cross_maybe(c, FL_CROSS_SUF3, p + b - 2))
+            continue;
+        if (k == room)
+            return 0;
+        ends[k++] = start + b;
+    }
+    if (k == room)
+        return 0;
+    ends[k++] = end;
+    return k;
+}
+
+/* Copy the k piece ends of scanned (the first piece starts at pos) to ends,
+ * cutting pieces that hold boundaries between multi-byte characters where no
+ * token crosses.  *cross is looked up on first need.  Returns the number of
+ * ends; when they would not all fit, the batch stops after a whole piece and
+ * the caller scans again from there. */
+static size_t cut_pieces(const struct fl_encoding *e, const fl_cross **cross, const uint8_t *s, size_t pos,
+                         const size_t *scanned, size_t k, size_t *ends)
+{
+    size_t out = 0, start = pos;
+    for (size_t j = 0; j < k; j++) {
+        size_t end = scanned[j];
+        /* Multi-byte text starts a piece (after at most one leading byte). */
+        if (end - start >= 4 && (s[start] >= 0x80 || s[start + 1] >= 0x80) && !e->hf_merges) {
+            if (!*cross)
+                *cross = fl_encoding_cross(e);
+            if (*cross && (*cross)->words) {
+                size_t cut = cut_piece(e, *cross, s, start, end, ends, out, PIECE_BATCH);
+                if (cut) {
+                    out = cut;
+                    start = end;
+                    continue;
+                }
+                if (out)
+                    return out; /* no room: this piece starts the next batch */
+            }
+        }
+        if (out == PIECE_BATCH)
+            return out;
+        ends[out++] = end;
+        start = end;
+    }
+    return out;
+}
+
 /*
  * Tokenize s[0..len).  With out != NULL, ids go to out, which must hold len
  * ids (a text never has more ids than bytes); otherwise they are only counted.
  * Returns FL_OK or FL_E_NOMEM.
  *
- * Pieces are handled in batches of SCAN_BATCH, in passes that let memory
+ * Pieces are scanned in batches of SCAN_BATCH and cut (cut_pieces), then
+ * handled in passes that let memory
  * latency overlap instead of adding up: (A) compute cache keys and prefetch
  * the cache slots; (B) copy the ids of cache hits, and for misses compute the
  * table hash and prefetch the table slot; then, GROUP short pieces that need a
@@ -603,8 +672,9 @@ FL_INLINE int cache_holds(const cache_entry *ce, const probe_t *pr, uint32_t wan
 static int encode_impl(const struct fl_encoding *e, const uint8_t *s, size_t len, uint32_t *out,
                        size_t *n_out)
 {
-    size_t ends[SCAN_BATCH];
-    probe_t probe[SCAN_BATCH];
+    size_t scanned[SCAN_BATCH], ends[PIECE_BATCH];
+    probe_t probe[PIECE_BATCH];
+    const fl_cross *cross = NULL;
     size_t pos = 0, count = 0;
     uint32_t small_buf[SMALL_PIECE];
     uint32_t *big_buf = NULL;
@@ -615,7 +685,8 @@ static int encode_impl(const struct fl_encoding *e, const uint8_t *s, size_t len
     uint32_t tag = e->cache_tag << 8;
     int rc = FL_OK;
     while (pos < len) {
-        size_t k = fl_scan(e->pattern, s, len, pos, ends, SCAN_BATCH);
+        size_t k = fl_scan(e->pattern, s, len, pos, scanned, SCAN_BATCH);
+        k = cut_pieces(e, &cross, s, pos, scanned, k, ends);
         /* Pass A */
         size_t start = pos;
         for (size_t j = 0; j < k; j++) {

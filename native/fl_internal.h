@@ -156,14 +156,46 @@ struct fl_encoding {
     uint32_t byte_rank[256];
     uint32_t *byte_pairs; /* [65536] rank of the two bytes a, b at a << 8 | b */
     uint32_t cache_tag;   /* tags this encoding's entries in the per-thread piece cache; 0 = none */
-    /* Built on first use by fl_encoding_trie (long pieces only), then immutable. */
+    /* Built on first use by fl_encoding_trie (long pieces only) and
+     * fl_encoding_cross (multi-byte text), then immutable; built under lazy_lock. */
     _Atomic(fl_trie *) trie;
-    pthread_mutex_t trie_lock;
+    _Atomic(struct fl_cross *) cross;
+    pthread_mutex_t lazy_lock;
     atomic_size_t memory;
 };
 
 /* The encoding's token trie, built on first call (thread-safe); NULL if out of memory. */
 FL_HIDDEN const fl_trie *fl_encoding_trie(const struct fl_encoding *e);
+
+/*
+ * Where no token crosses a character boundary (tiktoken mode).  If no token
+ * of the vocabulary spells bytes that start before a boundary b of a piece and
+ * end after it, no merge can cross b: BPE of the piece is the BPE of the two
+ * sides, concatenated.  Most boundaries between CJK characters are like that,
+ * and the short parts they cut a piece into repeat, where the piece does not.
+ *
+ * Only boundaries between two multi-byte characters are asked about (p[b-1] >=
+ * 0x80, p[b] >= 0xC0).  A token crossing such a boundary covers, around it,
+ * one of: p[b-2..b+2) (4 bytes, "W4"), p[b-1..b+2) as its first three bytes
+ * ("PRE3"), p[b-2..b+1) as its last three ("SUF3"), or is p[b-1..b+1) itself.
+ * The first three are kept in a blocked Bloom filter built from every token
+ * (false positives only keep a piece whole), the last is byte_pairs.
+ *
+ * The parts then go through the whole-token and piece-cache shortcuts, which
+ * is exact only if BPE of every token's bytes gives the token back; the build
+ * checks that for every token with a byte >= 0x80 (all parts have one) and
+ * leaves words NULL (never cut) if one fails.
+ */
+typedef struct fl_cross {
+    uint64_t *words; /* NULL: never cut */
+    unsigned shift;  /* word index = hash >> shift */
+} fl_cross;
+
+enum { FL_CROSS_W4 = 1, FL_CROSS_PRE3 = 2, FL_CROSS_SUF3 = 3 };
+
+/* Built on first call (thread-safe); NULL if out of memory. */
+FL_HIDDEN const fl_cross *fl_encoding_cross(const struct fl_encoding *e);
+
 
 #define FL_GOLDEN 0x9E3779B97F4A7C15ull
 
@@ -277,6 +309,25 @@ FL_INLINE uint32_t fl_pair_rank(const struct fl_encoding *e, uint32_t left, uint
 {
     uint64_t k = fl_pair_key(left, right);
     return fl_pair_find(e, k, fl_pair_slot(e, k));
+}
+
+/* Filter lookups for fl_cross (above). */
+FL_INLINE uint64_t fl_cross_hash(unsigned kind, const uint8_t *p)
+{
+    uint64_t v = kind == FL_CROSS_W4 ? fl_load32(p) : (uint32_t)(p[0] | p[1] << 8 | p[2] << 16);
+    return fl_mix((v | (uint64_t)kind << 32) * FL_GOLDEN);
+}
+
+FL_INLINE uint64_t fl_cross_bits(uint64_t h)
+{
+    return (1ull << (h & 63)) | (1ull << ((h >> 6) & 63)) | (1ull << ((h >> 12) & 63));
+}
+
+/* 0 if no token has these bytes in that position; 1 if one may. */
+FL_INLINE int fl_cross_maybe(const fl_cross *c, unsigned kind, const uint8_t *p)
+{
+    uint64_t h = fl_cross_hash(kind, p), m = fl_cross_bits(h);
+    return (c->words[h >> c->shift] & m) == m;
 }
 
 /* ---- Byte-pair merge (bpe.c) ----------------------------------------------- */

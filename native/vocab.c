@@ -402,13 +402,13 @@ static fl_trie *trie_build(const struct fl_encoding *e)
 
 const fl_trie *fl_encoding_trie(const struct fl_encoding *ce)
 {
-    /* The trie is the one lazily built part of an otherwise immutable
-     * encoding; its pointer is published once, under trie_lock. */
+    /* The trie and the cross filter are the lazily built parts of an otherwise
+     * immutable encoding; each pointer is published once, under lazy_lock. */
     struct fl_encoding *e = (struct fl_encoding *)(uintptr_t)ce;
     fl_trie *t = atomic_load_explicit(&e->trie, memory_order_acquire);
     if (t)
         return t;
-    pthread_mutex_lock(&e->trie_lock);
+    pthread_mutex_lock(&e->lazy_lock);
     t = atomic_load_explicit(&e->trie, memory_order_relaxed);
     if (!t) {
         t = trie_build(e);
@@ -419,8 +419,99 @@ const fl_trie *fl_encoding_trie(const struct fl_encoding *ce)
             atomic_store_explicit(&e->trie, t, memory_order_release);
         }
     }
-    pthread_mutex_unlock(&e->trie_lock);
+    pthread_mutex_unlock(&e->lazy_lock);
     return t;
+}
+
+static void cross_free(fl_cross *c)
+{
+    if (c) {
+        free(c->words);
+        free(c);
+    }
+}
+
+/* The windows of token t (length n) that fl_cross_maybe asks about: counted,
+ * and added to c's filter when c is not NULL.  Returns how many. */
+static size_t cross_windows(const uint8_t *t, size_t n, fl_cross *c)
+{
+    size_t count = 0;
+    for (size_t k = 1; k < n; k++) {
+        if (t[k] < 0xC0 || t[k - 1] < 0x80)
+            continue;
+        unsigned kind = 0;
+        const uint8_t *w = NULL;
+        if (k >= 2 && n - k >= 2) {
+            kind = FL_CROSS_W4;
+            w = t + k - 2;
+        } else if (k == 1 && n >= 3) {
+            kind = FL_CROSS_PRE3;
+            w = t;
+        } else if (k >= 2) { /* n - k == 1 */
+            kind = FL_CROSS_SUF3;
+            w = t + k - 2;
+        } else {
+            continue; /* a two-byte token: byte_pairs knows it */
+        }
+        count++;
+        if (c) {
+            uint64_t h = fl_cross_hash(kind, w);
+            c->words[h >> c->shift] |= fl_cross_bits(h);
+        }
+    }
+    return count;
+}
+
+static fl_cross *cross_build(const struct fl_encoding *e)
+{
+    fl_cross *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    size_t windows = 0;
+    uint32_t ids[FL_MAX_TOKEN_LEN];
+    for (uint32_t rank = 0; rank < e->max_rank; rank++) {
+        const uint8_t *t = e->pool + e->tok_off[rank];
+        size_t n = e->tok_len[rank], high = 0;
+        for (size_t i = 0; i < n; i++)
+            high |= t[i] & 0x80;
+        if (n < 2 || !high)
+            continue;
+        /* (n <= FL_MAX_TOKEN_LEN: this never reaches the trie, whose build takes lazy_lock too) */
+        if (fl_bpe_merge(e, t, n, ids) != 1 || ids[0] != rank)
+            return c; /* BPE does not rebuild this token: never cut */
+        windows += cross_windows(t, n, NULL);
+    }
+    unsigned bits = 10; /* words; about 16 filter bits per window */
+    while (((size_t)64 << bits) < windows * 16 && bits < 40)
+        bits++;
+    c->words = calloc((size_t)1 << bits, sizeof *c->words);
+    if (!c->words) {
+        free(c);
+        return NULL;
+    }
+    c->shift = 64 - bits;
+    for (uint32_t rank = 0; rank < e->max_rank; rank++)
+        cross_windows(e->pool + e->tok_off[rank], e->tok_len[rank], c);
+    return c;
+}
+
+const fl_cross *fl_encoding_cross(const struct fl_encoding *ce)
+{
+    struct fl_encoding *e = (struct fl_encoding *)(uintptr_t)ce;
+    fl_cross *c = atomic_load_explicit(&e->cross, memory_order_acquire);
+    if (c)
+        return c;
+    pthread_mutex_lock(&e->lazy_lock);
+    c = atomic_load_explicit(&e->cross, memory_order_relaxed);
+    if (!c) {
+        c = cross_build(e);
+        if (c) {
+            atomic_fetch_add(&e->memory, sizeof *c + (c->words ? ((size_t)8 << (64 - c->shift)) : 0));
+            atomic_store_explicit(&e->cross, c, memory_order_release);
+        }
+    }
+    pthread_mutex_unlock(&e->lazy_lock);
+    return c;
 }
 
 static int encoding_new(const char *data, size_t len, const uint32_t *merges, size_t n_merges,
@@ -438,7 +529,8 @@ static int encoding_new(const char *data, size_t len, const uint32_t *merges, si
     e->hf_merges = hf_merges;
     e->memory = sizeof *e;
     atomic_init(&e->trie, NULL);
-    if (pthread_mutex_init(&e->trie_lock, NULL) != 0) {
+    atomic_init(&e->cross, NULL);
+    if (pthread_mutex_init(&e->lazy_lock, NULL) != 0) {
         free(e);
         return FL_E_NOMEM;
     }
@@ -480,7 +572,8 @@ void fl_encoding_free(fl_encoding *enc)
     free(enc->pairs);
     free(enc->byte_pairs);
     trie_free(atomic_load(&enc->trie));
-    pthread_mutex_destroy(&enc->trie_lock);
+    cross_free(atomic_load(&enc->cross));
+    pthread_mutex_destroy(&enc->lazy_lock);
     free(enc);
 }
 

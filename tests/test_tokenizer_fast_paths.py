@@ -4,11 +4,15 @@ Each test builds inputs that drive one fast path hard and compares ids and
 counts with tiktoken: the three ways of building the Python list of ids (by its
 length), the one-load case-split word scanner of o200k, and the lockstep merge
 of many short pieces (more pieces that need a merge than one group holds, next
-to cache hits, whole-token pieces and long pieces).
+to cache hits, whole-token pieces and long pieces), and the cutting of pieces at
+boundaries between multi-byte characters that no token crosses (text made of the
+vocabulary's own multi-character tokens, where many boundaries are crossed; more
+parts than a batch holds; a vocabulary where cutting would be wrong).
 """
 
 from __future__ import annotations
 
+import base64
 import random
 import string
 from collections.abc import Callable
@@ -17,6 +21,8 @@ import pytest
 import tiktoken
 
 from fast_litellm._bindings import tokens
+from fast_litellm._bindings.tokens import NativeVocabulary
+from fast_litellm._registry import PATTERN_STRINGS
 from fast_litellm.tokenizer import Encoding
 
 ENCODING_NAMES: tuple[str, ...] = ("cl100k_base", "o200k_base", "p50k_base")
@@ -124,3 +130,69 @@ class TestLockstepMerges:
         text = "".join(" " + self._word(rng, 6, 20, "bcdfghjklmnpqrstvwxz") for _ in range(1500))
         assert_same(pair, text)
         assert_same(pair, text)
+
+
+def _multichar_tokens(tt: tiktoken.Encoding) -> list[str]:
+    """The vocabulary's tokens that decode to two or more characters, not all ASCII."""
+    found = []
+    for token in tt._mergeable_ranks:
+        try:
+            text = token.decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        if len(text) >= 2 and not text.isascii():
+            found.append(text)
+    return sorted(found)
+
+
+class TestCutsBetweenCharacters:
+    """Pieces cut where no token crosses a boundary between multi-byte characters give tiktoken's ids."""
+
+    CJK = "的一是不了人我在有他这中大来上国个到说们为子和你地出道也时年得就那要下以生会自着去之过家学对可"
+    OTHER = "ÄäÖöüßéèçñøåЖжЯяΩωλ가나다라마바사아자차카타파하あいうえおアイウエオकखगघ😀👍🏽👨‍👩‍👧🇫🇷"
+
+    @pytest.mark.parametrize("seed", range(4))
+    def test_text_of_multicharacter_tokens(self, pair: tuple[Encoding, tiktoken.Encoding], seed: int) -> None:
+        """Runs of the vocabulary's own multi-character tokens and loose characters, glued together.
+
+        Boundaries inside and between such tokens are the ones the filter must not cut,
+        and a token may end or start in the middle of the next run's characters.
+        """
+        rng = random.Random(seed)
+        tokens_ = _multichar_tokens(pair[1])
+        loose = self.CJK + self.OTHER
+        pieces = []
+        for _ in range(3000):
+            run = "".join(rng.choice(tokens_) if rng.random() < 0.6 else rng.choice(loose)
+                          for _ in range(rng.randint(1, 8)))
+            pieces.append(run + rng.choice(["", "", " ", "，", "\n", "。", "a"]))
+        text = "".join(pieces)
+        assert_same(pair, text)
+        for piece in pieces[:300]:
+            assert_same(pair, piece)
+
+    def test_pieces_with_more_parts_than_a_batch(self, pair: tuple[Encoding, tiktoken.Encoding]) -> None:
+        """One run of 3,000 CJK characters, and 300 runs of 10: more parts than one batch of ends."""
+        rng = random.Random(7)
+        assert_same(pair, "".join(rng.choice(self.CJK) for _ in range(3000)))
+        assert_same(pair, " ".join("".join(rng.choice(self.CJK) for _ in range(10)) for _ in range(300)))
+        assert_same(pair, "，".join("".join(rng.choice(self.CJK + self.OTHER) for _ in range(40))
+                                    for _ in range(100)))
+
+
+def test_no_cuts_when_bpe_does_not_rebuild_a_token() -> None:
+    """A vocabulary with a token BPE cannot rebuild from its bytes ("éé", without "é") is never cut.
+
+    Cutting "ééü" before "ü" would be allowed by the filter (no token crosses there),
+    but its part "éé" would then come out as that token, while BPE of the whole piece
+    has no merge to make and keeps the six bytes.
+    """
+    ranks = {bytes([b]): b for b in range(256)}
+    ranks["éé".encode()] = 256
+    lines = b"\n".join(base64.b64encode(token) + b" " + str(rank).encode() for token, rank in ranks.items())
+    native = NativeVocabulary(lines + b"\n", "cl100k")
+    tt = tiktoken.Encoding("test_unreachable", pat_str=PATTERN_STRINGS["cl100k"], mergeable_ranks=ranks,
+                           special_tokens={})
+    for text in ("ééü", "üééü", "éé", " ééüéé", "éééé"):
+        assert native.encode(text.encode()) == tt.encode_ordinary(text), text
+        assert native.count(text.encode()) == len(tt.encode_ordinary(text)), text
