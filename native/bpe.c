@@ -620,11 +620,24 @@ static size_t cut_piece(const struct fl_encoding *e, const fl_cross *c, const ui
     return k;
 }
 
+/* Does p[0..n) hold a byte >= 0x80?  (8 bytes at a time: the batches of
+ * English and code this is asked about are mostly ASCII.) */
+FL_INLINE int any_multibyte(const uint8_t *p, size_t n)
+{
+    uint64_t acc = 0;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        acc |= fl_load64(p + i);
+    for (; i < n; i++)
+        acc |= p[i];
+    return (acc & 0x8080808080808080ull) != 0;
+}
+
 /* Copy the k piece ends of scanned (the first piece starts at pos) to ends,
  * cutting pieces that hold boundaries between multi-byte characters where no
  * token crosses.  *cross is looked up on first need.  Returns the number of
  * ends; when they would not all fit, the batch stops after a whole piece and
- * the caller scans again from there. */
+ * the caller scans again from there.  Tiktoken mode only. */
 static size_t cut_pieces(const struct fl_encoding *e, const fl_cross **cross, const uint8_t *s, size_t pos,
                          const size_t *scanned, size_t k, size_t *ends)
 {
@@ -632,7 +645,7 @@ static size_t cut_pieces(const struct fl_encoding *e, const fl_cross **cross, co
     for (size_t j = 0; j < k; j++) {
         size_t end = scanned[j];
         /* Multi-byte text starts a piece (after at most one leading byte). */
-        if (end - start >= 4 && (s[start] >= 0x80 || s[start + 1] >= 0x80) && !e->hf_merges) {
+        if (end - start >= 4 && (s[start] >= 0x80 || s[start + 1] >= 0x80)) {
             if (!*cross)
                 *cross = fl_encoding_cross(e);
             if (*cross && (*cross)->words) {
@@ -672,7 +685,8 @@ static size_t cut_pieces(const struct fl_encoding *e, const fl_cross **cross, co
 static int encode_impl(const struct fl_encoding *e, const uint8_t *s, size_t len, uint32_t *out,
                        size_t *n_out)
 {
-    size_t scanned[SCAN_BATCH], ends[PIECE_BATCH];
+    size_t scanned[SCAN_BATCH], cut[PIECE_BATCH];
+    const size_t *ends;
     probe_t probe[PIECE_BATCH];
     const fl_cross *cross = NULL;
     size_t pos = 0, count = 0;
@@ -686,7 +700,11 @@ static int encode_impl(const struct fl_encoding *e, const uint8_t *s, size_t len
     int rc = FL_OK;
     while (pos < len) {
         size_t k = fl_scan(e->pattern, s, len, pos, scanned, SCAN_BATCH);
-        k = cut_pieces(e, &cross, s, pos, scanned, k, ends);
+        ends = scanned;
+        if (!e->hf_merges && any_multibyte(s + pos, scanned[k - 1] - pos)) {
+            k = cut_pieces(e, &cross, s, pos, scanned, k, cut);
+            ends = cut;
+        }
         /* Pass A */
         size_t start = pos;
         for (size_t j = 0; j < k; j++) {
