@@ -591,14 +591,16 @@ FL_INLINE int cache_holds(const cache_entry *ce, const probe_t *pr, uint32_t wan
     return ce->k0 == pr->k0 && ce->k1 == pr->k1 && (ce->meta & ~3u) == want;
 }
 
-/* The piece s[start..end) cut where no token crosses (see fl_cross), its
- * parts' ends appended to ends + k (room for `room`).  Returns the new k, or
- * 0 if the parts do not fit. */
+/* The piece s[start..end) cut where no token crosses (see fl_cross): the
+ * ends of its parts appended to ends + k, while there is room (PIECE_BATCH).
+ * Returns the new k; *done is 1 if the piece's own end was appended, 0 if the
+ * room ran out first (then the last end is a cut inside the piece). */
 static size_t cut_piece(const struct fl_encoding *e, const fl_cross *c, const uint8_t *s, size_t start,
-                        size_t end, size_t *ends, size_t k, size_t room)
+                        size_t end, size_t *ends, size_t k, int *done)
 {
     const uint8_t *p = s + start;
     size_t n = end - start;
+    *done = 0;
     for (size_t b = 1; b < n; b++) {
         if (p[b] < 0xC0 || p[b - 1] < 0x80)
             continue;
@@ -610,13 +612,14 @@ static size_t cut_piece(const struct fl_encoding *e, const fl_cross *c, const ui
             continue;
         if (b >= 2 && fl_cross_maybe(c, FL_CROSS_SUF3, p + b - 2))
             continue;
-        if (k == room)
-            return 0;
+        if (k == PIECE_BATCH)
+            return k;
         ends[k++] = start + b;
     }
-    if (k == room)
-        return 0;
+    if (k == PIECE_BATCH)
+        return k;
     ends[k++] = end;
+    *done = 1;
     return k;
 }
 
@@ -635,11 +638,15 @@ FL_INLINE int any_multibyte(const uint8_t *p, size_t n)
 
 /* Copy the k piece ends of scanned (the first piece starts at pos) to ends,
  * cutting pieces that hold boundaries between multi-byte characters where no
- * token crosses.  *cross is looked up on first need.  Returns the number of
- * ends; when they would not all fit, the batch stops after a whole piece and
- * the caller scans again from there.  Tiktoken mode only. */
+ * token crosses; *cross is looked up on first need.  Returns the number of
+ * ends.  When they would not all fit, the batch stops after a whole piece and
+ * the caller scans again from there; a piece with more parts than a batch
+ * holds stops at a cut inside it, and *pending is set to its end: the caller
+ * goes on cutting from that cut to *pending (BPE of the rest, on its own, is
+ * the rest's share of the piece's ids, since no merge crosses a cut).
+ * Tiktoken mode only. */
 static size_t cut_pieces(const struct fl_encoding *e, const fl_cross **cross, const uint8_t *s, size_t pos,
-                         const size_t *scanned, size_t k, size_t *ends)
+                         const size_t *scanned, size_t k, size_t *ends, size_t *pending)
 {
     size_t out = 0, start = pos;
     for (size_t j = 0; j < k; j++) {
@@ -649,14 +656,16 @@ static size_t cut_pieces(const struct fl_encoding *e, const fl_cross **cross, co
             if (!*cross)
                 *cross = fl_encoding_cross(e);
             if (*cross && (*cross)->words) {
-                size_t cut = cut_piece(e, *cross, s, start, end, ends, out, PIECE_BATCH);
-                if (cut) {
+                int done;
+                size_t cut = cut_piece(e, *cross, s, start, end, ends, out, &done);
+                if (done) {
                     out = cut;
                     start = end;
                     continue;
                 }
-                if (out)
-                    return out; /* no room: this piece starts the next batch */
+                if (out == 0)
+                    *pending = end; /* cut == PIECE_BATCH parts of this piece */
+                return out ? out : cut;
             }
         }
         if (out == PIECE_BATCH)
@@ -689,6 +698,7 @@ static int encode_impl(const struct fl_encoding *e, const uint8_t *s, size_t len
     const size_t *ends;
     probe_t probe[PIECE_BATCH];
     const fl_cross *cross = NULL;
+    size_t pending = 0; /* the end of a piece whose cutting goes on at pos */
     size_t pos = 0, count = 0;
     uint32_t small_buf[SMALL_PIECE];
     uint32_t *big_buf = NULL;
@@ -699,10 +709,17 @@ static int encode_impl(const struct fl_encoding *e, const uint8_t *s, size_t len
     uint32_t tag = e->cache_tag << 8;
     int rc = FL_OK;
     while (pos < len) {
-        size_t k = fl_scan(e->pattern, s, len, pos, scanned, SCAN_BATCH);
+        size_t k;
+        int rest = pending > pos; /* the rest of a piece cut in the last batch */
+        if (rest) {
+            scanned[0] = pending;
+            k = 1;
+        } else {
+            k = fl_scan(e->pattern, s, len, pos, scanned, SCAN_BATCH);
+        }
         ends = scanned;
-        if (!e->hf_merges && any_multibyte(s + pos, scanned[k - 1] - pos)) {
-            k = cut_pieces(e, &cross, s, pos, scanned, k, cut);
+        if (!e->hf_merges && (rest || any_multibyte(s + pos, scanned[k - 1] - pos))) {
+            k = cut_pieces(e, &cross, s, pos, scanned, k, cut, &pending);
             ends = cut;
         }
         /* Pass A */

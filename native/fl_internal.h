@@ -315,7 +315,8 @@ FL_INLINE uint32_t fl_pair_rank(const struct fl_encoding *e, uint32_t left, uint
 FL_INLINE uint64_t fl_cross_hash(unsigned kind, const uint8_t *p)
 {
     uint64_t v = kind == FL_CROSS_W4 ? fl_load32(p) : (uint32_t)(p[0] | p[1] << 8 | p[2] << 16);
-    return fl_mix((v | (uint64_t)kind << 32) * FL_GOLDEN);
+    uint64_t h = (v | (uint64_t)kind << 32) * FL_GOLDEN;
+    return h ^ (h >> 29); /* the word from the top bits, the bit positions from the low ones */
 }
 
 FL_INLINE uint64_t fl_cross_bits(uint64_t h)

@@ -172,9 +172,11 @@ class TestCutsBetweenCharacters:
             assert_same(pair, piece)
 
     def test_pieces_with_more_parts_than_a_batch(self, pair: tuple[Encoding, tiktoken.Encoding]) -> None:
-        """One run of 3,000 CJK characters, and 300 runs of 10: more parts than one batch of ends."""
+        """Runs of thousands of CJK characters (one piece cut in several batches), and 300 runs of 10."""
         rng = random.Random(7)
         assert_same(pair, "".join(rng.choice(self.CJK) for _ in range(3000)))
+        assert_same(pair, "你" * 5000 + "好")
+        assert_same(pair, " " + "".join(rng.choice(self.CJK) for _ in range(1030)))  # parts = 2 batches + 6
         assert_same(pair, " ".join("".join(rng.choice(self.CJK) for _ in range(10)) for _ in range(300)))
         assert_same(pair, "，".join("".join(rng.choice(self.CJK + self.OTHER) for _ in range(40))
                                     for _ in range(100)))
