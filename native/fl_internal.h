@@ -339,4 +339,9 @@ FL_INLINE int fl_cross_maybe(const fl_cross *c, unsigned kind, const uint8_t *p)
 FL_HIDDEN size_t fl_bpe_merge(const struct fl_encoding *e, const uint8_t *p, size_t len,
                               uint32_t *out);
 
+/* 1 if BPE of the bytes of every token that has a byte >= 0x80 gives that
+ * token back (the condition for cutting, see fl_cross), else 0 (also when out
+ * of memory).  Never builds the trie (tokens are at most FL_MAX_TOKEN_LEN long). */
+FL_HIDDEN int fl_bpe_rebuilds_tokens(const struct fl_encoding *e);
+
 #endif /* FL_INTERNAL_H */

@@ -467,20 +467,11 @@ static fl_cross *cross_build(const struct fl_encoding *e)
     fl_cross *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
+    if (!fl_bpe_rebuilds_tokens(e))
+        return c; /* never cut */
     size_t windows = 0;
-    uint32_t ids[FL_MAX_TOKEN_LEN];
-    for (uint32_t rank = 0; rank < e->max_rank; rank++) {
-        const uint8_t *t = e->pool + e->tok_off[rank];
-        size_t n = e->tok_len[rank], high = 0;
-        for (size_t i = 0; i < n; i++)
-            high |= t[i] & 0x80;
-        if (n < 2 || !high)
-            continue;
-        /* (n <= FL_MAX_TOKEN_LEN: this never reaches the trie, whose build takes lazy_lock too) */
-        if (fl_bpe_merge(e, t, n, ids) != 1 || ids[0] != rank)
-            return c; /* BPE does not rebuild this token: never cut */
-        windows += cross_windows(t, n, NULL);
-    }
+    for (uint32_t rank = 0; rank < e->max_rank; rank++)
+        windows += cross_windows(e->pool + e->tok_off[rank], e->tok_len[rank], NULL);
     unsigned bits = 10; /* words; about 16 filter bits per window */
     while (((size_t)64 << bits) < windows * 16 && bits < 40)
         bits++;
