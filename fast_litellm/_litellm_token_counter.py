@@ -27,6 +27,7 @@ from typing import Any
 
 from fast_litellm._gate import NOT_COVERED, Gate
 from fast_litellm._litellm_tokenizer import _uses_tiktoken
+from fast_litellm._tools_format import format_function_definitions
 
 __all__ = [
     "make_core_token_counter",
@@ -97,7 +98,7 @@ def _anthropic_selected(model: str) -> bool:
 _anthropic_counter: list[Callable[[str], int]] = []  # the loaded tokenizer's count, once
 
 
-def _anthropic_count(strings: list[str], fixed_tokens: int) -> Any:
+def _anthropic_count(strings: list[str], fixed_tokens: int, tools_block: str | None) -> Any:
     """litellm's HuggingFace count: each string whole (no 1024-character slices)."""
     limit = _Litellm.max_exact_chars
     for s in strings:
@@ -113,7 +114,47 @@ def _anthropic_count(strings: list[str], fixed_tokens: int) -> Any:
 
         _anthropic_counter.append(get_anthropic_tokenizer().count)
     count = _anthropic_counter[0]
+    if tools_block is not None:
+        tools_tokens = _tools_block_count(count, tools_block, _anthropic_block)
+        if tools_tokens is NOT_COVERED:
+            return NOT_COVERED
+        fixed_tokens += tools_tokens
     return fixed_tokens + sum([count(s) for s in strings])
+
+
+def _anthropic_block(block: str) -> Any:
+    """The Anthropic tokenizer's count of a rendered tools block, or NOT_COVERED (see _anthropic_count)."""
+    if len(block) > _Litellm.max_exact_chars:
+        return NOT_COVERED
+    if not block.isascii():
+        try:
+            block.encode()
+        except UnicodeEncodeError:
+            return NOT_COVERED
+    return _anthropic_counter[0](block)
+
+
+# Counts of rendered tools blocks: (tokenizer, block) -> tokens. Requests usually repeat the same
+# tools; the block is rendered every time (it is the key), only its count is remembered. Bounded:
+# cleared when full, and blocks longer than _TOOLS_MEMO_MAX_CHARS are not kept. Dict operations
+# are atomic under the GIL, so threads share it without a lock.
+_TOOLS_MEMO_SIZE = 256
+_TOOLS_MEMO_MAX_CHARS = 32_768
+_tools_counts: dict[tuple[object, str], int] = {}
+
+
+def _tools_block_count(owner: object, block: str, count: Callable[[str], Any]) -> Any:
+    """``count(block)`` (tokens or NOT_COVERED), remembered per tokenizer ``owner``."""
+    key = (owner, block)
+    tokens = _tools_counts.get(key)
+    if tokens is not None:
+        return tokens
+    tokens = count(block)
+    if tokens is not NOT_COVERED and len(block) <= _TOOLS_MEMO_MAX_CHARS:
+        if len(_tools_counts) >= _TOOLS_MEMO_SIZE:
+            _tools_counts.clear()
+        _tools_counts[key] = tokens
+    return tokens
 
 
 @functools.lru_cache(maxsize=256)
@@ -247,6 +288,7 @@ def native_token_counter(
     else:
         return NOT_COVERED
     strings: list[str] = []
+    tools_block = None
     if text is not None:
         if messages is not None or tools or tool_choice:
             return NOT_COVERED  # litellm raises ValueError
@@ -265,7 +307,7 @@ def native_token_counter(
             total += 3
             try:
                 if tools:
-                    strings.append(tc._format_function_definitions(tools))
+                    tools_block = format_function_definitions(tc, tools)
                     total += 9 - (4 if system else 0)
                 if tool_choice == "none":
                     total += 1
@@ -277,14 +319,31 @@ def native_token_counter(
     else:
         return NOT_COVERED
     if anthropic:
-        return _anthropic_count(strings, total)
+        return _anthropic_count(strings, total, tools_block)
     try:
         blob = b"\xff".join([s.encode() for s in strings])
     except UnicodeEncodeError:
         return NOT_COVERED  # lone surrogates: litellm's slices see them one by one
     if len(blob) > _Litellm.max_exact_chars and any(len(s) > _Litellm.max_exact_chars for s in strings):
         return NOT_COVERED  # litellm estimates from samples above its exact limit
-    return total + _vocab_for_model(fixed).count_chunked(blob, _Litellm.chunk_chars)
+    vocab = _vocab_for_model(fixed)
+    if tools_block is not None:
+        tools_tokens = _tools_block_count(vocab, tools_block, functools.partial(_tiktoken_block, vocab))
+        if tools_tokens is NOT_COVERED:
+            return NOT_COVERED
+        total += tools_tokens
+    return total + vocab.count_chunked(blob, _Litellm.chunk_chars)
+
+
+def _tiktoken_block(vocab: Any, block: str) -> Any:
+    """``vocab``'s count of a rendered tools block in litellm's slices, or NOT_COVERED (see above)."""
+    if len(block) > _Litellm.max_exact_chars:
+        return NOT_COVERED
+    try:
+        data = block.encode()
+    except UnicodeEncodeError:
+        return NOT_COVERED
+    return vocab.count_chunked(data, _Litellm.chunk_chars)
 
 
 def _rollout_key(args: tuple[Any, ...]) -> Any:

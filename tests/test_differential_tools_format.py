@@ -1,0 +1,277 @@
+"""The native tools renderer vs litellm's ``_format_function_definitions``: same string or same exception."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+litellm = pytest.importorskip("litellm")
+
+import fast_litellm  # noqa: E402
+from fast_litellm import _litellm_token_counter, _tools_format  # noqa: E402
+from fast_litellm._patching import get_original  # noqa: E402
+from fast_litellm._tools_format import format_function_definitions, render_tools  # noqa: E402
+
+tc = sys.modules["litellm.litellm_core_utils.token_counter"]
+
+
+class FrozenMap(Mapping[Any, Any]):
+    """A Mapping that is not a dict (litellm's isinstance(x, Mapping) accepts it)."""
+
+    def __init__(self, data: dict[Any, Any]) -> None:
+        self._data = data
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+class SubDict(dict[Any, Any]):
+    """A dict subclass."""
+
+
+class Shout(str):
+    """A str subclass whose format differs from its value."""
+
+    def __format__(self, spec: str) -> str:
+        return self.upper() + "!"
+
+
+class Weird:
+    """An object that equals "string", is falsy and formats oddly."""
+
+    def __eq__(self, other: object) -> bool:
+        return other == "string"
+
+    __hash__ = object.__hash__
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __format__(self, spec: str) -> str:
+        return "<weird>"
+
+
+def outcome(func: Any, tools: Any) -> tuple[Any, ...]:
+    try:
+        return ("ok", func(tools))
+    except Exception as exc:  # noqa: BLE001 - comparing exceptions is the point
+        return ("raised", type(exc), str(exc))
+
+
+names = st.one_of(st.sampled_from(["get_weather", "search", "", "a b", "日本"]), st.none(), st.integers(-2, 2),
+                  st.booleans(), st.text(max_size=6), st.builds(Shout, st.text(max_size=4)))
+descriptions = st.one_of(st.none(), st.just(""), st.text(max_size=12), st.integers(-1, 3), st.floats(),
+                         st.builds(Shout, st.text(max_size=4)), st.just(Weird()))
+scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=True),
+                    st.text(max_size=6), st.builds(Shout, st.text(max_size=3)), st.binary(max_size=3))
+enums = st.one_of(st.lists(scalars, max_size=4), st.tuples(scalars, scalars), st.text(max_size=4), st.none(),
+                  st.integers(0, 3), st.sets(st.integers(0, 5), max_size=3))
+types = st.one_of(st.sampled_from(["string", "integer", "number", "boolean", "null", "array", "object", "any", "",
+                                   "String"]),
+                  st.none(), st.integers(0, 2), st.just(["string"]), st.just(Weird()),
+                  st.builds(Shout, st.sampled_from(["string", "object", "number"])))
+keys = st.one_of(st.sampled_from(["city", "unit", "days", "x", ""]), st.text(max_size=5), st.integers(0, 3),
+                 st.builds(Shout, st.sampled_from(["city", "q"])))
+
+
+def schema(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """A JSON-schema-like property: any subset of the keys litellm reads, nested through items/properties."""
+    properties = st.one_of(st.dictionaries(keys, children, max_size=4), st.just({}), st.none(),
+                           st.lists(st.text(max_size=3), max_size=2), st.text(max_size=3),
+                           st.dictionaries(keys, children, max_size=3).map(FrozenMap))
+    required = st.one_of(st.lists(keys, max_size=3), st.tuples(keys), st.text(max_size=5), st.none(),
+                         st.just([]), st.integers(0, 2), st.sets(st.sampled_from(["city", "x"])))
+    fields = st.fixed_dictionaries({}, optional={
+        "type": types, "description": descriptions, "enum": enums, "items": children,
+        "properties": properties, "required": required,
+    })
+    return st.one_of(fields, fields.map(SubDict), fields.map(FrozenMap))
+
+
+leaf = st.one_of(
+    st.fixed_dictionaries({"type": types}, optional={"description": descriptions, "enum": enums}),
+    st.none(), st.integers(0, 2), st.text(max_size=3), st.lists(st.integers(0, 2), max_size=2),
+)
+schemas = st.recursive(leaf, schema, max_leaves=12)
+parameters = st.one_of(schemas, st.none(), st.just({}), st.text(max_size=3), st.lists(st.integers(), max_size=2),
+                       st.integers(0, 2),
+                       st.builds(lambda p, r: {"type": "object", "properties": p, "required": r},
+                                 st.dictionaries(keys, schemas, max_size=4), st.lists(keys, max_size=3)))
+functions = st.fixed_dictionaries({}, optional={"name": names, "description": descriptions,
+                                                "parameters": parameters})
+function_like = st.one_of(functions, functions.map(FrozenMap), functions.map(SubDict), st.none(),
+                          st.text(max_size=3), st.integers(0, 3))
+tool = st.one_of(
+    st.builds(lambda f: {"type": "function", "function": f}, function_like),
+    st.builds(lambda d: {"function_declarations": d}, st.one_of(st.lists(function_like, max_size=3), st.none(),
+                                                              st.just([]), st.tuples(function_like),
+                                                              st.text(max_size=2))),
+    st.builds(lambda d: {"functionDeclarations": d}, st.lists(function_like, max_size=3)),
+    st.builds(lambda a, b: {"function_declarations": a, "functionDeclarations": b},
+              st.one_of(st.just([]), st.none()), st.lists(function_like, max_size=2)),
+    st.fixed_dictionaries({}, optional={"name": names, "description": descriptions, "input_schema": parameters,
+                                        "parameters": parameters, "function": st.one_of(st.none(), st.just(0))}),
+    st.none(), st.text(max_size=3), st.integers(0, 3), st.lists(st.integers(0, 1), max_size=2),
+)
+tool_any = st.one_of(tool, tool.filter(lambda t: isinstance(t, dict)).map(FrozenMap),
+                     tool.filter(lambda t: isinstance(t, dict)).map(SubDict))
+tools_lists = st.one_of(st.lists(tool_any, max_size=4), st.tuples(tool_any, tool_any))
+
+
+class TestRenderer:
+    @given(tools_lists)
+    def test_any_tools(self, tools: Any) -> None:
+        """Generated tools of every shape litellm reads render to litellm's string, or raise its exception."""
+        assert outcome(render_tools, tools) == outcome(tc._format_function_definitions, tools)
+
+    @given(st.lists(st.builds(lambda f: {"type": "function", "function": f}, functions), min_size=1, max_size=3))
+    def test_openai_tools(self, tools: Any) -> None:
+        """OpenAI-style tools (the common shape) render to litellm's string, or raise its exception."""
+        assert outcome(render_tools, tools) == outcome(tc._format_function_definitions, tools)
+
+    @pytest.mark.parametrize("tools", [
+        [{"type": "function", "function": {"name": "f", "parameters": {
+            "type": "object", "properties": {"a": {"type": "array"}}}}}],  # KeyError: no items
+        [{"type": "function", "function": {"name": "f", "parameters": {
+            "type": "object", "properties": {"a": {"type": "string", "enum": None}}}}}],  # TypeError
+        [{"type": "function", "function": {"name": "f", "parameters": {
+            "type": "object", "properties": {"a": "not a dict"}}}}],  # AttributeError
+        [{"type": "function", "function": {"name": "f", "parameters": {
+            "type": "object", "properties": {1: {"type": "string"}}, "required": "abc"}}}],  # TypeError: in <string>
+        [{"type": "function", "function": {"name": "f", "parameters": {
+            "type": "object", "properties": {"o": {"type": "object", "properties": ["x"]}}}}}],  # AttributeError
+        None, 5,  # not iterable
+        {"function": {"name": "f"}},  # a dict: its keys are iterated (strings, skipped)
+        "abc", [], (),
+    ])
+    def test_litellm_errors_and_odd_containers(self, tools: Any) -> None:
+        """Inputs on which litellm raises, or iterates something odd, behave identically."""
+        assert outcome(render_tools, tools) == outcome(tc._format_function_definitions, tools)
+
+    def test_nested_layout(self) -> None:
+        """Deep objects and arrays keep litellm's indentation and brace placement."""
+        inner = {"type": "object", "properties": {"b": {"type": "array", "items": {"type": "array", "items": {
+            "type": "object", "properties": {"c": {"type": "integer", "enum": [1, True, 2.5, None]}},
+            "required": ["c"]}}}, "e": {"type": "object"}}}
+        tools = [{"type": "function", "function": {"name": "f", "description": "d", "parameters": {
+            "type": "object", "properties": {"a": inner, "z": {"type": "boolean", "description": "zz"}},
+            "required": ("a",)}}}, {"name": "anthropic", "input_schema": inner}]
+        expected = tc._format_function_definitions(tools)
+        assert "\n    c: \"1\" | \"True\" | \"2.5\" | \"None\",\n}[][]," in expected
+        assert render_tools(tools) == expected
+
+
+class TestSourceGuard:
+    @pytest.fixture(autouse=True)
+    def fresh_check(self, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+        """Each test starts with no cached source check and ends by dropping whatever it cached."""
+        monkeypatch.setattr(_tools_format._Checked, "functions", None)
+        monkeypatch.setattr(_tools_format._Checked, "exact", False)
+        yield
+        _tools_format._Checked.functions = None
+
+    def test_installed_litellm_matches(self) -> None:
+        """The installed litellm's renderer source is the one reproduced (1.106.2's hash)."""
+        assert _tools_format._source_sha256(tc) == _tools_format.LITELLM_RENDERER_SHA256
+        tools = [{"type": "function", "function": {"name": "f", "parameters": {"properties": {"a": {}}}}}]
+        assert format_function_definitions(tc, tools) == tc._format_function_definitions(tools)
+        assert _tools_format._Checked.exact is True
+
+    def test_changed_hash_uses_litellms_renderer(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """When litellm's renderer source does not hash to 1.106.2's, litellm's own function renders."""
+        monkeypatch.setattr(_tools_format, "LITELLM_RENDERER_SHA256", "0" * 64)
+
+        def ours_must_not_run(tools: Any) -> str:
+            raise AssertionError("native renderer used although the source hash differs")
+
+        monkeypatch.setattr(_tools_format, "render_tools", ours_must_not_run)
+        tools = [{"type": "function", "function": {"name": "f", "description": "d"}}]
+        assert format_function_definitions(tc, tools) == tc._format_function_definitions(tools)
+        assert _tools_format._Checked.exact is False
+
+    def test_replaced_litellm_function_is_rechecked(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Replacing one of litellm's five functions after the check sends rendering back to litellm."""
+        tools = [{"type": "function", "function": {"name": "f", "parameters": {
+            "type": "object", "properties": {"a": {"type": "string"}}}}}]
+        assert format_function_definitions(tc, tools) == tc._format_function_definitions(tools)
+        assert _tools_format._Checked.exact is True
+        monkeypatch.setattr(tc, "_format_type", lambda props, indent: "changed")
+        assert "a?: changed," in tc._format_function_definitions(tools)
+        assert format_function_definitions(tc, tools) == tc._format_function_definitions(tools)
+        assert _tools_format._Checked.exact is False
+
+    def test_changed_renderer_reaches_token_counter(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """With litellm's renderer replaced, the patched token_counter still counts what litellm counts."""
+        fast_litellm.apply_acceleration()
+        original = get_original("litellm.litellm_core_utils.token_counter", "token_counter")
+        monkeypatch.setattr(tc, "_format_single_function_definition", lambda function: ("x " * 50,))
+        kwargs = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}],
+                  "tools": [{"type": "function", "function": {"name": "f"}}]}
+        assert litellm.token_counter(**kwargs) == original(**kwargs)
+
+
+class TestToolsCountMemo:
+    @pytest.fixture(autouse=True)
+    def accelerated(self) -> Iterator[None]:
+        """Acceleration on, memo empty."""
+        fast_litellm.reload_flags()
+        fast_litellm.apply_acceleration()
+        _litellm_token_counter._tools_counts.clear()
+        yield
+        _litellm_token_counter._tools_counts.clear()
+
+    @staticmethod
+    def _tools(description: str) -> list[dict[str, Any]]:
+        return [{"type": "function", "function": {"name": "f", "description": description, "parameters": {
+            "type": "object", "properties": {"a": {"type": "string"}}}}}]
+
+    def test_changed_tools_are_recounted(self) -> None:
+        """Tools mutated in place between calls are counted afresh (the key is the rendered block)."""
+        original = get_original("litellm.litellm_core_utils.token_counter", "token_counter")
+        tools = self._tools("short")
+        kwargs = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}], "tools": tools}
+        first = litellm.token_counter(**kwargs)
+        assert first == original(**kwargs)
+        tools[0]["function"]["description"] = "a much longer description than before " * 3
+        second = litellm.token_counter(**kwargs)
+        assert second == original(**kwargs) and second > first
+
+    @pytest.mark.parametrize("models", [("gpt-4o", "gpt-4", "claude-sonnet-4-5")])
+    def test_one_entry_per_tokenizer(self, models: tuple[str, ...]) -> None:
+        """The same block counted for different tokenizers is remembered separately, each exact."""
+        original = get_original("litellm.litellm_core_utils.token_counter", "token_counter")
+        tools = self._tools("日本語 " * 20 + "weather")
+        for _ in range(2):
+            for model in models:
+                kwargs = {"model": model, "messages": [{"role": "user", "content": "hi"}], "tools": tools}
+                assert litellm.token_counter(**kwargs) == original(**kwargs)
+        assert len(_litellm_token_counter._tools_counts) == len(models)
+
+    def test_bounded(self) -> None:
+        """The memo never holds more than its size, and long blocks are not kept."""
+        for i in range(_litellm_token_counter._TOOLS_MEMO_SIZE + 10):
+            litellm.token_counter(model="gpt-4o", messages=[{"role": "user", "content": "x"}],
+                                  tools=self._tools(f"tool {i}"))
+            assert len(_litellm_token_counter._tools_counts) <= _litellm_token_counter._TOOLS_MEMO_SIZE
+        _litellm_token_counter._tools_counts.clear()
+        long = self._tools("word " * (_litellm_token_counter._TOOLS_MEMO_MAX_CHARS // 5))
+        litellm.token_counter(model="gpt-4o", messages=[{"role": "user", "content": "x"}], tools=long)
+        assert _litellm_token_counter._tools_counts == {}
+
+    def test_uncountable_block_is_not_kept(self) -> None:
+        """A block litellm would not count exactly (a lone surrogate) goes to litellm and is not remembered."""
+        original = get_original("litellm.litellm_core_utils.token_counter", "token_counter")
+        kwargs = {"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}], "tools": self._tools("a\ud800b")}
+        assert outcome(lambda kw: litellm.token_counter(**kw), kwargs) == outcome(lambda kw: original(**kw), kwargs)
+        assert _litellm_token_counter._tools_counts == {}
