@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 litellm = pytest.importorskip("litellm")
@@ -47,6 +47,15 @@ class Shout(str):
         return self.upper() + "!"
 
 
+class Liar(str):
+    """A str subclass equal to everything (litellm's == chain sees that; a dict lookup would not)."""
+
+    def __eq__(self, other: object) -> bool:
+        return True
+
+    __hash__ = str.__hash__
+
+
 class Weird:
     """An object that equals "string", is falsy and formats oddly."""
 
@@ -80,13 +89,13 @@ enums = st.one_of(st.lists(scalars, max_size=4), st.tuples(scalars, scalars), st
 types = st.one_of(st.sampled_from(["string", "integer", "number", "boolean", "null", "array", "object", "any", "",
                                    "String"]),
                   st.none(), st.integers(0, 2), st.just(["string"]), st.just(Weird()),
-                  st.builds(Shout, st.sampled_from(["string", "object", "number"])))
+                  st.builds(Shout, st.sampled_from(["string", "object", "number"])), st.just(Liar("x")))
 keys = st.one_of(st.sampled_from(["city", "unit", "days", "x", ""]), st.text(max_size=5), st.integers(0, 3),
                  st.builds(Shout, st.sampled_from(["city", "q"])))
 
 
-def schema(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
-    """A JSON-schema-like property: any subset of the keys litellm reads, nested through items/properties."""
+def chaotic_schema(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """A property with any subset of the keys litellm reads, each with any value, nested through items/properties."""
     properties = st.one_of(st.dictionaries(keys, children, max_size=4), st.just({}), st.none(),
                            st.lists(st.text(max_size=3), max_size=2), st.text(max_size=3),
                            st.dictionaries(keys, children, max_size=3).map(FrozenMap))
@@ -103,23 +112,68 @@ leaf = st.one_of(
     st.fixed_dictionaries({"type": types}, optional={"description": descriptions, "enum": enums}),
     st.none(), st.integers(0, 2), st.text(max_size=3), st.lists(st.integers(0, 2), max_size=2),
 )
-schemas = st.recursive(leaf, schema, max_leaves=12)
-parameters = st.one_of(schemas, st.none(), st.just({}), st.text(max_size=3), st.lists(st.integers(), max_size=2),
-                       st.integers(0, 2),
+chaotic_schemas = st.recursive(leaf, chaotic_schema, max_leaves=12)
+
+# Well-formed schemas (each type with the keys it uses), with odd values in some places: these reach
+# the deep branches (enums, required checks, nested objects and arrays) that random dictionaries rarely do.
+prop_keys = st.sampled_from(["city", "unit", "days", "x", "", "q"])
+required_lists = st.one_of(st.lists(prop_keys, max_size=3), st.tuples(prop_keys), st.none(), st.just(""),
+                           st.just("cityx"), st.sets(prop_keys, max_size=2), st.lists(keys, max_size=2))
+good_enums = st.one_of(st.lists(scalars, min_size=1, max_size=4), enums)
+good_leaf = st.one_of(
+    st.fixed_dictionaries({"type": st.sampled_from(["string", "integer", "number"])},
+                          optional={"description": descriptions, "enum": good_enums}),
+    st.fixed_dictionaries({"type": st.sampled_from(["boolean", "null", "any", "object"])},
+                          optional={"description": descriptions}),
+    st.fixed_dictionaries({"type": types}, optional={"description": descriptions, "enum": good_enums}),
+)
+
+
+def good_properties(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.one_of(st.dictionaries(prop_keys, children, min_size=1, max_size=4),
+                     st.dictionaries(prop_keys, children, max_size=3).map(FrozenMap),
+                     st.dictionaries(keys, children, max_size=2),
+                     st.just({}), st.just(["city"]), st.just("city"), st.none())
+
+
+def good_schema(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.one_of(
+        st.fixed_dictionaries({"type": st.just("array"), "items": children}, optional={"description": descriptions}),
+        st.fixed_dictionaries({"type": st.sampled_from(["object", Shout("object")])},
+                              optional={"properties": good_properties(children), "required": required_lists,
+                                        "description": descriptions}),
+        st.fixed_dictionaries({"type": st.just("array")}),  # no items: KeyError
+    )
+
+
+good_schemas = st.recursive(good_leaf, good_schema, max_leaves=10)
+good_parameters = st.one_of(
+    st.fixed_dictionaries({"type": st.just("object"), "properties": good_properties(good_schemas)},
+                          optional={"required": required_lists}),
+    st.fixed_dictionaries({"properties": good_properties(good_schemas)}).map(FrozenMap),
+    st.none(), st.just({}), st.just([1]), st.just("p"),
+)
+parameters = st.one_of(good_parameters, chaotic_schemas, st.none(), st.just({}), st.text(max_size=3),
+                       st.lists(st.integers(), max_size=2), st.integers(0, 2),
                        st.builds(lambda p, r: {"type": "object", "properties": p, "required": r},
-                                 st.dictionaries(keys, schemas, max_size=4), st.lists(keys, max_size=3)))
+                                 st.dictionaries(keys, chaotic_schemas, max_size=4), st.lists(keys, max_size=3)))
 functions = st.fixed_dictionaries({}, optional={"name": names, "description": descriptions,
                                                 "parameters": parameters})
-function_like = st.one_of(functions, functions.map(FrozenMap), functions.map(SubDict), st.none(),
-                          st.text(max_size=3), st.integers(0, 3))
+good_functions = st.fixed_dictionaries({"name": names, "parameters": good_parameters},
+                                       optional={"description": descriptions})
+function_like = st.one_of(good_functions, functions, functions.map(FrozenMap), good_functions.map(SubDict),
+                          st.none(), st.text(max_size=3), st.integers(0, 3))
 tool = st.one_of(
     st.builds(lambda f: {"type": "function", "function": f}, function_like),
     st.builds(lambda d: {"function_declarations": d}, st.one_of(st.lists(function_like, max_size=3), st.none(),
                                                               st.just([]), st.tuples(function_like),
                                                               st.text(max_size=2))),
-    st.builds(lambda d: {"functionDeclarations": d}, st.lists(function_like, max_size=3)),
+    st.builds(lambda d: {"functionDeclarations": d}, st.one_of(st.lists(function_like, max_size=3),
+                                                             st.tuples(good_functions))),
     st.builds(lambda a, b: {"function_declarations": a, "functionDeclarations": b},
               st.one_of(st.just([]), st.none()), st.lists(function_like, max_size=2)),
+    st.fixed_dictionaries({"name": names}, optional={"description": descriptions, "input_schema": good_parameters,
+                                                     "parameters": good_parameters}),
     st.fixed_dictionaries({}, optional={"name": names, "description": descriptions, "input_schema": parameters,
                                         "parameters": parameters, "function": st.one_of(st.none(), st.just(0))}),
     st.none(), st.text(max_size=3), st.integers(0, 3), st.lists(st.integers(0, 1), max_size=2),
@@ -127,17 +181,35 @@ tool = st.one_of(
 tool_any = st.one_of(tool, tool.filter(lambda t: isinstance(t, dict)).map(FrozenMap),
                      tool.filter(lambda t: isinstance(t, dict)).map(SubDict))
 tools_lists = st.one_of(st.lists(tool_any, max_size=4), st.tuples(tool_any, tool_any))
+# Renderer inputs are cheap: five times the profile's example budget.
+many = settings(max_examples=5 * settings.default.max_examples)
 
 
 class TestRenderer:
+    @many
     @given(tools_lists)
     def test_any_tools(self, tools: Any) -> None:
         """Generated tools of every shape litellm reads render to litellm's string, or raise its exception."""
         assert outcome(render_tools, tools) == outcome(tc._format_function_definitions, tools)
 
-    @given(st.lists(st.builds(lambda f: {"type": "function", "function": f}, functions), min_size=1, max_size=3))
+    @many
+    @given(st.lists(st.builds(lambda f: {"type": "function", "function": f}, good_functions), min_size=1, max_size=3))
     def test_openai_tools(self, tools: Any) -> None:
         """OpenAI-style tools (the common shape) render to litellm's string, or raise its exception."""
+        assert outcome(render_tools, tools) == outcome(tc._format_function_definitions, tools)
+
+    @many
+    @given(names, descriptions, keys, descriptions, types, good_enums, required_lists, st.booleans())
+    def test_formatted_values(self, name: Any, description: Any, key: Any, prop_description: Any, kind: Any,
+                              enum: Any, required: Any, with_enum: bool) -> None:
+        """Every value litellm formats or compares (names, descriptions, keys, types, enum items) gives its result."""
+        prop: dict[str, Any] = {"type": kind, "description": prop_description}
+        if with_enum:
+            prop["enum"] = enum
+        tools = [{"type": "function", "function": {"name": name, "description": description, "parameters": {
+            "type": "object", "required": required, "properties": {
+                key: prop, "n": {"type": "object", "properties": {key: prop}, "required": required},
+                "a": {"type": "array", "items": prop}}}}}]
         assert outcome(render_tools, tools) == outcome(tc._format_function_definitions, tools)
 
     @pytest.mark.parametrize("tools", [
