@@ -23,11 +23,14 @@ import functools
 import sys
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fast_litellm._gate import NOT_COVERED, Gate
 from fast_litellm._litellm_tokenizer import _uses_tiktoken
 from fast_litellm._tools_format import format_function_definitions
+
+if TYPE_CHECKING:
+    from fast_litellm._anthropic import AnthropicTokenizer
 
 __all__ = [
     "make_core_token_counter",
@@ -95,7 +98,7 @@ def _anthropic_selected(model: str) -> bool:
     return getattr(backend, "name", None) == "PYTHON"
 
 
-_anthropic_counter: list[Callable[[str], int]] = []  # the loaded tokenizer's count, once
+_anthropic_tokenizer: list[AnthropicTokenizer] = []  # litellm's bundled tokenizer, natively, once loaded
 
 
 def _anthropic_count(strings: list[str], fixed_tokens: int, tools_block: str | None) -> Any:
@@ -109,17 +112,17 @@ def _anthropic_count(strings: list[str], fixed_tokens: int, tools_block: str | N
                 s.encode()
             except UnicodeEncodeError:
                 return NOT_COVERED  # litellm's tokenizers raises TypeError: its own path says so
-    if not _anthropic_counter:
+    if not _anthropic_tokenizer:
         from fast_litellm._anthropic import get_anthropic_tokenizer
 
-        _anthropic_counter.append(get_anthropic_tokenizer().count)
-    count = _anthropic_counter[0]
+        _anthropic_tokenizer.append(get_anthropic_tokenizer())
+    tokenizer = _anthropic_tokenizer[0]
     if tools_block is not None:
-        tools_tokens = _tools_block_count(count, tools_block, _anthropic_block)
+        tools_tokens = _tools_block_count(tokenizer, tools_block, _anthropic_block)
         if tools_tokens is NOT_COVERED:
             return NOT_COVERED
         fixed_tokens += tools_tokens
-    return fixed_tokens + sum([count(s) for s in strings])
+    return fixed_tokens + tokenizer.count_all(strings)
 
 
 def _anthropic_block(block: str) -> Any:
@@ -131,7 +134,7 @@ def _anthropic_block(block: str) -> Any:
             block.encode()
         except UnicodeEncodeError:
             return NOT_COVERED
-    return _anthropic_counter[0](block)
+    return _anthropic_tokenizer[0].count(block)
 
 
 # Counts of rendered tools blocks: (tokenizer, block) -> tokens. Requests usually repeat the same
