@@ -48,13 +48,16 @@ class _Litellm:
     """litellm's token_counter module and the constants its functions were defined with."""
 
     module: Any = None
+    litellm: Any = None  # the litellm package, set with module
     chunk_chars = 1024
     max_exact_chars = 4_000_000
 
     @classmethod
     def load(cls) -> Any:
         module = sys.modules.get("litellm.litellm_core_utils.token_counter")
-        if module is not None and cls.module is None:
+        litellm = sys.modules.get("litellm")
+        if module is not None and litellm is not None and cls.module is None:
+            cls.litellm = litellm
             # Default arguments are bound when litellm defines the functions: read them there.
             cls.chunk_chars = module._get_tiktoken_count_function.__defaults__[0]
             cls.max_exact_chars = module._get_extrapolating_count_function.__defaults__[0]
@@ -215,9 +218,12 @@ def _content_list(content: list[Any], strings: list[str], use_default: bool, tc:
     return total
 
 
+_STRING_SPECIAL_KEYS = frozenset(("name", "tool_calls", "function_call"))
+
+
 def _messages(messages: Any, strings: list[str], use_default: bool, tc: Any) -> Any:
     """(fixed tokens, includes a system message) of a message list, or NOT_COVERED."""
-    if type(messages) not in (list, tuple):
+    if type(messages) is not list and type(messages) is not tuple:
         return NOT_COVERED
     for message in messages:
         if type(message) is not dict:
@@ -226,11 +232,18 @@ def _messages(messages: Any, strings: list[str], use_default: bool, tc: Any) -> 
             except Exception:  # noqa: BLE001
                 return NOT_COVERED
             break
-    total = 0
+    append = strings.append
+    total = 3 * len(messages)  # litellm's tokens_per_message
     system = False
     for message in messages:
-        total += 3
         for key, value in message.items():
+            if type(value) is str:  # the common case first: role, content, name, ids
+                if key in _STRING_SPECIAL_KEYS:
+                    if key != "name":
+                        return NOT_COVERED  # tool_calls / function_call given as a string
+                    total += 1
+                append(value)
+                continue
             if value is None:
                 continue
             if key == "tool_calls":
@@ -240,13 +253,14 @@ def _messages(messages: Any, strings: list[str], use_default: bool, tc: Any) -> 
                     function = call.get("function") if type(call) is dict else None
                     if type(function) is not dict:
                         return NOT_COVERED
-                    strings.append(str(function.get("arguments", "")))
+                    arguments = function.get("arguments", "")
+                    append(arguments if type(arguments) is str else str(arguments))
             elif key == "function_call":
                 if type(value) is not dict:
                     return NOT_COVERED
-                strings.append(str(value.get("arguments", "")))
+                append(str(value.get("arguments", "")))
             elif isinstance(value, str):
-                strings.append(value)
+                append(value)
                 if key == "name":
                     total += 1
             elif key == "content" and isinstance(value, list):
@@ -256,7 +270,7 @@ def _messages(messages: Any, strings: list[str], use_default: bool, tc: Any) -> 
                 total += fixed
             elif key == "search_results" and isinstance(value, list):
                 return NOT_COVERED
-        if message.get("role", None) == "system":
+        if not system and message.get("role", None) == "system":  # litellm's any(): stops at the first
             system = True
     return total, system
 
@@ -274,8 +288,7 @@ def native_token_counter(
 ) -> Any:
     """``litellm.token_counter`` for the tiktoken path, or NOT_COVERED."""
     tc = _Litellm.module or _Litellm.load()
-    litellm = sys.modules.get("litellm")
-    if tc is None or litellm is None or custom_tokenizer is not None or litellm.disable_token_counter is True:
+    if tc is None or custom_tokenizer is not None or _Litellm.litellm.disable_token_counter is True:
         return NOT_COVERED
     anthropic = False
     if model is None:
@@ -324,7 +337,12 @@ def native_token_counter(
     if anthropic:
         return _anthropic_count(strings, total, tools_block)
     try:
-        blob = b"\xff".join([s.encode() for s in strings])
+        if len(strings) == 1:
+            blob = strings[0].encode()
+        elif "".join(strings).isascii():  # O(1) once joined: ASCII is its own UTF-8, "\xff" is 0xFF in latin-1
+            blob = "\xff".join(strings).encode("latin-1")
+        else:
+            blob = b"\xff".join([s.encode() for s in strings])
     except UnicodeEncodeError:
         return NOT_COVERED  # lone surrogates: litellm's slices see them one by one
     if len(blob) > _Litellm.max_exact_chars and any(len(s) > _Litellm.max_exact_chars for s in strings):
