@@ -20,6 +20,8 @@ Anthropic tool blocks, search results, and any input on which litellm raises.
 from __future__ import annotations
 
 import functools
+import io
+import pickle
 import sys
 import threading
 from collections.abc import Callable
@@ -27,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from fast_litellm._gate import NOT_COVERED, Gate
 from fast_litellm._litellm_tokenizer import _uses_tiktoken
-from fast_litellm._tools_format import format_function_definitions
+from fast_litellm._tools_format import format_function_definitions, renders_natively
 
 if TYPE_CHECKING:
     from fast_litellm._anthropic import AnthropicTokenizer
@@ -104,7 +106,7 @@ def _anthropic_selected(model: str) -> bool:
 _anthropic_tokenizer: list[AnthropicTokenizer] = []  # litellm's bundled tokenizer, natively, once loaded
 
 
-def _anthropic_count(strings: list[str], fixed_tokens: int, tools_block: str | None) -> Any:
+def _anthropic_count(strings: list[str], fixed_tokens: int, tools: Any, tc: Any) -> Any:
     """litellm's HuggingFace count: each string whole (no 1024-character slices)."""
     limit = _Litellm.max_exact_chars
     for s in strings:
@@ -120,8 +122,8 @@ def _anthropic_count(strings: list[str], fixed_tokens: int, tools_block: str | N
 
         _anthropic_tokenizer.append(get_anthropic_tokenizer())
     tokenizer = _anthropic_tokenizer[0]
-    if tools_block is not None:
-        tools_tokens = _tools_block_count(tokenizer, tools_block, _anthropic_block)
+    if tools is not None:
+        tools_tokens = _tools_tokens(tc, tokenizer, tools, _anthropic_block)
         if tools_tokens is NOT_COVERED:
             return NOT_COVERED
         fixed_tokens += tools_tokens
@@ -140,13 +142,70 @@ def _anthropic_block(block: str) -> Any:
     return _anthropic_tokenizer[0].count(block)
 
 
-# Counts of rendered tools blocks: (tokenizer, block) -> tokens. Requests usually repeat the same
-# tools; the block is rendered every time (it is the key), only its count is remembered. Bounded:
-# cleared when full, and blocks longer than _TOOLS_MEMO_MAX_CHARS are not kept. Dict operations
-# are atomic under the GIL, so threads share it without a lock.
+# Counts of tools blocks. Requests usually repeat the same tools, so their count is remembered
+# twice over, per tokenizer:
+# * by the rendered block (_tools_counts): the block is rendered every time and is the key;
+# * by the tools themselves (_tools_by_input), when they are plain data: then rendering is skipped.
+#   The key is their pickle, written by a pickler that refuses every object that is not exactly a
+#   None, bool, int, float, str, bytes, bytearray, list, tuple, dict, set or frozenset (those are
+#   the only types the C pickler writes without asking ``reducer_override``). Equal pickles of such
+#   data are equal data, with the same types, key order and set iteration order, and litellm's
+#   renderer is a function of exactly that data, plus sys.get_int_max_str_digits() (formatting an
+#   int above the limit raises), which is part of the key. Aliasing (the same object twice) changes
+#   the pickle, which only costs a miss. Only used while the native renderer is exact, and not
+#   under ``python -b`` (formatting bytes warns there, and a hit would skip the warning).
+# Both are bounded (cleared when full; long blocks and large pickles are not kept). Dict operations
+# are atomic under the GIL, so threads share them without a lock.
 _TOOLS_MEMO_SIZE = 256
 _TOOLS_MEMO_MAX_CHARS = 32_768
 _tools_counts: dict[tuple[object, str], int] = {}
+_tools_by_input: dict[tuple[object, int, bytes], int] = {}
+_BYTES_WARNING = bool(sys.flags.bytes_warning)
+
+
+class _NotPlainData(Exception):
+    """Raised by _PlainPickler for an object that is not plain data."""
+
+
+class _PlainPickler(pickle.Pickler):
+    """A pickler for plain data only: any object it would have to ask about is refused."""
+
+    def reducer_override(self, obj: Any) -> Any:
+        raise _NotPlainData
+
+
+def _plain_key(tools: Any) -> bytes | None:
+    """The pickle of ``tools`` if they are plain data (see above) and not too large, else None."""
+    buffer = io.BytesIO()
+    try:
+        _PlainPickler(buffer, 4).dump(tools)
+    except Exception:  # noqa: BLE001 - not plain data (or too deep): no key, render as usual
+        return None
+    if buffer.tell() > _TOOLS_MEMO_MAX_CHARS:
+        return None
+    return buffer.getvalue()
+
+
+def _tools_tokens(tc: Any, owner: object, tools: Any, count: Callable[[str], Any]) -> Any:
+    """Tokens of litellm's rendered ``tools`` block for tokenizer ``owner``, or NOT_COVERED."""
+    key = None
+    if not _BYTES_WARNING and renders_natively(tc):
+        plain = _plain_key(tools)
+        if plain is not None:
+            key = (owner, sys.get_int_max_str_digits(), plain)
+            tokens = _tools_by_input.get(key)
+            if tokens is not None:
+                return tokens
+    try:
+        block = format_function_definitions(tc, tools)
+    except Exception:  # noqa: BLE001 - litellm raises here; its original will
+        return NOT_COVERED
+    tokens = _tools_block_count(owner, block, count)
+    if key is not None and tokens is not NOT_COVERED:
+        if len(_tools_by_input) >= _TOOLS_MEMO_SIZE:
+            _tools_by_input.clear()
+        _tools_by_input[key] = tokens
+    return tokens
 
 
 def _tools_block_count(owner: object, block: str, count: Callable[[str], Any]) -> Any:
@@ -304,7 +363,7 @@ def native_token_counter(
     else:
         return NOT_COVERED
     strings: list[str] = []
-    tools_block = None
+    counted_tools = None  # the request's tools, when litellm counts them
     if text is not None:
         if messages is not None or tools or tool_choice:
             return NOT_COVERED  # litellm raises ValueError
@@ -323,7 +382,7 @@ def native_token_counter(
             total += 3
             try:
                 if tools:
-                    tools_block = format_function_definitions(tc, tools)
+                    counted_tools = tools  # rendered and counted with the tokenizer, below
                     total += 9 - (4 if system else 0)
                 if tool_choice == "none":
                     total += 1
@@ -335,7 +394,7 @@ def native_token_counter(
     else:
         return NOT_COVERED
     if anthropic:
-        return _anthropic_count(strings, total, tools_block)
+        return _anthropic_count(strings, total, counted_tools, tc)
     try:
         if len(strings) == 1:
             blob = strings[0].encode()
@@ -348,8 +407,8 @@ def native_token_counter(
     if len(blob) > _Litellm.max_exact_chars and any(len(s) > _Litellm.max_exact_chars for s in strings):
         return NOT_COVERED  # litellm estimates from samples above its exact limit
     vocab = _vocab_for_model(fixed)
-    if tools_block is not None:
-        tools_tokens = _tools_block_count(vocab, tools_block, functools.partial(_tiktoken_block, vocab))
+    if counted_tools is not None:
+        tools_tokens = _tools_tokens(tc, vocab, counted_tools, functools.partial(_tiktoken_block, vocab))
         if tools_tokens is NOT_COVERED:
             return NOT_COVERED
         total += tools_tokens

@@ -31,7 +31,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["LITELLM_RENDERER_SHA256", "format_function_definitions", "render_tools"]
+__all__ = ["LITELLM_RENDERER_SHA256", "format_function_definitions", "render_tools", "renders_natively"]
 
 logger = logging.getLogger("fast_litellm")
 
@@ -206,15 +206,10 @@ def _check(module: Any) -> bool:
     return _Checked.exact
 
 
-def format_function_definitions(module: Any, tools: Any) -> str:
-    """``module._format_function_definitions(tools)``, rendered natively when that is exact.
-
-    Args:
-        module: ``litellm.litellm_core_utils.token_counter``.
-        tools: the request's ``tools``.
-    """
+def renders_natively(module: Any) -> bool:
+    """True while litellm's five functions are the checked 1.106.2 ones (``render_tools`` is exact)."""
     checked = _Checked.functions
-    if (
+    return (
         checked is not None
         and _Checked.exact
         and module._format_function_definitions is checked[0]
@@ -222,7 +217,17 @@ def format_function_definitions(module: Any, tools: Any) -> str:
         and module._format_single_function_definition is checked[2]
         and module._format_object_parameters is checked[3]
         and module._format_type is checked[4]
-    ) or _check(module):
+    ) or _check(module)
+
+
+def format_function_definitions(module: Any, tools: Any) -> str:
+    """``module._format_function_definitions(tools)``, rendered natively when that is exact.
+
+    Args:
+        module: ``litellm.litellm_core_utils.token_counter``.
+        tools: the request's ``tools``.
+    """
+    if renders_natively(module):
         return render_tools(tools)
     rendered: str = module._format_function_definitions(tools)
     return rendered

@@ -300,8 +300,10 @@ class TestToolsCountMemo:
         fast_litellm.reload_flags()
         fast_litellm.apply_acceleration()
         _litellm_token_counter._tools_counts.clear()
+        _litellm_token_counter._tools_by_input.clear()
         yield
         _litellm_token_counter._tools_counts.clear()
+        _litellm_token_counter._tools_by_input.clear()
 
     @staticmethod
     def _tools(description: str) -> list[dict[str, Any]]:
@@ -347,3 +349,99 @@ class TestToolsCountMemo:
         kwargs = {"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}], "tools": self._tools("a\ud800b")}
         assert outcome(lambda kw: litellm.token_counter(**kw), kwargs) == outcome(lambda kw: original(**kw), kwargs)
         assert _litellm_token_counter._tools_counts == {}
+
+    def test_plain_tools_skip_rendering_on_repeat(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Equal plain-data tools (a fresh copy) are counted from the memo without rendering, exactly."""
+        original = get_original("litellm.litellm_core_utils.token_counter", "token_counter")
+        rendered: list[Any] = []
+        real = _litellm_token_counter.format_function_definitions
+
+        def counting(module: Any, tools: Any) -> str:
+            rendered.append(tools)
+            return real(module, tools)
+
+        monkeypatch.setattr(_litellm_token_counter, "format_function_definitions", counting)
+        for model in ("gpt-4o", "claude-sonnet-4-5"):
+            for _ in range(3):
+                kwargs = {"model": model, "messages": [{"role": "user", "content": "hi"}],
+                          "tools": self._tools("weather tool")}
+                assert litellm.token_counter(**kwargs) == original(**kwargs)
+        assert len(rendered) == 2  # once per tokenizer
+        assert len(_litellm_token_counter._tools_by_input) == 2
+
+    @pytest.mark.parametrize("value", [FrozenMap({"type": "string"}), SubDict(type="string"), Shout("weather"),
+                                       Weird(), 10**5 + 0.5j])
+    def test_other_objects_are_rendered_every_time(self, value: Any) -> None:
+        """Tools holding anything but plain data get no input key; they are rendered (and counted) as litellm does."""
+        original = get_original("litellm.litellm_core_utils.token_counter", "token_counter")
+        tools = [{"type": "function", "function": {"name": "f", "description": "d", "parameters": {
+            "type": "object", "properties": {"a": {"type": "string", "enum": [value]}, "b": value}}}}]
+        kwargs = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}], "tools": tools}
+        for _ in range(2):
+            assert outcome(lambda kw: litellm.token_counter(**kw), kwargs) == outcome(lambda kw: original(**kw), kwargs)
+        assert _litellm_token_counter._tools_by_input == {}
+
+    @pytest.mark.parametrize("variants", [
+        ([1], [True], [1.0], ["1"], [b"1"], [bytearray(b"1")], (1,), [None], [0], [False], [-0.0], [0.0]),
+        ({"c": 1, "d": 2}, {"d": 2, "c": 1}),  # key order renders differently
+    ])
+    def test_equal_looking_data_is_not_conflated(self, variants: tuple[Any, ...]) -> None:
+        """Values that compare or print alike but render differently keep separate counts (all litellm's)."""
+        original = get_original("litellm.litellm_core_utils.token_counter", "token_counter")
+        for _ in range(2):
+            for variant in variants:
+                if isinstance(variant, dict):
+                    props = {k: {"type": "integer", "description": f"p{v}"} for k, v in variant.items()}
+                else:
+                    props = {"a": {"type": "integer", "enum": variant}}
+                tools = [{"type": "function", "function": {"name": "f", "parameters": {
+                    "type": "object", "properties": props}}}]
+                for model in ("gpt-4o", "gpt-4"):
+                    kwargs = {"model": model, "messages": [{"role": "user", "content": "hi"}], "tools": tools}
+                    assert litellm.token_counter(**kwargs) == original(**kwargs), variant
+
+    def test_int_digit_limit_is_part_of_the_key(self) -> None:
+        """A huge enum int counted under a high str-digits limit raises like litellm once the limit is lowered."""
+        original = get_original("litellm.litellm_core_utils.token_counter", "token_counter")
+        kwargs = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}],
+                  "tools": [{"type": "function", "function": {"name": "f", "parameters": {
+                      "type": "object", "properties": {"a": {"type": "integer", "enum": [10**5000]}}}}}]}
+        saved = sys.get_int_max_str_digits()
+        try:
+            sys.set_int_max_str_digits(0)  # no limit
+            assert litellm.token_counter(**kwargs) == original(**kwargs)
+            assert len(_litellm_token_counter._tools_by_input) == 1
+            sys.set_int_max_str_digits(4300)
+            expected = outcome(lambda kw: original(**kw), kwargs)
+            assert expected[0] == "raised" and expected[1] is ValueError
+            assert outcome(lambda kw: litellm.token_counter(**kw), kwargs) == expected
+        finally:
+            sys.set_int_max_str_digits(saved)
+
+    def test_no_input_key_when_the_renderer_is_not_exact(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """With litellm's renderer replaced, nothing is remembered by input: litellm's renderer runs each time."""
+        original = get_original("litellm.litellm_core_utils.token_counter", "token_counter")
+        monkeypatch.setattr(_tools_format._Checked, "functions", None)
+        monkeypatch.setattr(tc, "_format_type", lambda props, indent: "changed " * 3)
+        kwargs = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}], "tools": self._tools("x")}
+        for _ in range(2):
+            assert litellm.token_counter(**kwargs) == original(**kwargs)
+        assert _litellm_token_counter._tools_by_input == {}
+        monkeypatch.undo()
+        _tools_format._Checked.functions = None
+
+    def test_input_memo_bounded(self) -> None:
+        """The input memo never holds more than its size."""
+        for i in range(_litellm_token_counter._TOOLS_MEMO_SIZE + 10):
+            litellm.token_counter(model="gpt-4o", messages=[{"role": "user", "content": "x"}],
+                                  tools=self._tools(f"tool {i}"))
+            assert len(_litellm_token_counter._tools_by_input) <= _litellm_token_counter._TOOLS_MEMO_SIZE
+
+    @many
+    @given(st.lists(tools_lists.filter(bool), min_size=2, max_size=4), st.sampled_from(["gpt-4o", "claude-sonnet-4-5"]))
+    def test_generated_sequences(self, sequence: list[Any], model: str) -> None:
+        """Generated tools counted one after another, and again, all give litellm's result (no stale memo hit)."""
+        original = get_original("litellm.litellm_core_utils.token_counter", "token_counter")
+        for tools in sequence + sequence:
+            kwargs = {"model": model, "messages": [{"role": "user", "content": "hi"}], "tools": tools}
+            assert outcome(lambda kw: litellm.token_counter(**kw), kwargs) == outcome(lambda kw: original(**kw), kwargs)
