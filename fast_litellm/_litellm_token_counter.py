@@ -28,7 +28,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from fast_litellm._gate import NOT_COVERED, Gate
-from fast_litellm._litellm_tokenizer import _uses_tiktoken
 from fast_litellm._tools_format import format_function_definitions, renders_natively
 
 if TYPE_CHECKING:
@@ -42,6 +41,7 @@ __all__ = [
     "native_token_counter",
 ]
 
+_TIKTOKEN = "tiktoken"
 _LEGACY_MODEL = "gpt-3.5-turbo-0301"  # litellm's other per-message constants; not reproduced
 _IMAGE_DETAILS = ("low", "high", "auto")
 
@@ -51,6 +51,7 @@ class _Litellm:
 
     module: Any = None
     litellm: Any = None  # the litellm package, set with module
+    utils: Any = None  # litellm.utils, on the first call that needs it
     chunk_chars = 1024
     max_exact_chars = 4_000_000
 
@@ -87,20 +88,32 @@ def _vocab(encoding_name: str) -> Any:
     return get_encoding(encoding_name)._vocab
 
 
-def _anthropic_selected(model: str) -> bool:
-    """True when litellm counts ``model`` with its bundled Anthropic tokenizer on the Python backend.
+def _tokenizer_kind(model: str) -> Any:
+    """Which tokenizer litellm counts ``model`` with: "tiktoken", "anthropic" or NOT_COVERED.
 
-    That is the ``tokenizers`` object our native Anthropic counter reproduces; the Rust
-    backend, or any other HuggingFace tokenizer, stays litellm's.
+    tiktoken when litellm would use its default encoding (``_uses_tiktoken``: no HuggingFace
+    tokenizer for the name, or HuggingFace downloads disabled). "anthropic" when the name selects
+    litellm's bundled Anthropic tokenizer on the Python backend: that is the ``tokenizers`` object
+    our native Anthropic counter reproduces; the Rust backend, or any other HuggingFace tokenizer
+    (llama, command-r), stays litellm's. ``huggingface_tokenizer_kind`` is called once.
     """
-    utils = sys.modules.get("litellm.utils")
-    if utils is None or utils.huggingface_tokenizer_kind(model) != "anthropic":
-        return False
+    utils = _Litellm.utils
+    if utils is None:
+        utils = _Litellm.utils = sys.modules.get("litellm.utils")
+        if utils is None:
+            return NOT_COVERED
+    if getattr(_Litellm.litellm, "disable_hf_tokenizer_download", False) is True:
+        return _TIKTOKEN
+    kind = utils.huggingface_tokenizer_kind(model)
+    if kind is None:
+        return _TIKTOKEN
+    if kind != "anthropic":
+        return NOT_COVERED
     try:
         backend = utils._huggingface_tokenizer_backend()
     except Exception:  # noqa: BLE001 - whatever litellm would do, it does itself
-        return False
-    return getattr(backend, "name", None) == "PYTHON"
+        return NOT_COVERED
+    return "anthropic" if getattr(backend, "name", None) == "PYTHON" else NOT_COVERED
 
 
 _anthropic_tokenizer: list[AnthropicTokenizer] = []  # litellm's bundled tokenizer, natively, once loaded
@@ -353,8 +366,9 @@ def native_token_counter(
     if model is None:
         fixed = "gpt-3.5-turbo"  # litellm: the default cl100k encoding, 3 per message
     elif type(model) is str:
-        if not _uses_tiktoken(model):
-            if not _anthropic_selected(model):
+        kind = _tokenizer_kind(model)
+        if kind is not _TIKTOKEN:
+            if kind is NOT_COVERED:
                 return NOT_COVERED  # llama, command-r, or another backend: litellm's own
             anthropic = True
         fixed = tc._fix_model_name(model)
