@@ -54,6 +54,7 @@ logger = logging.getLogger("fast_litellm")
 _ASCII_CHAR = re.compile("[\x00-\x7f]")
 _CHUNK = 4096  # characters per chunk of long non-ASCII text (see _normalize)
 _SEP = "\x00"
+_WHOLE = 1 << 62  # a count_chunked slice length no text reaches: each text is counted whole
 # What tokenizers raises (and so litellm's token_counter) for a str it cannot
 # pass to Rust, such as one holding a lone surrogate.
 _TEXT_INPUT_ERROR = "TextEncodeInput must be Union[TextInputSequence, Tuple[InputSequence, InputSequence]]"
@@ -235,6 +236,24 @@ class AnthropicTokenizer:
         total = 0
         for part in self._segments(text):
             total += 1 if isinstance(part, int) else self._vocab.count(self._utf8(part))
+        return total
+
+    def count_all(self, texts: list[str]) -> int:
+        """``sum(self.count(t) for t in texts)`` with one native call for the plain ASCII texts.
+
+        ASCII text without "<" holds no added token and is NFKC-invariant, so it is counted as
+        its bytes (see ``count``); those texts are joined by 0xFF (never in ASCII) and counted
+        whole in one ``count_chunked`` call, whose slice length no text reaches.
+        """
+        plain: list[bytes] = []
+        total = 0
+        for text in texts:
+            if text.isascii() and "<" not in text:
+                plain.append(text.encode("ascii"))
+            else:
+                total += self.count(text)
+        if plain:
+            total += self._vocab.count_chunked(b"\xff".join(plain), _WHOLE)
         return total
 
     def encode(self, text: str) -> list[int]:

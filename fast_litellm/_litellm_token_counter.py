@@ -20,13 +20,18 @@ Anthropic tool blocks, search results, and any input on which litellm raises.
 from __future__ import annotations
 
 import functools
+import io
+import pickle
 import sys
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fast_litellm._gate import NOT_COVERED, Gate
-from fast_litellm._litellm_tokenizer import _uses_tiktoken
+from fast_litellm._tools_format import format_function_definitions, renders_natively
+
+if TYPE_CHECKING:
+    from fast_litellm._anthropic import AnthropicTokenizer
 
 __all__ = [
     "make_core_token_counter",
@@ -36,6 +41,7 @@ __all__ = [
     "native_token_counter",
 ]
 
+_TIKTOKEN = "tiktoken"
 _LEGACY_MODEL = "gpt-3.5-turbo-0301"  # litellm's other per-message constants; not reproduced
 _IMAGE_DETAILS = ("low", "high", "auto")
 
@@ -44,13 +50,17 @@ class _Litellm:
     """litellm's token_counter module and the constants its functions were defined with."""
 
     module: Any = None
+    litellm: Any = None  # the litellm package, set with module
+    utils: Any = None  # litellm.utils, on the first call that needs it
     chunk_chars = 1024
     max_exact_chars = 4_000_000
 
     @classmethod
     def load(cls) -> Any:
         module = sys.modules.get("litellm.litellm_core_utils.token_counter")
-        if module is not None and cls.module is None:
+        litellm = sys.modules.get("litellm")
+        if module is not None and litellm is not None and cls.module is None:
+            cls.litellm = litellm
             # Default arguments are bound when litellm defines the functions: read them there.
             cls.chunk_chars = module._get_tiktoken_count_function.__defaults__[0]
             cls.max_exact_chars = module._get_extrapolating_count_function.__defaults__[0]
@@ -78,26 +88,38 @@ def _vocab(encoding_name: str) -> Any:
     return get_encoding(encoding_name)._vocab
 
 
-def _anthropic_selected(model: str) -> bool:
-    """True when litellm counts ``model`` with its bundled Anthropic tokenizer on the Python backend.
+def _tokenizer_kind(model: str) -> Any:
+    """Which tokenizer litellm counts ``model`` with: "tiktoken", "anthropic" or NOT_COVERED.
 
-    That is the ``tokenizers`` object our native Anthropic counter reproduces; the Rust
-    backend, or any other HuggingFace tokenizer, stays litellm's.
+    tiktoken when litellm would use its default encoding (``_uses_tiktoken``: no HuggingFace
+    tokenizer for the name, or HuggingFace downloads disabled). "anthropic" when the name selects
+    litellm's bundled Anthropic tokenizer on the Python backend: that is the ``tokenizers`` object
+    our native Anthropic counter reproduces; the Rust backend, or any other HuggingFace tokenizer
+    (llama, command-r), stays litellm's. ``huggingface_tokenizer_kind`` is called once.
     """
-    utils = sys.modules.get("litellm.utils")
-    if utils is None or utils.huggingface_tokenizer_kind(model) != "anthropic":
-        return False
+    utils = _Litellm.utils
+    if utils is None:
+        utils = _Litellm.utils = sys.modules.get("litellm.utils")
+        if utils is None:
+            return NOT_COVERED
+    if getattr(_Litellm.litellm, "disable_hf_tokenizer_download", False) is True:
+        return _TIKTOKEN
+    kind = utils.huggingface_tokenizer_kind(model)
+    if kind is None:
+        return _TIKTOKEN
+    if kind != "anthropic":
+        return NOT_COVERED
     try:
         backend = utils._huggingface_tokenizer_backend()
     except Exception:  # noqa: BLE001 - whatever litellm would do, it does itself
-        return False
-    return getattr(backend, "name", None) == "PYTHON"
+        return NOT_COVERED
+    return "anthropic" if getattr(backend, "name", None) == "PYTHON" else NOT_COVERED
 
 
-_anthropic_counter: list[Callable[[str], int]] = []  # the loaded tokenizer's count, once
+_anthropic_tokenizer: list[AnthropicTokenizer] = []  # litellm's bundled tokenizer, natively, once loaded
 
 
-def _anthropic_count(strings: list[str], fixed_tokens: int) -> Any:
+def _anthropic_count(strings: list[str], fixed_tokens: int, tools: Any, tc: Any) -> Any:
     """litellm's HuggingFace count: each string whole (no 1024-character slices)."""
     limit = _Litellm.max_exact_chars
     for s in strings:
@@ -108,12 +130,109 @@ def _anthropic_count(strings: list[str], fixed_tokens: int) -> Any:
                 s.encode()
             except UnicodeEncodeError:
                 return NOT_COVERED  # litellm's tokenizers raises TypeError: its own path says so
-    if not _anthropic_counter:
+    if not _anthropic_tokenizer:
         from fast_litellm._anthropic import get_anthropic_tokenizer
 
-        _anthropic_counter.append(get_anthropic_tokenizer().count)
-    count = _anthropic_counter[0]
-    return fixed_tokens + sum([count(s) for s in strings])
+        _anthropic_tokenizer.append(get_anthropic_tokenizer())
+    tokenizer = _anthropic_tokenizer[0]
+    if tools is not None:
+        tools_tokens = _tools_tokens(tc, tokenizer, tools, _anthropic_block)
+        if tools_tokens is NOT_COVERED:
+            return NOT_COVERED
+        fixed_tokens += tools_tokens
+    return fixed_tokens + tokenizer.count_all(strings)
+
+
+def _anthropic_block(block: str) -> Any:
+    """The Anthropic tokenizer's count of a rendered tools block, or NOT_COVERED (see _anthropic_count)."""
+    if len(block) > _Litellm.max_exact_chars:
+        return NOT_COVERED
+    if not block.isascii():
+        try:
+            block.encode()
+        except UnicodeEncodeError:
+            return NOT_COVERED
+    return _anthropic_tokenizer[0].count(block)
+
+
+# Counts of tools blocks. Requests usually repeat the same tools, so their count is remembered
+# twice over, per tokenizer:
+# * by the rendered block (_tools_counts): the block is rendered every time and is the key;
+# * by the tools themselves (_tools_by_input), when they are plain data: then rendering is skipped.
+#   The key is their pickle, written by a pickler that refuses every object that is not exactly a
+#   None, bool, int, float, str, bytes, bytearray, list, tuple, dict, set or frozenset (those are
+#   the only types the C pickler writes without asking ``reducer_override``). Equal pickles of such
+#   data are equal data, with the same types, key order and set iteration order, and litellm's
+#   renderer is a function of exactly that data, plus sys.get_int_max_str_digits() (formatting an
+#   int above the limit raises), which is part of the key. Aliasing (the same object twice) changes
+#   the pickle, which only costs a miss. Only used while the native renderer is exact, and not
+#   under ``python -b`` (formatting bytes warns there, and a hit would skip the warning).
+# Both are bounded (cleared when full; long blocks and large pickles are not kept). Dict operations
+# are atomic under the GIL, so threads share them without a lock.
+_TOOLS_MEMO_SIZE = 256
+_TOOLS_MEMO_MAX_CHARS = 32_768
+_tools_counts: dict[tuple[object, str], int] = {}
+_tools_by_input: dict[tuple[object, int, bytes], int] = {}
+_BYTES_WARNING = bool(sys.flags.bytes_warning)
+
+
+class _NotPlainData(Exception):
+    """Raised by _PlainPickler for an object that is not plain data."""
+
+
+class _PlainPickler(pickle.Pickler):
+    """A pickler for plain data only: any object it would have to ask about is refused."""
+
+    def reducer_override(self, obj: Any) -> Any:
+        raise _NotPlainData
+
+
+def _plain_key(tools: Any) -> bytes | None:
+    """The pickle of ``tools`` if they are plain data (see above) and not too large, else None."""
+    buffer = io.BytesIO()
+    try:
+        _PlainPickler(buffer, 4).dump(tools)
+    except Exception:  # noqa: BLE001 - not plain data (or too deep): no key, render as usual
+        return None
+    if buffer.tell() > _TOOLS_MEMO_MAX_CHARS:
+        return None
+    return buffer.getvalue()
+
+
+def _tools_tokens(tc: Any, owner: object, tools: Any, count: Callable[[str], Any]) -> Any:
+    """Tokens of litellm's rendered ``tools`` block for tokenizer ``owner``, or NOT_COVERED."""
+    key = None
+    if not _BYTES_WARNING and renders_natively(tc):
+        plain = _plain_key(tools)
+        if plain is not None:
+            key = (owner, sys.get_int_max_str_digits(), plain)
+            tokens = _tools_by_input.get(key)
+            if tokens is not None:
+                return tokens
+    try:
+        block = format_function_definitions(tc, tools)
+    except Exception:  # noqa: BLE001 - litellm raises here; its original will
+        return NOT_COVERED
+    tokens = _tools_block_count(owner, block, count)
+    if key is not None and tokens is not NOT_COVERED:
+        if len(_tools_by_input) >= _TOOLS_MEMO_SIZE:
+            _tools_by_input.clear()
+        _tools_by_input[key] = tokens
+    return tokens
+
+
+def _tools_block_count(owner: object, block: str, count: Callable[[str], Any]) -> Any:
+    """``count(block)`` (tokens or NOT_COVERED), remembered per tokenizer ``owner``."""
+    key = (owner, block)
+    tokens = _tools_counts.get(key)
+    if tokens is not None:
+        return tokens
+    tokens = count(block)
+    if tokens is not NOT_COVERED and len(block) <= _TOOLS_MEMO_MAX_CHARS:
+        if len(_tools_counts) >= _TOOLS_MEMO_SIZE:
+            _tools_counts.clear()
+        _tools_counts[key] = tokens
+    return tokens
 
 
 @functools.lru_cache(maxsize=256)
@@ -171,9 +290,12 @@ def _content_list(content: list[Any], strings: list[str], use_default: bool, tc:
     return total
 
 
+_STRING_SPECIAL_KEYS = frozenset(("name", "tool_calls", "function_call"))
+
+
 def _messages(messages: Any, strings: list[str], use_default: bool, tc: Any) -> Any:
     """(fixed tokens, includes a system message) of a message list, or NOT_COVERED."""
-    if type(messages) not in (list, tuple):
+    if type(messages) is not list and type(messages) is not tuple:
         return NOT_COVERED
     for message in messages:
         if type(message) is not dict:
@@ -182,11 +304,18 @@ def _messages(messages: Any, strings: list[str], use_default: bool, tc: Any) -> 
             except Exception:  # noqa: BLE001
                 return NOT_COVERED
             break
-    total = 0
+    append = strings.append
+    total = 3 * len(messages)  # litellm's tokens_per_message
     system = False
     for message in messages:
-        total += 3
         for key, value in message.items():
+            if type(value) is str:  # the common case first: role, content, name, ids
+                if key in _STRING_SPECIAL_KEYS:
+                    if key != "name":
+                        return NOT_COVERED  # tool_calls / function_call given as a string
+                    total += 1
+                append(value)
+                continue
             if value is None:
                 continue
             if key == "tool_calls":
@@ -196,13 +325,14 @@ def _messages(messages: Any, strings: list[str], use_default: bool, tc: Any) -> 
                     function = call.get("function") if type(call) is dict else None
                     if type(function) is not dict:
                         return NOT_COVERED
-                    strings.append(str(function.get("arguments", "")))
+                    arguments = function.get("arguments", "")
+                    append(arguments if type(arguments) is str else str(arguments))
             elif key == "function_call":
                 if type(value) is not dict:
                     return NOT_COVERED
-                strings.append(str(value.get("arguments", "")))
+                append(str(value.get("arguments", "")))
             elif isinstance(value, str):
-                strings.append(value)
+                append(value)
                 if key == "name":
                     total += 1
             elif key == "content" and isinstance(value, list):
@@ -212,7 +342,7 @@ def _messages(messages: Any, strings: list[str], use_default: bool, tc: Any) -> 
                 total += fixed
             elif key == "search_results" and isinstance(value, list):
                 return NOT_COVERED
-        if message.get("role", None) == "system":
+        if not system and message.get("role", None) == "system":  # litellm's any(): stops at the first
             system = True
     return total, system
 
@@ -230,15 +360,15 @@ def native_token_counter(
 ) -> Any:
     """``litellm.token_counter`` for the tiktoken path, or NOT_COVERED."""
     tc = _Litellm.module or _Litellm.load()
-    litellm = sys.modules.get("litellm")
-    if tc is None or litellm is None or custom_tokenizer is not None or litellm.disable_token_counter is True:
+    if tc is None or custom_tokenizer is not None or _Litellm.litellm.disable_token_counter is True:
         return NOT_COVERED
     anthropic = False
     if model is None:
         fixed = "gpt-3.5-turbo"  # litellm: the default cl100k encoding, 3 per message
     elif type(model) is str:
-        if not _uses_tiktoken(model):
-            if not _anthropic_selected(model):
+        kind = _tokenizer_kind(model)
+        if kind is not _TIKTOKEN:
+            if kind is NOT_COVERED:
                 return NOT_COVERED  # llama, command-r, or another backend: litellm's own
             anthropic = True
         fixed = tc._fix_model_name(model)
@@ -247,6 +377,7 @@ def native_token_counter(
     else:
         return NOT_COVERED
     strings: list[str] = []
+    counted_tools = None  # the request's tools, when litellm counts them
     if text is not None:
         if messages is not None or tools or tool_choice:
             return NOT_COVERED  # litellm raises ValueError
@@ -265,7 +396,7 @@ def native_token_counter(
             total += 3
             try:
                 if tools:
-                    strings.append(tc._format_function_definitions(tools))
+                    counted_tools = tools  # rendered and counted with the tokenizer, below
                     total += 9 - (4 if system else 0)
                 if tool_choice == "none":
                     total += 1
@@ -277,14 +408,36 @@ def native_token_counter(
     else:
         return NOT_COVERED
     if anthropic:
-        return _anthropic_count(strings, total)
+        return _anthropic_count(strings, total, counted_tools, tc)
     try:
-        blob = b"\xff".join([s.encode() for s in strings])
+        if len(strings) == 1:
+            blob = strings[0].encode()
+        elif "".join(strings).isascii():  # O(1) once joined: ASCII is its own UTF-8, "\xff" is 0xFF in latin-1
+            blob = "\xff".join(strings).encode("latin-1")
+        else:
+            blob = b"\xff".join([s.encode() for s in strings])
     except UnicodeEncodeError:
         return NOT_COVERED  # lone surrogates: litellm's slices see them one by one
     if len(blob) > _Litellm.max_exact_chars and any(len(s) > _Litellm.max_exact_chars for s in strings):
         return NOT_COVERED  # litellm estimates from samples above its exact limit
-    return total + _vocab_for_model(fixed).count_chunked(blob, _Litellm.chunk_chars)
+    vocab = _vocab_for_model(fixed)
+    if counted_tools is not None:
+        tools_tokens = _tools_tokens(tc, vocab, counted_tools, functools.partial(_tiktoken_block, vocab))
+        if tools_tokens is NOT_COVERED:
+            return NOT_COVERED
+        total += tools_tokens
+    return total + vocab.count_chunked(blob, _Litellm.chunk_chars)
+
+
+def _tiktoken_block(vocab: Any, block: str) -> Any:
+    """``vocab``'s count of a rendered tools block in litellm's slices, or NOT_COVERED (see above)."""
+    if len(block) > _Litellm.max_exact_chars:
+        return NOT_COVERED
+    try:
+        data = block.encode()
+    except UnicodeEncodeError:
+        return NOT_COVERED
+    return vocab.count_chunked(data, _Litellm.chunk_chars)
 
 
 def _rollout_key(args: tuple[Any, ...]) -> Any:

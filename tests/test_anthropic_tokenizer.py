@@ -237,3 +237,11 @@ def test_arbitrary_text(text: str) -> None:
 @given(text=targeted_text)
 def test_targeted_text(text: str) -> None:
     assert_same(text)
+
+
+@given(texts=st.lists(st.one_of(targeted_text, st.text(max_size=40), st.sampled_from(["", "user", "word " * 700])),
+                      max_size=8))
+def test_count_all_is_the_sum_of_litellms_counts(texts: list[str]) -> None:
+    """count_all (one native call for the plain-ASCII texts) is the sum of litellm's per-text counts."""
+    expected = sum(len(ids) for ids in (ref_ids(t) for t in texts))
+    assert _native().count_all(texts) == expected

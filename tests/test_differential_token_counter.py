@@ -393,3 +393,50 @@ class TestFallbackPath:
         finally:
             _litellm_token_counter._vocab_for_model = saved  # type: ignore[assignment]
             fast_litellm.reload_flags()
+
+
+class TestTokenizerSelection:
+    """The model decision reads litellm's state on every call (nothing about it is remembered)."""
+
+    KWARGS = {"messages": [{"role": "user", "content": "Hello there, 日本"}],
+              "tools": [{"type": "function", "function": {"name": "f", "description": "d"}}]}
+
+    def _same(self, model: str) -> tuple[int, int]:
+        """Patched == litellm's for ``model``; returns (native calls, not-covered fallbacks) added."""
+        stats = gate("token_counter").stats
+        calls, fallbacks = stats.native.calls, stats.fallbacks["not_covered"]
+        kwargs = {"model": model, **self.KWARGS}
+        assert outcome(litellm.token_counter, kwargs) == outcome(original(), kwargs)
+        return stats.native.calls - calls, stats.fallbacks["not_covered"] - fallbacks
+
+    def test_anthropic_python_backend_is_native(self) -> None:
+        """A current Claude name on litellm's Python backend is counted natively."""
+        assert self._same("claude-sonnet-4-5") == (1, 0)
+
+    def test_rust_backend_goes_to_litellm(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """With litellm's HuggingFace backend switched away from Python, Claude names are litellm's."""
+        backend = type("Decision", (), {"name": "RUST_WITH_FALLBACK"})()
+        monkeypatch.setattr(litellm.utils, "_huggingface_tokenizer_backend", lambda: backend)
+        stats = gate("token_counter").stats
+        calls, fallbacks = stats.native.calls, stats.fallbacks["not_covered"]
+        litellm.token_counter(model="claude-sonnet-4-5", **self.KWARGS)
+        assert (stats.native.calls - calls, stats.fallbacks["not_covered"] - fallbacks) == (0, 1)
+        monkeypatch.undo()
+        assert self._same("claude-sonnet-4-5") == (1, 0)  # switched back: native again
+
+    def test_disabled_hf_download_counts_with_tiktoken(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """litellm.disable_hf_tokenizer_download makes every name a tiktoken count, natively."""
+        monkeypatch.setattr(litellm, "disable_hf_tokenizer_download", True)
+        assert self._same("claude-sonnet-4-5") == (1, 0)
+        assert self._same("meta-llama/llama-3-8b") == (1, 0)
+
+    def test_other_huggingface_tokenizers_are_litellms(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """llama names, and a Claude name added to litellm's table at run time, follow litellm."""
+        from fast_litellm._gate import NOT_COVERED
+        from fast_litellm._litellm_token_counter import _tokenizer_kind
+
+        for name in ("meta-llama/llama-3-8b", "replicate/llama-2-70b"):  # litellm's own HF tokenizers
+            assert _tokenizer_kind(name) is NOT_COVERED
+        assert self._same("my-new-claude-model")[0] == 1  # not in anthropic_models: tiktoken
+        monkeypatch.setattr(litellm, "anthropic_models", {*litellm.anthropic_models, "my-new-claude-model"})
+        assert self._same("my-new-claude-model") == (1, 0)  # now litellm's Anthropic tokenizer, natively
