@@ -196,7 +196,6 @@ enum { FL_CROSS_W4 = 1, FL_CROSS_PRE3 = 2, FL_CROSS_SUF3 = 3 };
 /* Built on first call (thread-safe); NULL if out of memory. */
 FL_HIDDEN const fl_cross *fl_encoding_cross(const struct fl_encoding *e);
 
-
 #define FL_GOLDEN 0x9E3779B97F4A7C15ull
 
 FL_INLINE uint64_t fl_load64(const uint8_t *p)
