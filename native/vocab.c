@@ -476,10 +476,8 @@ static fl_cross *cross_build(const struct fl_encoding *e)
     while (((size_t)64 << bits) < windows * 16 && bits < 40)
         bits++;
     c->words = calloc((size_t)1 << bits, sizeof *c->words);
-    if (!c->words) {
-        free(c);
-        return NULL;
-    }
+    if (!c->words)
+        return c; /* out of memory: never cut, rather than redo the rebuild check on every call */
     c->shift = 64 - bits;
     for (uint32_t rank = 0; rank < e->max_rank; rank++)
         cross_windows(e->pool + e->tok_off[rank], e->tok_len[rank], c);
