@@ -63,6 +63,9 @@ ffibuilder.set_source(
     depends=sorted(os.path.relpath(p, ROOT) for p in glob(str(NATIVE / "*.h"))),
     extra_compile_args=compile_args(dict(os.environ)),
     extra_link_args=link_args(dict(os.environ)),
+    # native/pylist.c fills Python lists with the full C API's macros, so the
+    # module is built per Python version, not for the stable ABI.
+    py_limited_api=False,
 )
 
 if __name__ == "__main__":

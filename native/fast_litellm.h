@@ -22,7 +22,7 @@
 
 /* Bumped whenever a prototype or constant below changes meaning; the Python
  * bindings refuse to load a _native built from another version. */
-#define FL_ABI_VERSION 5
+#define FL_ABI_VERSION 6
 
 enum {
     FL_OK = 0,
@@ -158,6 +158,17 @@ uint32_t fl_rollout_bucket(const char *feature, size_t feature_len,
  * fl_count's negative code.  Thread-safe.
  */
 int64_t fl_count_chunked(const fl_encoding *enc, const char *blob, size_t blob_len, size_t chunk_chars);
+
+/*
+ * CPython only (pylist.c): put a new Python list of ids[0..n) in out[0], each
+ * item the object table[ids[i]].  `table` is the address (id()) of a tuple
+ * whose item i is the int i; `out` the address of a one-item list, whose old
+ * item is released.  The caller keeps both alive for the call.  Unlike every
+ * other function here it runs Python code, so it takes the GIL itself.
+ * Returns FL_OK; FL_E_TOKEN if some id is not below len(table); FL_E_ARG if
+ * table is not a tuple or out not a one-item list; FL_E_NOMEM.
+ */
+int fl_ids_to_pylist(const uint32_t *ids, size_t n, void *table, void *out);
 
 /* FL_CDEF_END */
 

@@ -1,8 +1,8 @@
 """Differential tests aimed at the tokenizer's speed-ups, against tiktoken 0.14.
 
 Each test builds inputs that drive one fast path hard and compares ids and
-counts with tiktoken: the three ways of building the Python list of ids (by its
-length), the one-load case-split word scanner of o200k, and the lockstep merge
+counts with tiktoken: the two ways of building the Python list of ids (by its
+length) and the native list fill's own contract, the one-load case-split word scanner of o200k, and the lockstep merge
 of many short pieces (more pieces that need a merge than one group holds, next
 to cache hits, whole-token pieces and long pieces), and the cutting of pieces at
 boundaries between multi-byte characters that no token crosses (text made of the
@@ -15,12 +15,13 @@ from __future__ import annotations
 import base64
 import random
 import string
+import sys
 from collections.abc import Callable
 
 import pytest
 import tiktoken
 
-from fast_litellm._bindings import tokens
+from fast_litellm._bindings import ffi, lib, tokens
 from fast_litellm._bindings.tokens import NativeVocabulary
 from fast_litellm._registry import PATTERN_STRINGS
 from fast_litellm.tokenizer import Encoding
@@ -54,8 +55,7 @@ class TestListBuilding:
 
     @pytest.mark.parametrize(
         "n_ids",
-        [0, 1, tokens._ARRAY_MIN - 1, tokens._ARRAY_MIN, tokens._ARRAY_MIN + 1,
-         tokens._TAKE_MIN - 1, tokens._TAKE_MIN, tokens._TAKE_MIN + 1],
+        [0, 1, tokens._FILL_MIN - 1, tokens._FILL_MIN, tokens._FILL_MIN + 1, 200_001],
     )
     def test_lengths_at_the_thresholds(self, pair: tuple[Encoding, tiktoken.Encoding], n_ids: int) -> None:
         """A text of exactly n_ids ids encodes to tiktoken's list, of exact type list[int]."""
@@ -69,8 +69,64 @@ class TestListBuilding:
     def test_batch_of_mixed_sizes(self, pair: tuple[Encoding, tiktoken.Encoding]) -> None:
         """A batch whose texts fall in different size classes matches tiktoken text by text."""
         native, tt = pair
-        texts = [" a" * n for n in (0, 3, tokens._ARRAY_MIN, 5000, tokens._TAKE_MIN + 7)]
+        texts = [" a" * n for n in (0, 3, tokens._FILL_MIN, 5000, 200_007)]
         assert native.encode_ordinary_batch(texts, num_threads=2) == [tt.encode_ordinary(t) for t in texts]
+
+
+class TestNativeListFill:
+    """fl_ids_to_pylist: the list it puts in the holder, its checks, its references."""
+
+    @staticmethod
+    def fill(ids: list[int], table: object, holder: object) -> int:
+        buf = ffi.new("uint32_t[]", ids)
+        rc: int = lib.fl_ids_to_pylist(buf, len(ids), ffi.cast("void *", id(table)),
+                                       ffi.cast("void *", id(holder)))
+        return rc
+
+    def test_items_are_the_table_objects(self) -> None:
+        """Item i is the very object table[ids[i]]; references are taken and released exactly.
+
+        Reference counts are read into locals first and asserted at the end, since
+        pytest's assertion rewriting keeps references of its own."""
+        table = tuple(object() for _ in range(10))
+        old = object()
+        holder: list[object] = [old]
+        refs = [sys.getrefcount(old), sys.getrefcount(table[3])]
+        rc = self.fill([3, 0, 9, 3], table, holder)
+        refs += [sys.getrefcount(old), sys.getrefcount(table[3])]
+        filled = holder[0]
+        item_ids = [id(item) for item in filled] if type(filled) is list else None
+        del filled
+        holder[0] = None
+        refs.append(sys.getrefcount(table[3]))
+        assert rc == lib.FL_OK
+        assert item_ids == [id(table[i]) for i in (3, 0, 9, 3)]
+        assert refs == [refs[0], refs[1], refs[0] - 1, refs[1] + 2, refs[1]]
+
+    def test_empty(self) -> None:
+        holder: list[object] = [None]
+        assert self.fill([], (), holder) == lib.FL_OK
+        assert holder == [[]]
+
+    def test_id_past_the_table(self) -> None:
+        """An id not below len(table) is FL_E_TOKEN, and the holder is left alone."""
+        holder: list[object] = [None]
+        assert self.fill([0, 1, 2], (0, 1), holder) == lib.FL_E_TOKEN
+        assert holder == [None]
+
+    @pytest.mark.parametrize(
+        ("table", "holder"),
+        [([0, 1], [None]), ((0, 1), (None,)), ((0, 1), []), ((0, 1), [None, None])],
+    )
+    def test_wrong_containers(self, table: object, holder: object) -> None:
+        """A table that is not a tuple or a holder that is not a one-item list is FL_E_ARG."""
+        assert self.fill([0], table, holder) == lib.FL_E_ARG
+
+    def test_null_arguments(self) -> None:
+        holder: list[object] = [None]
+        assert lib.fl_ids_to_pylist(ffi.NULL, 1, ffi.cast("void *", id(())), ffi.cast("void *", id(holder))) \
+            == lib.FL_E_ARG
+        assert lib.fl_ids_to_pylist(ffi.NULL, 0, ffi.NULL, ffi.cast("void *", id(holder))) == lib.FL_E_ARG
 
 
 class TestCaseSplitWords:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import array
+import sys
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -48,27 +49,17 @@ def _check(rc: int) -> None:
     raise RuntimeError(f"fast_litellm native error {rc}: {strerror(rc)}")
 
 
-# How a list of ids is built, by its length (measured in docs/benchmarks.md's
-# setting: a fresh list per call, tiktoken running in between):
-#   - under _ARRAY_MIN ids, ffi.unpack (lowest fixed cost);
-#   - up to _TAKE_MIN ids, array('I').tolist(): fresh int objects from
-#     pymalloc's free lists, which the previous list's release left in cache
-#     (~10 ns/id, against ~30 for the object-table take below once other work
-#     has evicted the table);
-#   - from _TAKE_MIN ids on, numpy's object take + tolist from a table of
-#     pre-made ints (~15 ns/id): millions of new ints need new arenas and page
-#     faults (~25 ns/id), while the table is reused.
-_ARRAY_MIN = 64
+# How a list of ids is built, by its length:
+#   - under _FILL_MIN ids, ffi.unpack (lowest fixed cost);
+#   - from _FILL_MIN ids on, native/pylist.c fills the list with references to
+#     pre-made ints (~3 ns/id, where array('I').tolist() or numpy make a new
+#     int per id at 10-30 ns, plus as much again to free them).  CPython only:
+#     the objects are passed by id(); elsewhere array('I').tolist() does it.
+_FILL_MIN = 64
 _U32 = "I" if array.array("I").itemsize == 4 else "L"
-_TAKE_MIN = 200_000
-
-
-def _int_table(size: int) -> Any:
-    import numpy as np
-
-    table = np.empty(size, dtype=object)
-    table[:] = range(size)
-    return table
+_CPYTHON = sys.implementation.name == "cpython"
+_fl_ids_to_pylist = lib.fl_ids_to_pylist
+_cast = ffi.cast
 
 
 class NativeVocabulary:
@@ -104,20 +95,22 @@ class NativeVocabulary:
 
     def _to_list(self, buf: Any, n: int) -> list[int]:
         """The Python list of the n ids in buf."""
-        if n < _ARRAY_MIN:
-            result: list[int] = ffi.unpack(buf, n)
+        if n < _FILL_MIN:
+            result: list[int] = _unpack(buf, n)
             return result
-        if n < _TAKE_MIN:
+        if not _CPYTHON:  # pragma: no cover - the tests run on CPython
             ids = array.array(_U32)
             ids.frombytes(ffi.buffer(buf, 4 * n))
             return ids.tolist()
         ints = self._ints
-        if ints is None:
-            ints = self._ints = _int_table(self.max_rank)
-        import numpy as np
-
-        taken: list[int] = ints.take(np.frombuffer(ffi.buffer(buf, 4 * n), dtype=np.uint32)).tolist()
-        return taken
+        if ints is None:  # built on first use: 6 MB for o200k, which counting never needs
+            ints = self._ints = tuple(range(self.max_rank))
+        holder: list[Any] = [None]
+        rc = _fl_ids_to_pylist(buf, n, _cast("void *", id(ints)), _cast("void *", id(holder)))
+        if rc != lib.FL_OK:
+            _check(rc)
+        filled: list[int] = holder[0]
+        return filled
 
     def encode(self, data: bytes) -> list[int]:
         """Ids of UTF-8 ``data`` as ordinary text."""
@@ -132,7 +125,7 @@ class NativeVocabulary:
         n = _fl_encode(self._ptr, data, cap, buf, cap)
         if n < 0:
             _check(n)
-        if n < _ARRAY_MIN:
+        if n < _FILL_MIN:
             result: list[int] = _unpack(buf, n)
             return result
         return self._to_list(buf, n)
