@@ -33,6 +33,7 @@
 #define SMALL_PIECE 96   /* pieces shorter than this use the array merge */
 #define SCAN_BATCH 256   /* piece ends produced per scanner call */
 #define PIECE_BATCH 512  /* ... and after cutting them at boundaries no token crosses */
+#define CUT_GROUP 16     /* boundaries whose cross-filter words are fetched together */
 
 /* ---- Per-thread piece cache -------------------------------------------------- */
 
@@ -641,20 +642,36 @@ static size_t cut_piece(const struct fl_encoding *e, const fl_cross *c, const ui
     const uint8_t *p = s + start;
     size_t n = end - start;
     *done = 0;
-    for (size_t b = 1; b < n; b++) {
-        if (p[b] < 0xC0 || p[b - 1] < 0x80)
-            continue;
-        if (e->byte_pairs[(unsigned)p[b - 1] << 8 | p[b]] != FL_NO_RANK)
-            continue;
-        if (b >= 2 && b + 2 <= n && fl_cross_maybe(c, FL_CROSS_W4, p + b - 2))
-            continue;
-        if (b + 2 <= n && fl_cross_maybe(c, FL_CROSS_PRE3, p + b - 1))
-            continue;
-        if (b >= 2 && fl_cross_maybe(c, FL_CROSS_SUF3, p + b - 2))
-            continue;
-        if (k == PIECE_BATCH)
-            return k;
-        ends[k++] = start + b;
+    for (size_t b = 1; b < n;) {
+        /* A group of boundaries between two multi-byte characters that no two-byte token
+         * spans: their filter words are fetched together (o200k's filter is 512 KB, and
+         * most boundaries need all three of them), then tested in order. */
+        size_t group[CUT_GROUP], m = 0;
+        for (; b < n && m < CUT_GROUP; b++) {
+            if (p[b] < 0xC0 || p[b - 1] < 0x80)
+                continue;
+            if (e->byte_pairs[(unsigned)p[b - 1] << 8 | p[b]] != FL_NO_RANK)
+                continue;
+            group[m++] = b;
+            if (b >= 2 && b + 2 <= n)
+                fl_cross_prefetch(c, FL_CROSS_W4, p + b - 2);
+            if (b + 2 <= n)
+                fl_cross_prefetch(c, FL_CROSS_PRE3, p + b - 1);
+            if (b >= 2)
+                fl_cross_prefetch(c, FL_CROSS_SUF3, p + b - 2);
+        }
+        for (size_t i = 0; i < m; i++) {
+            size_t g = group[i];
+            if (g >= 2 && g + 2 <= n && fl_cross_maybe(c, FL_CROSS_W4, p + g - 2))
+                continue;
+            if (g + 2 <= n && fl_cross_maybe(c, FL_CROSS_PRE3, p + g - 1))
+                continue;
+            if (g >= 2 && fl_cross_maybe(c, FL_CROSS_SUF3, p + g - 2))
+                continue;
+            if (k == PIECE_BATCH)
+                return k;
+            ends[k++] = start + g;
+        }
     }
     if (k == PIECE_BATCH)
         return k;

@@ -323,6 +323,12 @@ FL_INLINE uint64_t fl_cross_bits(uint64_t h)
     return (1ull << (h & 63)) | (1ull << ((h >> 6) & 63)) | (1ull << ((h >> 12) & 63));
 }
 
+/* Start loading the filter word fl_cross_maybe(c, kind, p) will read. */
+FL_INLINE void fl_cross_prefetch(const fl_cross *c, unsigned kind, const uint8_t *p)
+{
+    __builtin_prefetch(&c->words[fl_cross_hash(kind, p) >> c->shift]);
+}
+
 /* 0 if no token has these bytes in that position; 1 if one may. */
 FL_INLINE int fl_cross_maybe(const fl_cross *c, unsigned kind, const uint8_t *p)
 {
