@@ -22,7 +22,7 @@
 
 /* Bumped whenever a prototype or constant below changes meaning; the Python
  * bindings refuse to load a _native built from another version. */
-#define FL_ABI_VERSION 6
+#define FL_ABI_VERSION 7
 
 enum {
     FL_OK = 0,
@@ -168,7 +168,15 @@ int64_t fl_count_chunked(const fl_encoding *enc, const char *blob, size_t blob_l
  * Returns FL_OK; FL_E_TOKEN if some id is not below len(table); FL_E_ARG if
  * table is not a tuple or out not a one-item list; FL_E_NOMEM.
  */
-int fl_ids_to_pylist(const uint32_t *ids, size_t n, void *table, void *out);
+int fl_ids_to_pylist(const uint32_t *ids, size_t n, uintptr_t table, uintptr_t out);
+
+/*
+ * CPython only (pylist.c): fl_encode of `text` into memory of its own, then
+ * fl_ids_to_pylist of the ids (table and out as there).  Returns the number
+ * of ids, or a negative code of either function.
+ */
+int64_t fl_encode_pylist(const fl_encoding *enc, const char *text, size_t len, uintptr_t table,
+                         uintptr_t out);
 
 /* FL_CDEF_END */
 

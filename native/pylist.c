@@ -18,6 +18,8 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include <stdlib.h>
+
 #include "fast_litellm.h"
 
 /* The new list of table[ids[0]], .., table[ids[n-1]], or NULL with out_rc set. */
@@ -57,9 +59,9 @@ static PyObject *list_of_ids(const uint32_t *ids, size_t n, PyObject *table, int
     return list;
 }
 
-int fl_ids_to_pylist(const uint32_t *ids, size_t n, void *table, void *out)
+int fl_ids_to_pylist(const uint32_t *ids, size_t n, uintptr_t table, uintptr_t out)
 {
-    if ((ids == NULL && n > 0) || table == NULL || out == NULL || n > (size_t)PY_SSIZE_T_MAX)
+    if ((ids == NULL && n > 0) || table == 0 || out == 0 || n > (size_t)PY_SSIZE_T_MAX)
         return FL_E_ARG;
     PyGILState_STATE gil = PyGILState_Ensure();
     int rc = FL_OK;
@@ -73,4 +75,25 @@ int fl_ids_to_pylist(const uint32_t *ids, size_t n, void *table, void *out)
     }
     PyGILState_Release(gil);
     return rc;
+}
+
+int64_t fl_encode_pylist(const fl_encoding *enc, const char *text, size_t len, uintptr_t table,
+                         uintptr_t out)
+{
+    /* The ids live in memory of this call only: filling the list may run Python code
+     * (a garbage collection, finalizers), which may encode on this thread too. */
+    enum { STACK_IDS = 512 };
+    uint32_t stack_ids[STACK_IDS];
+    uint32_t *ids = len <= STACK_IDS ? stack_ids : malloc(len * sizeof *ids);
+    if (ids == NULL)
+        return FL_E_NOMEM;
+    int64_t n = fl_encode(enc, text, len, ids, len);
+    if (n >= 0) {
+        int rc = fl_ids_to_pylist(ids, (size_t)n, table, out);
+        if (rc != FL_OK)
+            n = rc;
+    }
+    if (ids != stack_ids)
+        free(ids);
+    return n;
 }

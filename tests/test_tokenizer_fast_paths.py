@@ -13,6 +13,7 @@ parts than a batch holds; a vocabulary where cutting would be wrong).
 from __future__ import annotations
 
 import base64
+import gc
 import random
 import string
 import sys
@@ -55,7 +56,7 @@ class TestListBuilding:
 
     @pytest.mark.parametrize(
         "n_ids",
-        [0, 1, tokens._FILL_MIN - 1, tokens._FILL_MIN, tokens._FILL_MIN + 1, 200_001],
+        [0, 1, tokens._ARRAY_MIN - 1, tokens._ARRAY_MIN, 511, 512, 513, 200_001],
     )
     def test_lengths_at_the_thresholds(self, pair: tuple[Encoding, tiktoken.Encoding], n_ids: int) -> None:
         """A text of exactly n_ids ids encodes to tiktoken's list, of exact type list[int]."""
@@ -69,7 +70,7 @@ class TestListBuilding:
     def test_batch_of_mixed_sizes(self, pair: tuple[Encoding, tiktoken.Encoding]) -> None:
         """A batch whose texts fall in different size classes matches tiktoken text by text."""
         native, tt = pair
-        texts = [" a" * n for n in (0, 3, tokens._FILL_MIN, 5000, 200_007)]
+        texts = [" a" * n for n in (0, 3, tokens._ARRAY_MIN, 5000, 200_007)]
         assert native.encode_ordinary_batch(texts, num_threads=2) == [tt.encode_ordinary(t) for t in texts]
 
 
@@ -79,8 +80,7 @@ class TestNativeListFill:
     @staticmethod
     def fill(ids: list[int], table: object, holder: object) -> int:
         buf = ffi.new("uint32_t[]", ids)
-        rc: int = lib.fl_ids_to_pylist(buf, len(ids), ffi.cast("void *", id(table)),
-                                       ffi.cast("void *", id(holder)))
+        rc: int = lib.fl_ids_to_pylist(buf, len(ids), id(table), id(holder))
         return rc
 
     def test_items_are_the_table_objects(self) -> None:
@@ -103,6 +103,41 @@ class TestNativeListFill:
         assert item_ids == [id(table[i]) for i in (3, 0, 9, 3)]
         assert refs == [refs[0], refs[1], refs[0] - 1, refs[1] + 2, refs[1]]
 
+    def test_finalizers_that_encode_while_a_list_is_built(self, pair: tuple[Encoding, tiktoken.Encoding]) -> None:
+        """Building a list may collect garbage and run finalizers, which may encode on the same
+        thread: each call's ids live in memory of its own, so neither result is disturbed.
+
+        With a collection on every allocation and a finalizer that leaves new garbage behind,
+        a collection (and an encode) happens inside nearly every list allocation."""
+        native, tt = pair
+        outer, inner_text = "outer words " * 300, "inner text, other words " * 40
+        expected, expected_inner = tt.encode_ordinary(outer), tt.encode_ordinary(inner_text)
+        inner: list[list[int]] = []
+
+        class Encodes:
+            def __init__(self) -> None:
+                self.me = self  # a cycle: only the collector frees it
+
+            def __del__(self) -> None:
+                if len(inner) < 2000:
+                    inner.append(native.encode_ordinary(inner_text))
+                    Encodes()
+
+        results = []
+        threshold = gc.get_threshold()
+        gc.set_threshold(1)
+        try:
+            Encodes()
+            for _ in range(200):
+                results.append(native.encode_ordinary(outer))
+        finally:
+            gc.set_threshold(*threshold)
+            inner.append(expected_inner)  # stops the chain
+            gc.collect()
+        assert len(inner) > 50
+        assert all(r == expected for r in results)
+        assert all(r == expected_inner for r in inner)
+
     def test_empty(self) -> None:
         holder: list[object] = [None]
         assert self.fill([], (), holder) == lib.FL_OK
@@ -124,9 +159,9 @@ class TestNativeListFill:
 
     def test_null_arguments(self) -> None:
         holder: list[object] = [None]
-        assert lib.fl_ids_to_pylist(ffi.NULL, 1, ffi.cast("void *", id(())), ffi.cast("void *", id(holder))) \
-            == lib.FL_E_ARG
-        assert lib.fl_ids_to_pylist(ffi.NULL, 0, ffi.NULL, ffi.cast("void *", id(holder))) == lib.FL_E_ARG
+        assert lib.fl_ids_to_pylist(ffi.NULL, 1, id(()), id(holder)) == lib.FL_E_ARG
+        assert lib.fl_ids_to_pylist(ffi.NULL, 0, 0, id(holder)) == lib.FL_E_ARG
+        assert lib.fl_encode_pylist(ffi.NULL, b"a", 1, id(()), id(holder)) == lib.FL_E_ARG
 
 
 class TestCaseSplitWords:

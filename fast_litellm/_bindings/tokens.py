@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import array
 import sys
-import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,22 +20,9 @@ PATTERNS = {
 
 _new_nonzero = ffi.new_allocator(should_clear_after_alloc=False)
 
-# Texts up to this many bytes encode into a per-thread buffer, saving a cffi
-# allocation on the small calls that dominate litellm's traffic.
-_SMALL = 512
-_local = threading.local()
 # Bound once: a cffi lib/ffi attribute read costs about as much as a small encode's list.
 _fl_encode = lib.fl_encode
 _fl_count_chunked = lib.fl_count_chunked
-_unpack = ffi.unpack
-
-
-def _small_buffer() -> Any:
-    try:
-        return _local.buf
-    except AttributeError:
-        _local.buf = _new_nonzero("uint32_t[]", _SMALL)
-        return _local.buf
 
 
 def _check(rc: int) -> None:
@@ -49,17 +35,17 @@ def _check(rc: int) -> None:
     raise RuntimeError(f"fast_litellm native error {rc}: {strerror(rc)}")
 
 
-# How a list of ids is built, by its length:
-#   - under _FILL_MIN ids, ffi.unpack (lowest fixed cost);
-#   - from _FILL_MIN ids on, native/pylist.c fills the list with references to
-#     pre-made ints (~3 ns/id, where array('I').tolist() or numpy make a new
-#     int per id at 10-30 ns, plus as much again to free them).  CPython only:
-#     the objects are passed by id(); elsewhere array('I').tolist() does it.
-_FILL_MIN = 64
-_U32 = "I" if array.array("I").itemsize == 4 else "L"
+# How a list of ids is built.  On CPython, native/pylist.c fills it with
+# references to pre-made ints (~3 ns/id, where array('I').tolist(), numpy or
+# ffi.unpack make a new int per id at 10-30 ns, plus as much again to free
+# them): the int table and a one-item holder list are passed by id(), and a
+# single encode is one call (fl_encode_pylist), with no Python-side buffer.
+# Elsewhere, ffi.unpack under _ARRAY_MIN ids and array('I').tolist() above.
 _CPYTHON = sys.implementation.name == "cpython"
+_ARRAY_MIN = 64
+_U32 = "I" if array.array("I").itemsize == 4 else "L"
 _fl_ids_to_pylist = lib.fl_ids_to_pylist
-_cast = ffi.cast
+_fl_encode_pylist = lib.fl_encode_pylist
 
 
 class NativeVocabulary:
@@ -93,20 +79,24 @@ class NativeVocabulary:
         result: int = lib.fl_encoding_memory(self._ptr)
         return result
 
+    def _int_table(self) -> tuple[int, ...]:
+        """The tuple whose item i is the int i, for every rank (built on first use)."""
+        ints = self._ints
+        if ints is None:
+            ints = self._ints = tuple(range(self.max_rank))
+        return ints
+
     def _to_list(self, buf: Any, n: int) -> list[int]:
-        """The Python list of the n ids in buf."""
-        if n < _FILL_MIN:
-            result: list[int] = _unpack(buf, n)
-            return result
+        """The Python list of the n ids in buf (memory of the caller's own call)."""
         if not _CPYTHON:  # pragma: no cover - the tests run on CPython
+            if n < _ARRAY_MIN:
+                unpacked: list[int] = ffi.unpack(buf, n)
+                return unpacked
             ids = array.array(_U32)
             ids.frombytes(ffi.buffer(buf, 4 * n))
             return ids.tolist()
-        ints = self._ints
-        if ints is None:  # built on first use: 6 MB for o200k, which counting never needs
-            ints = self._ints = tuple(range(self.max_rank))
         holder: list[Any] = [None]
-        rc = _fl_ids_to_pylist(buf, n, _cast("void *", id(ints)), _cast("void *", id(holder)))
+        rc = _fl_ids_to_pylist(buf, n, id(self._ints or self._int_table()), id(holder))
         if rc != lib.FL_OK:
             _check(rc)
         filled: list[int] = holder[0]
@@ -114,20 +104,21 @@ class NativeVocabulary:
 
     def encode(self, data: bytes) -> list[int]:
         """Ids of UTF-8 ``data`` as ordinary text."""
+        if not _CPYTHON:  # pragma: no cover
+            return self._encode_unpacked(data)
+        holder: list[Any] = [None]
+        n = _fl_encode_pylist(self._ptr, data, len(data), id(self._ints or self._int_table()), id(holder))
+        if n < 0:
+            _check(n)
+        ids: list[int] = holder[0]
+        return ids
+
+    def _encode_unpacked(self, data: bytes) -> list[int]:  # pragma: no cover - not CPython
         cap = len(data)
-        if cap <= _SMALL:  # the per-request case: no allocation, no extra call
-            try:
-                buf = _local.buf
-            except AttributeError:
-                buf = _small_buffer()
-        else:
-            buf = _new_nonzero("uint32_t[]", cap)
+        buf = _new_nonzero("uint32_t[]", cap)
         n = _fl_encode(self._ptr, data, cap, buf, cap)
         if n < 0:
             _check(n)
-        if n < _FILL_MIN:
-            result: list[int] = _unpack(buf, n)
-            return result
         return self._to_list(buf, n)
 
     def count(self, data: bytes) -> int:
