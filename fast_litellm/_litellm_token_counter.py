@@ -297,17 +297,12 @@ def _messages(messages: Any, strings: list[str], use_default: bool, tc: Any) -> 
     """(fixed tokens, includes a system message) of a message list, or NOT_COVERED."""
     if type(messages) is not list and type(messages) is not tuple:
         return NOT_COVERED
-    for message in messages:
-        if type(message) is not dict:
-            try:  # pydantic messages: litellm's own conversion
-                messages = sys.modules["litellm.utils"].convert_list_message_to_dict(messages)
-            except Exception:  # noqa: BLE001
-                return NOT_COVERED
-            break
     append = strings.append
     total = 3 * len(messages)  # litellm's tokens_per_message
     system = False
     for message in messages:
+        if type(message) is not dict:  # pydantic messages: litellm's own conversion, then again
+            return _converted_messages(messages, strings, use_default, tc)
         for key, value in message.items():
             if type(value) is str:  # the common case first: role, content, name, ids
                 if key in _STRING_SPECIAL_KEYS:
@@ -345,6 +340,18 @@ def _messages(messages: Any, strings: list[str], use_default: bool, tc: Any) -> 
         if not system and message.get("role", None) == "system":  # litellm's any(): stops at the first
             system = True
     return total, system
+
+
+def _converted_messages(messages: Any, strings: list[str], use_default: bool, tc: Any) -> Any:
+    """``_messages`` of a list holding pydantic messages, after litellm's conversion to dicts."""
+    try:
+        converted = sys.modules["litellm.utils"].convert_list_message_to_dict(messages)
+    except Exception:  # noqa: BLE001
+        return NOT_COVERED
+    if type(converted) is not list or any(type(m) is not dict for m in converted):
+        return NOT_COVERED
+    strings.clear()  # the caller's list held only this walk's strings so far
+    return _messages(converted, strings, use_default, tc)
 
 
 def native_token_counter(
