@@ -19,6 +19,7 @@ litellm = pytest.importorskip("litellm")
 
 import fast_litellm  # noqa: E402
 from _subprocess import run_python  # noqa: E402
+from conftest import load_tiktoken  # noqa: E402
 from fast_litellm._gate import gate  # noqa: E402
 from fast_litellm._patching import get_original  # noqa: E402
 
@@ -254,6 +255,22 @@ class TestDifferential:
                 text = (filler * n)[:n] + "tail"
                 for model in ("gpt-4o", "gpt-4"):
                     assert litellm.token_counter(model=model, text=text) == original()(model=model, text=text)
+
+    @given(st.lists(st.lists(st.tuples(st.sampled_from(["a", "é", "日", "😀", "ab", "\x00"]),
+                                       st.integers(min_value=1, max_value=30)), max_size=12)
+                    .map(lambda runs: "".join(c * k for c, k in runs)), max_size=4),
+           st.integers(min_value=1, max_value=40))
+    def test_slices_of_any_width(self, texts: list[str], chunk: int) -> None:
+        """The native slicing (8 bytes at a time, then byte by byte) cuts every text of a request
+        after each `chunk` code points, as litellm's Python slicing does, for any mix of 1-4 byte
+        characters; counted against tiktoken's count of each Python slice.  The texts are runs
+        of one letter or character, so a cut one character off changes the count."""
+        from fast_litellm._litellm_token_counter import _vocab
+
+        tt = load_tiktoken("cl100k_base")
+        blob = b"\xff".join(t.encode() for t in texts)
+        expected = sum(len(tt.encode_ordinary(t[i:i + chunk])) for t in texts for i in range(0, len(t), chunk))
+        assert _vocab("cl100k_base").count_chunked(blob, chunk) == expected
 
     @given(st.text(alphabet=st.characters(codec=None, exclude_categories=()), max_size=3000),
            st.sampled_from(["gpt-4o", "gpt-3.5-turbo", "azure/gpt-4o", None]))
