@@ -303,6 +303,14 @@ def _messages(messages: Any, strings: list[str], use_default: bool, tc: Any) -> 
     for message in messages:
         if type(message) is not dict:  # pydantic messages: litellm's own conversion, then again
             return _converted_messages(messages, strings, use_default, tc)
+        if len(message) == 2:  # the most common shape, {"role": str, "content": str}, without the loop
+            role, content = message.get("role"), message.get("content")
+            if type(role) is str and type(content) is str:
+                append(role)
+                append(content)
+                if role == "system":
+                    system = True
+                continue
         for key, value in message.items():
             if type(value) is str:  # the common case first: role, content, name, ids
                 if key in _STRING_SPECIAL_KEYS:
