@@ -803,6 +803,7 @@ static int encode_impl(const struct fl_encoding *e, const uint8_t *s, size_t len
         }
         /* Pass B */
         start = pos;
+        size_t misses = 0, hit_ids = 0;
         for (size_t j = 0; j < k; j++) {
             size_t plen = ends[j] - start;
             probe_t *pr = &probe[j];
@@ -810,12 +811,22 @@ static int encode_impl(const struct fl_encoding *e, const uint8_t *s, size_t len
             pr->hit = ce && cache_holds(ce, pr, tag | (uint32_t)plen << 2);
             if (pr->hit) {
                 pr->n = ce->meta & 3u;
-                memcpy(pr->ids, ce->ids, sizeof pr->ids);
-            } else if (plen <= FL_MAX_TOKEN_LEN) {
-                pr->h = fl_piece_hash(s + start, plen, &pr->key);
-                __builtin_prefetch(&e->pieces[pr->h >> e->piece_shift]);
+                hit_ids += pr->n;
+                if (out)
+                    memcpy(pr->ids, ce->ids, sizeof pr->ids);
+            } else {
+                misses++;
+                if (plen <= FL_MAX_TOKEN_LEN) {
+                    pr->h = fl_piece_hash(s + start, plen, &pr->key);
+                    __builtin_prefetch(&e->pieces[pr->h >> e->piece_shift]);
+                }
             }
             start = ends[j];
+        }
+        if (misses == 0 && !out) { /* counting a batch of cache hits: nothing left to do */
+            count += hit_ids;
+            pos = ends[k - 1];
+            continue;
         }
         size_t j = 0;
         while (j < k) {
