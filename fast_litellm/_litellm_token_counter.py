@@ -235,10 +235,17 @@ def _tools_block_count(owner: object, block: str, count: Callable[[str], Any]) -
     return tokens
 
 
-@functools.lru_cache(maxsize=256)
+_vocabs_by_model: dict[str, Any] = {}  # _vocab_for_model's answers; read directly on the hot path
+
+
 def _vocab_for_model(fixed_model: str) -> Any:
     """The native vocabulary litellm's token_counter uses for a model name after _fix_model_name."""
-    return _vocab(_encoding_name(fixed_model))
+    vocab = _vocabs_by_model.get(fixed_model)
+    if vocab is None:
+        vocab = _vocab(_encoding_name(fixed_model))
+        if len(_vocabs_by_model) < 256:  # names are few; a caller inventing names stays bounded
+            _vocabs_by_model[fixed_model] = vocab
+    return vocab
 
 
 def _image_tokens(image_url: Any, use_default: bool, tc: Any) -> Any:
@@ -409,6 +416,7 @@ def native_token_counter(
         total, system = walked
         if count_response_tokens is False:
             total += 3
+        if count_response_tokens is False and (tools is not None or tool_choice is not None):
             try:
                 if tools:
                     counted_tools = tools  # rendered and counted with the tokenizer, below
@@ -435,7 +443,7 @@ def native_token_counter(
         return NOT_COVERED  # lone surrogates: litellm's slices see them one by one
     if len(blob) > _Litellm.max_exact_chars and any(len(s) > _Litellm.max_exact_chars for s in strings):
         return NOT_COVERED  # litellm estimates from samples above its exact limit
-    vocab = _vocab_for_model(fixed)
+    vocab = _vocabs_by_model.get(fixed) or _vocab_for_model(fixed)
     if counted_tools is not None:
         tools_tokens = _tools_tokens(tc, vocab, counted_tools, functools.partial(_tiktoken_block, vocab))
         if tools_tokens is NOT_COVERED:

@@ -392,8 +392,9 @@ class TestFallbackPath:
         from fast_litellm import _litellm_token_counter
 
         fast_litellm.configure(token_counter="shadow")
+        vocabs = _litellm_token_counter._vocabs_by_model
+        saved = dict(vocabs)
         try:
-            saved = _litellm_token_counter._vocab_for_model
 
             class OffByOne:
                 def __init__(self, vocab: Any) -> None:
@@ -402,13 +403,14 @@ class TestFallbackPath:
                 def count_chunked(self, blob: bytes, chunk: int) -> int:
                     return int(self.vocab.count_chunked(blob, chunk)) + 1
 
-            _litellm_token_counter._vocab_for_model = lambda fixed: OffByOne(saved(fixed))  # type: ignore[assignment]
+            vocabs["gpt-4o"] = OffByOne(_litellm_token_counter._vocab_for_model("gpt-4o"))
             messages = [{"role": "user", "content": "hello world"}]
             assert litellm.token_counter(model="gpt-4o", messages=messages) == original()(
                 model="gpt-4o", messages=messages)
             assert gate("token_counter").stats.shadow_mismatches == 1
         finally:
-            _litellm_token_counter._vocab_for_model = saved  # type: ignore[assignment]
+            vocabs.clear()
+            vocabs.update(saved)
             fast_litellm.reload_flags()
 
 
