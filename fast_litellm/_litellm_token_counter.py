@@ -41,7 +41,6 @@ __all__ = [
     "native_token_counter",
 ]
 
-_TIKTOKEN = "tiktoken"
 _LEGACY_MODEL = "gpt-3.5-turbo-0301"  # litellm's other per-message constants; not reproduced
 _IMAGE_DETAILS = ("low", "high", "auto")
 
@@ -51,7 +50,7 @@ class _Litellm:
 
     module: Any = None
     litellm: Any = None  # the litellm package, set with module
-    utils: Any = None  # litellm.utils, on the first call that needs it
+    utils: Any = None  # litellm.utils, set with module
     chunk_chars = 1024
     max_exact_chars = 4_000_000
 
@@ -59,8 +58,10 @@ class _Litellm:
     def load(cls) -> Any:
         module = sys.modules.get("litellm.litellm_core_utils.token_counter")
         litellm = sys.modules.get("litellm")
-        if module is not None and litellm is not None and cls.module is None:
+        utils = sys.modules.get("litellm.utils")
+        if module is not None and litellm is not None and utils is not None and cls.module is None:
             cls.litellm = litellm
+            cls.utils = utils
             # Default arguments are bound when litellm defines the functions: read them there.
             cls.chunk_chars = module._get_tiktoken_count_function.__defaults__[0]
             cls.max_exact_chars = module._get_extrapolating_count_function.__defaults__[0]
@@ -88,25 +89,12 @@ def _vocab(encoding_name: str) -> Any:
     return get_encoding(encoding_name)._vocab
 
 
-def _tokenizer_kind(model: str) -> Any:
-    """Which tokenizer litellm counts ``model`` with: "tiktoken", "anthropic" or NOT_COVERED.
-
-    tiktoken when litellm would use its default encoding (``_uses_tiktoken``: no HuggingFace
-    tokenizer for the name, or HuggingFace downloads disabled). "anthropic" when the name selects
-    litellm's bundled Anthropic tokenizer on the Python backend: that is the ``tokenizers`` object
-    our native Anthropic counter reproduces; the Rust backend, or any other HuggingFace tokenizer
-    (llama, command-r), stays litellm's. ``huggingface_tokenizer_kind`` is called once.
+def _huggingface_kind(kind: str, utils: Any) -> Any:
+    """For a name litellm counts with a HuggingFace tokenizer (``huggingface_tokenizer_kind``
+    answered ``kind``): "anthropic" when it is litellm's bundled Anthropic tokenizer on the Python
+    backend, the ``tokenizers`` object our native Anthropic counter reproduces; else NOT_COVERED
+    (the Rust backend, llama, command-r: litellm's own).
     """
-    utils = _Litellm.utils
-    if utils is None:
-        utils = _Litellm.utils = sys.modules.get("litellm.utils")
-        if utils is None:
-            return NOT_COVERED
-    if getattr(_Litellm.litellm, "disable_hf_tokenizer_download", False) is True:
-        return _TIKTOKEN
-    kind = utils.huggingface_tokenizer_kind(model)
-    if kind is None:
-        return _TIKTOKEN
     if kind != "anthropic":
         return NOT_COVERED
     try:
@@ -388,11 +376,14 @@ def native_token_counter(
     if model is None:
         fixed = "gpt-3.5-turbo"  # litellm: the default cl100k encoding, 3 per message
     elif type(model) is str:
-        kind = _tokenizer_kind(model)
-        if kind is not _TIKTOKEN:
-            if kind is NOT_COVERED:
-                return NOT_COVERED  # llama, command-r, or another backend: litellm's own
-            anthropic = True
+        # litellm's default encoding, unless the name selects a HuggingFace tokenizer (and its
+        # downloads are not disabled); huggingface_tokenizer_kind is called once.
+        if getattr(_Litellm.litellm, "disable_hf_tokenizer_download", False) is not True:
+            kind = _Litellm.utils.huggingface_tokenizer_kind(model)
+            if kind is not None:
+                if _huggingface_kind(kind, _Litellm.utils) is NOT_COVERED:
+                    return NOT_COVERED  # llama, command-r, or another backend: litellm's own
+                anthropic = True
         fixed = tc._fix_model_name(model)
         if fixed == _LEGACY_MODEL:
             return NOT_COVERED

@@ -452,10 +452,10 @@ class TestTokenizerSelection:
     def test_other_huggingface_tokenizers_are_litellms(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """llama names, and a Claude name added to litellm's table at run time, follow litellm."""
         from fast_litellm._gate import NOT_COVERED
-        from fast_litellm._litellm_token_counter import _tokenizer_kind
+        from fast_litellm._litellm_token_counter import native_token_counter
 
         for name in ("meta-llama/llama-3-8b", "replicate/llama-2-70b"):  # litellm's own HF tokenizers
-            assert _tokenizer_kind(name) is NOT_COVERED
+            assert native_token_counter(name, None, "hello") is NOT_COVERED
         assert self._same("my-new-claude-model")[0] == 1  # not in anthropic_models: tiktoken
         monkeypatch.setattr(litellm, "anthropic_models", {*litellm.anthropic_models, "my-new-claude-model"})
         assert self._same("my-new-claude-model") == (1, 0)  # now litellm's Anthropic tokenizer, natively
