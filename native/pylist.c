@@ -18,6 +18,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "fast_litellm.h"
@@ -84,6 +85,8 @@ int64_t fl_encode_pylist(const fl_encoding *enc, const char *text, size_t len, u
      * (a garbage collection, finalizers), which may encode on this thread too. */
     enum { STACK_IDS = 512 };
     uint32_t stack_ids[STACK_IDS];
+    if (len > SIZE_MAX / sizeof(uint32_t))
+        return FL_E_NOMEM;
     uint32_t *ids = len <= STACK_IDS ? stack_ids : malloc(len * sizeof *ids);
     if (ids == NULL)
         return FL_E_NOMEM;
