@@ -175,16 +175,32 @@ class _PlainPickler(pickle.Pickler):
         raise _NotPlainData
 
 
+# Idle (pickler, buffer) pairs: making a pickler costs about a third of a key.  A call takes a
+# pair (or makes one) and gives it back emptied, so a call that starts while another one is
+# dumping (another thread, or a finalizer that counts, run by a collection during the dump) never
+# shares its pickler; list.pop and list.append are atomic under the GIL.
+_idle_picklers: list[tuple[_PlainPickler, io.BytesIO]] = []
+
+
 def _plain_key(tools: Any) -> bytes | None:
     """The pickle of ``tools`` if they are plain data (see above) and not too large, else None."""
-    buffer = io.BytesIO()
     try:
-        _PlainPickler(buffer, 4).dump(tools)
+        pickler, buffer = _idle_picklers.pop()
+    except IndexError:
+        buffer = io.BytesIO()
+        pickler = _PlainPickler(buffer, 4)
+    try:
+        pickler.dump(tools)
     except Exception:  # noqa: BLE001 - not plain data (or too deep): no key, render as usual
         return None
-    if buffer.tell() > _TOOLS_MEMO_MAX_CHARS:
-        return None
-    return buffer.getvalue()
+    else:
+        return buffer.getvalue() if buffer.tell() <= _TOOLS_MEMO_MAX_CHARS else None
+    finally:
+        pickler.clear_memo()  # holds the dumped objects until cleared
+        buffer.seek(0)
+        buffer.truncate()
+        if len(_idle_picklers) < 4:
+            _idle_picklers.append((pickler, buffer))
 
 
 def _tools_tokens(tc: Any, owner: object, tools: Any, count: Callable[[str], Any]) -> Any:

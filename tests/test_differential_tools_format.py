@@ -310,6 +310,49 @@ class TestToolsCountMemo:
         return [{"type": "function", "function": {"name": "f", "description": description, "parameters": {
             "type": "object", "properties": {"a": {"type": "string"}}}}}]
 
+    def test_reused_picklers_key_like_a_fresh_one(self) -> None:
+        """Keys from the pool of idle picklers are the pickle a fresh pickler writes, also after a
+        refused (not plain) input stopped a dump half-way, and a key made while another is being
+        made (a finalizer run by a collection during the dump) does not disturb it."""
+        import gc
+        import io
+        import pickle
+
+        def fresh(tools: Any) -> bytes:
+            buffer = io.BytesIO()
+            _litellm_token_counter._PlainPickler(buffer, 4).dump(tools)
+            return buffer.getvalue()
+
+        inner: list[bytes | None] = []
+        other = self._tools("inner " * 50)
+
+        class KeysWhenCollected:
+            def __init__(self) -> None:
+                self.me = self  # a cycle: freed by the collector
+
+            def __del__(self) -> None:
+                if len(inner) < 500:
+                    inner.append(_litellm_token_counter._plain_key(other))
+                    KeysWhenCollected()
+
+        inputs = [self._tools(f"description {i} " * i) for i in range(1, 30)]
+        refused = [{"type": "function", "function": {"name": "f", "x": [1, 2, object()]}}]
+        keys = []
+        threshold = gc.get_threshold()
+        gc.set_threshold(1)
+        try:
+            KeysWhenCollected()
+            for tools in inputs:
+                assert _litellm_token_counter._plain_key(refused) is None
+                keys.append(_litellm_token_counter._plain_key(tools))
+        finally:
+            gc.set_threshold(*threshold)
+            inner.extend([None] * 500)  # stops the chain
+            gc.collect()
+        assert keys == [fresh(tools) for tools in inputs]
+        assert [k for k in inner if k is not None] and all(k in (None, fresh(other)) for k in inner)
+        assert pickle.loads(keys[0]) == inputs[0]
+
     def test_changed_tools_are_recounted(self) -> None:
         """Tools mutated in place between calls are counted afresh (the key is the rendered block)."""
         original = get_original("litellm.litellm_core_utils.token_counter", "token_counter")
