@@ -89,19 +89,19 @@ def _vocab(encoding_name: str) -> Any:
     return get_encoding(encoding_name)._vocab
 
 
-def _huggingface_kind(kind: str, utils: Any) -> Any:
+def _bundled_anthropic_on_python(kind: str, utils: Any) -> bool:
     """For a name litellm counts with a HuggingFace tokenizer (``huggingface_tokenizer_kind``
-    answered ``kind``): "anthropic" when it is litellm's bundled Anthropic tokenizer on the Python
-    backend, the ``tokenizers`` object our native Anthropic counter reproduces; else NOT_COVERED
-    (the Rust backend, llama, command-r: litellm's own).
+    answered ``kind``): is it litellm's bundled Anthropic tokenizer on the Python backend, the
+    ``tokenizers`` object our native Anthropic counter reproduces?  (The Rust backend, llama and
+    command-r stay litellm's.)
     """
     if kind != "anthropic":
-        return NOT_COVERED
+        return False
     try:
         backend = utils._huggingface_tokenizer_backend()
     except Exception:  # noqa: BLE001 - whatever litellm would do, it does itself
-        return NOT_COVERED
-    return "anthropic" if getattr(backend, "name", None) == "PYTHON" else NOT_COVERED
+        return False
+    return getattr(backend, "name", None) == "PYTHON"
 
 
 _anthropic_tokenizer: list[AnthropicTokenizer] = []  # litellm's bundled tokenizer, natively, once loaded
@@ -397,7 +397,7 @@ def native_token_counter(
         if getattr(_Litellm.litellm, "disable_hf_tokenizer_download", False) is not True:
             kind = _Litellm.utils.huggingface_tokenizer_kind(model)
             if kind is not None:
-                if _huggingface_kind(kind, _Litellm.utils) is NOT_COVERED:
+                if not _bundled_anthropic_on_python(kind, _Litellm.utils):
                     return NOT_COVERED  # llama, command-r, or another backend: litellm's own
                 anthropic = True
         fixed = tc._fix_model_name(model)
