@@ -617,19 +617,10 @@ static size_t encode_merged(const struct fl_encoding *e, const uint8_t *piece, s
     return fl_bpe_merge(e, piece, plen, dst);
 }
 
-/* What the passes over a batch of pieces learn about each piece. */
-typedef struct {
-    uint64_t k0, k1;   /* cache key (pieces <= CACHE_MAX_LEN) */
-    uint64_t key, h;   /* piece-table key and hash (cache misses) */
-    cache_entry *slot; /* cache slot, NULL if the piece is not cacheable */
-    uint32_t n;        /* ids known (cache hit or whole token), else 0 */
-    uint32_t hit;      /* the ids came from the cache */
-    uint32_t ids[CACHE_MAX_IDS];
-} probe_t;
-
-FL_INLINE int cache_holds(const cache_entry *ce, const probe_t *pr, uint32_t want)
+/* Does the cache entry hold the piece with key k0, k1 and meta `want` (tag and length)? */
+FL_INLINE int cache_holds(const cache_entry *ce, uint64_t k0, uint64_t k1, uint32_t want)
 {
-    return ce->k0 == pr->k0 && ce->k1 == pr->k1 && (ce->meta & ~3u) == want;
+    return ce->k0 == k0 && ce->k1 == k1 && (ce->meta & ~3u) == want;
 }
 
 /* The piece s[start..end) cut where no token crosses (see fl_cross): the
@@ -742,37 +733,154 @@ static size_t cut_pieces(const struct fl_encoding *e, const fl_cross **cross, co
     return out;
 }
 
+/* A piece whose ids the piece cache did not hold, resolved later. */
+typedef struct {
+    const uint8_t *p;
+    size_t len;
+    size_t at;         /* out mode: where its ids go; len slots are reserved there */
+    size_t n;          /* its number of ids, once resolved */
+    uint64_t key, h;   /* piece-table key and hash (len <= FL_MAX_TOKEN_LEN), then key = rank */
+} miss_t;
+
+#define MISS_FLUSH 48                       /* misses are resolved once this many wait ... */
+#define MISS_CAP (MISS_FLUSH + PIECE_BATCH) /* ... so one more batch always fits */
+
+/* What encode_impl keeps between batches. */
+typedef struct {
+    const struct fl_encoding *e;
+    uint32_t *out;       /* NULL: count only */
+    size_t at;           /* ids so far, reservations of pending misses included */
+    uint32_t tag;        /* cache tag << 8 */
+    cache_entry *cache;  /* this thread's piece cache, NULL if none */
+    size_t nm;           /* pending misses */
+    uint32_t *big_buf;   /* scratch of a long piece's merge (count mode) */
+    miss_t miss[MISS_CAP];
+    uint32_t merged[GROUP * SMALL_PIECE];
+    uint32_t small_buf[SMALL_PIECE];
+} encoder_t;
+
+/*
+ * Resolve the pending misses, in groups with at most GROUP merges: (C) look
+ * them up in the piece table, collecting the short pieces that are not a
+ * whole token, and merge those in lockstep (merge_lanes); (D) write their ids
+ * into their reserved room, merging long pieces on the spot, and fill the
+ * cache; then (E) close the unused part of each reservation.  Returns FL_OK or
+ * FL_E_NOMEM.
+ */
+static int resolve_misses(encoder_t *x)
+{
+    const struct fl_encoding *e = x->e;
+    miss_t *miss = x->miss;
+    size_t nm = x->nm;
+    const uint8_t *g_piece[GROUP];
+    size_t g_len[GROUP], g_ids[GROUP];
+    if (nm == 0)
+        return FL_OK;
+    x->nm = 0;
+    for (size_t i = 0; i < nm;) {
+        /* Pass C: misses i .. ii - 1. */
+        size_t g = 0, ii = i;
+        for (; ii < nm && g < GROUP; ii++) {
+            miss_t *M = &miss[ii];
+            uint32_t r = M->len <= FL_MAX_TOKEN_LEN ? fl_piece_find(e, M->p, M->len, M->key, M->h) : FL_NO_RANK;
+            M->n = r != FL_NO_RANK;
+            M->key = r;
+            if (r == FL_NO_RANK && M->len < SMALL_PIECE) {
+                g_piece[g] = M->p;
+                g_len[g++] = M->len;
+            }
+        }
+        if (g)
+            merge_lanes(e, g_piece, g_len, g, x->merged, g_ids);
+        /* Pass D */
+        g = 0;
+        for (; i < ii; i++) {
+            miss_t *M = &miss[i];
+            uint32_t *dst = x->out ? x->out + M->at : NULL;
+            uint32_t one = (uint32_t)M->key;
+            const uint32_t *ids = &one;
+            size_t m = M->n;
+            if (m == 0) {
+                if (M->len < SMALL_PIECE) {
+                    ids = x->merged + g * SMALL_PIECE;
+                    m = g_ids[g++];
+                    if (dst)
+                        memcpy(dst, ids, m * sizeof *ids);
+                } else {
+                    m = encode_merged(e, M->p, M->len, dst, x->small_buf, &x->big_buf);
+                    if (m == 0)
+                        return FL_E_NOMEM;
+                    ids = dst ? dst : x->small_buf;
+                }
+            } else if (dst) {
+                dst[0] = one;
+            }
+            M->n = m;
+            if (x->cache && M->len <= CACHE_MAX_LEN && m <= CACHE_MAX_IDS) {
+                uint64_t k0, k1;
+                cache_key_of(M->p, M->len, &k0, &k1);
+                cache_entry *ce = &x->cache[cache_index(k0, k1, M->len)];
+                ce->k0 = k0;
+                ce->k1 = k1;
+                ce->meta = x->tag | (uint32_t)M->len << 2 | (uint32_t)m;
+                memcpy(ce->ids, ids, m * sizeof *ids);
+            }
+        }
+    }
+    /* Pass E */
+    if (!x->out) {
+        for (size_t i = 0; i < nm; i++)
+            x->at += miss[i].n;
+        return FL_OK;
+    }
+    uint32_t *out = x->out;
+    size_t w = miss[0].at + miss[0].n;
+    for (size_t i = 1; i <= nm; i++) {
+        size_t from = miss[i - 1].at + miss[i - 1].len, to = i < nm ? miss[i].at : x->at;
+        memmove(out + w, out + from, (to - from) * sizeof *out);
+        w += to - from;
+        if (i < nm) {
+            memmove(out + w, out + miss[i].at, miss[i].n * sizeof *out);
+            w += miss[i].n;
+        }
+    }
+    x->at = w;
+    return FL_OK;
+}
+
 /*
  * Tokenize s[0..len).  With out != NULL, ids go to out, which must hold len
  * ids (a text never has more ids than bytes); otherwise they are only counted.
  * Returns FL_OK or FL_E_NOMEM.
  *
  * Pieces are scanned in batches of SCAN_BATCH and cut (cut_pieces), then
- * handled in passes that let memory
- * latency overlap instead of adding up: (A) compute cache keys and prefetch
- * the cache slots; (B) copy the ids of cache hits, and for misses compute the
- * table hash and prefetch the table slot; then, GROUP short pieces that need a
- * merge at a time: (C) in order, look misses up in the table, collecting up to
- * GROUP short pieces that are not a whole token, and merge those in lockstep
- * (merge_lanes); (D) emit the ids of those pieces in order, merging long
- * pieces on the spot, and fill the cache.
+ * handled in passes that let memory latency overlap instead of adding up:
+ * (A) compute cache keys and prefetch the cache slots; (B) in order, copy the
+ * ids of cache hits to out, and for each miss reserve as many ids as it has
+ * bytes (a piece never has more), record it and prefetch its piece-table
+ * slot.  Misses wait until MISS_FLUSH of them have gathered, over one batch or
+ * several, so that more of their merges run in lockstep (resolve_misses).
  */
 static int encode_impl(const struct fl_encoding *e, const uint8_t *s, size_t len, uint32_t *out,
                        size_t *n_out)
 {
     size_t scanned[SCAN_BATCH], cut[PIECE_BATCH];
     const size_t *ends;
-    probe_t probe[PIECE_BATCH];
+    cache_entry *slot[PIECE_BATCH];
+    uint64_t key0[PIECE_BATCH], key1[PIECE_BATCH];
+    encoder_t xs, *x = &xs;
+    x->e = e;
+    x->out = out;
+    x->at = 0;
+    x->tag = e->cache_tag << 8;
+    x->nm = 0;
+    x->big_buf = NULL;
+    x->cache = e->cache_tag ? thread_cache() : NULL;
     const fl_cross *cross = NULL;
     size_t pending = 0; /* the end of a piece whose cutting goes on at pos */
-    size_t pos = 0, count = 0;
-    uint32_t small_buf[SMALL_PIECE];
-    uint32_t *big_buf = NULL;
-    uint32_t merged[GROUP * SMALL_PIECE];
-    const uint8_t *g_piece[GROUP];
-    size_t g_len[GROUP], g_ids[GROUP];
-    cache_entry *cache = e->cache_tag ? thread_cache() : NULL;
-    uint32_t tag = e->cache_tag << 8;
+    size_t pos = 0;
+    cache_entry *cache = x->cache;
+    uint32_t tag = x->tag;
     int rc = FL_OK;
     while (pos < len) {
         size_t k;
@@ -792,114 +900,53 @@ static int encode_impl(const struct fl_encoding *e, const uint8_t *s, size_t len
         size_t start = pos;
         for (size_t j = 0; j < k; j++) {
             size_t plen = ends[j] - start;
-            probe_t *pr = &probe[j];
-            pr->slot = NULL;
+            slot[j] = NULL;
             if (FL_LIKELY(plen <= CACHE_MAX_LEN && cache)) {
-                cache_key_of(s + start, plen, &pr->k0, &pr->k1);
-                pr->slot = &cache[cache_index(pr->k0, pr->k1, plen)];
-                __builtin_prefetch(pr->slot);
+                cache_key_of(s + start, plen, &key0[j], &key1[j]);
+                slot[j] = &cache[cache_index(key0[j], key1[j], plen)];
+                __builtin_prefetch(slot[j]);
             }
             start = ends[j];
         }
         /* Pass B */
         start = pos;
-        size_t misses = 0, hit_ids = 0;
+        size_t at = x->at, nm = x->nm;
         for (size_t j = 0; j < k; j++) {
             size_t plen = ends[j] - start;
-            probe_t *pr = &probe[j];
-            const cache_entry *ce = pr->slot;
-            pr->hit = ce && cache_holds(ce, pr, tag | (uint32_t)plen << 2);
-            if (pr->hit) {
-                pr->n = ce->meta & 3u;
-                hit_ids += pr->n;
-                if (out)
-                    memcpy(pr->ids, ce->ids, sizeof pr->ids);
-            } else {
-                misses++;
-                if (plen <= FL_MAX_TOKEN_LEN) {
-                    pr->h = fl_piece_hash(s + start, plen, &pr->key);
-                    __builtin_prefetch(&e->pieces[pr->h >> e->piece_shift]);
+            const cache_entry *ce = slot[j];
+            if (ce && cache_holds(ce, key0[j], key1[j], tag | (uint32_t)plen << 2)) {
+                size_t m = ce->meta & 3u;
+                if (out) {
+                    if (FL_LIKELY(at + CACHE_MAX_IDS <= len))
+                        memcpy(out + at, ce->ids, sizeof ce->ids);
+                    else
+                        memcpy(out + at, ce->ids, m * sizeof *ce->ids);
                 }
+                at += m;
+            } else {
+                miss_t *M = &x->miss[nm++];
+                M->p = s + start;
+                M->len = plen;
+                M->at = at;
+                if (plen <= FL_MAX_TOKEN_LEN) {
+                    M->h = fl_piece_hash(M->p, plen, &M->key);
+                    __builtin_prefetch(&e->pieces[M->h >> e->piece_shift]);
+                }
+                if (out)
+                    at += plen;
             }
             start = ends[j];
         }
-        if (misses == 0 && !out) { /* counting a batch of cache hits: nothing left to do */
-            count += hit_ids;
-            pos = ends[k - 1];
-            continue;
-        }
-        size_t j = 0;
-        while (j < k) {
-            /* Pass C: pieces j .. jj - 1, with at most GROUP merges among them. */
-            size_t g = 0, jj = j;
-            start = j ? ends[j - 1] : pos;
-            for (; jj < k && g < GROUP; jj++) {
-                size_t plen = ends[jj] - start;
-                const uint8_t *piece = s + start;
-                start = ends[jj];
-                probe_t *pr = &probe[jj];
-                if (pr->hit)
-                    continue;
-                uint32_t rank = plen <= FL_MAX_TOKEN_LEN
-                                    ? fl_piece_find(e, piece, plen, pr->key, pr->h)
-                                    : FL_NO_RANK;
-                pr->n = rank != FL_NO_RANK;
-                pr->ids[0] = rank;
-                if (rank == FL_NO_RANK && plen < SMALL_PIECE) {
-                    g_piece[g] = piece;
-                    g_len[g++] = plen;
-                }
-            }
-            if (g)
-                merge_lanes(e, g_piece, g_len, g, merged, g_ids);
-            /* Pass D */
-            g = 0;
-            start = j ? ends[j - 1] : pos;
-            for (; j < jj; j++) {
-                size_t plen = ends[j] - start;
-                const uint8_t *piece = s + start;
-                start = ends[j];
-                probe_t *pr = &probe[j];
-                uint32_t *dst = out ? out + count : NULL;
-                size_t m = pr->n;
-                const uint32_t *ids = pr->ids;
-                if (m == 0) {
-                    if (plen < SMALL_PIECE) {
-                        ids = merged + g * SMALL_PIECE;
-                        m = g_ids[g++];
-                        if (dst)
-                            memcpy(dst, ids, m * sizeof *ids);
-                    } else {
-                        m = encode_merged(e, piece, plen, dst, small_buf, &big_buf);
-                        if (m == 0) {
-                            rc = FL_E_NOMEM;
-                            goto done;
-                        }
-                        ids = dst ? dst : small_buf;
-                    }
-                } else if (dst) {
-                    dst[0] = ids[0];
-                    if (m > 1) {
-                        dst[1] = ids[1];
-                        if (m > 2)
-                            dst[2] = ids[2];
-                    }
-                }
-                if (!pr->hit && pr->slot && m <= CACHE_MAX_IDS) {
-                    cache_entry *ce = pr->slot;
-                    ce->k0 = pr->k0;
-                    ce->k1 = pr->k1;
-                    ce->meta = tag | (uint32_t)plen << 2 | (uint32_t)m;
-                    memcpy(ce->ids, ids, m * sizeof *ids);
-                }
-                count += m;
-            }
-        }
+        x->at = at;
+        x->nm = nm;
         pos = ends[k - 1];
+        if (nm >= MISS_FLUSH && (rc = resolve_misses(x)) != FL_OK)
+            goto done;
     }
+    rc = resolve_misses(x);
 done:
-    free(big_buf);
-    *n_out = count;
+    free(x->big_buf);
+    *n_out = x->at;
     return rc;
 }
 
