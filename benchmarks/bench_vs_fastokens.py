@@ -6,9 +6,13 @@
 
 Issue 2 names fastokens as the fastest exact single-thread BPE known here and asks to
 beat it on cl100k_base and o200k_base.  This script measures all three libraries in
-one process on the corpora of bench_tokenizer.py: the first ``--size-mb`` MB of each,
-cut into 1 KB and 100 KB chunks, every chunk encoded once per pass as a fresh str, the
-libraries alternated per chunk, best of 3 passes, the Python list of ids returned.
+one process on the corpora of bench_tokenizer.py: ``--size-mb`` MB of each (after its
+first MB), cut into 1 KB and 100 KB chunks, every chunk encoded once per pass as a fresh
+str, the libraries alternated per chunk, the Python list of ids returned.  Each library
+first encodes the first MB of every corpus (warm-up: tables, one-time builds, the common
+words in its caches).  Pass 1 is then text none of them has seen ("first sight"); passes
+2 and 3 see the same chunks again ("repeat", the better of the two).  fastokens keeps
+caches across calls that a repeat benefits from far more than ours, so both are printed.
 ``RAYON_NUM_THREADS=1`` keeps fastokens on one thread (it splits large inputs across
 cores).  fastokens' ids are checked against tiktoken's; the script exits 1 on any
 difference.  Without fastokens installed it says so and exits 0.
@@ -64,9 +68,11 @@ def main() -> int:
     import fast_litellm.tokenizer as native_tokenizer
 
     corpora = bench.load_corpora(10 * bench.MB, Path(os.environ.get("TMPDIR", "/tmp")) / "fast_litellm_bench")
-    print("\n| case | tiktoken MB/s | fastokens MB/s | native MB/s | native/fastokens |")
-    print("|---|---:|---:|---:|---:|")
+    print("\n| case | tiktoken MB/s | fastokens MB/s | native MB/s | native/fastokens | "
+          "repeat: fastokens MB/s | native MB/s | native/fastokens |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     exact = True
+    warm_up = [corpora[c][: bench._cut_at_char(corpora[c], bench.MB)] for c in args.corpora.split(",")]
     for name in args.encodings.split(","):
         tt = tiktoken.get_encoding(name)
         fast = Tokenizer.from_tiktoken(_rank_file(name), pattern=tt._pat_str, special_tokens=tt._special_tokens)
@@ -76,10 +82,16 @@ def main() -> int:
             "fastokens": lambda s, fast=fast: fast.encode_ordinary(s).ids,
             "native": ours.encode_ordinary,
         }
+        for fn in fns.values():
+            for text in warm_up:
+                for piece in bench.chunk(text, 100 * bench.KB):
+                    fn(piece.decode("utf-8"))
         for corpus in args.corpora.split(","):
-            data = corpora[corpus][: bench._cut_at_char(corpora[corpus], int(args.size_mb * bench.MB))]
+            rest = corpora[corpus][bench._cut_at_char(corpora[corpus], bench.MB):]
+            data = rest[: bench._cut_at_char(rest, int(args.size_mb * bench.MB))]
             for size in (1 * bench.KB, 100 * bench.KB):
                 chunks = bench.chunk(data, size)
+                first: dict[str, float] = {}
                 best = dict.fromkeys(fns, math.inf)
                 for p in range(3):
                     totals = dict.fromkeys(fns, 0.0)
@@ -93,11 +105,16 @@ def main() -> int:
                             totals[lib] += time.perf_counter() - t0
                         if p == 0 and not (out["tiktoken"] == out["fastokens"] == out["native"]):
                             exact = False
-                    best = {lib: min(best[lib], totals[lib]) for lib in fns}
-                mbs = {lib: len(data) / best[lib] / bench.MB for lib in fns}
+                    if p == 0:
+                        first = totals
+                    else:
+                        best = {lib: min(best[lib], totals[lib]) for lib in fns}
+                mbs = {lib: len(data) / first[lib] / bench.MB for lib in fns}
+                again = {lib: len(data) / best[lib] / bench.MB for lib in fns}
                 print(f"| {name} · {corpus} · {bench.size_label(size)} chunks | {mbs['tiktoken']:.1f} | "
-                      f"{mbs['fastokens']:.1f} | {mbs['native']:.1f} | {mbs['native'] / mbs['fastokens']:.2f}× |",
-                      flush=True)
+                      f"{mbs['fastokens']:.1f} | {mbs['native']:.1f} | {mbs['native'] / mbs['fastokens']:.2f}× | "
+                      f"{again['fastokens']:.1f} | {again['native']:.1f} | "
+                      f"{again['native'] / again['fastokens']:.2f}× |", flush=True)
     print(f"\nexact: {'yes' if exact else 'NO'} (every chunk of the first pass, all three libraries)")
     return 0 if exact else 1
 
