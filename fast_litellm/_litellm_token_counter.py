@@ -28,6 +28,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from fast_litellm._gate import NOT_COVERED, Gate
+from fast_litellm._litellm_backend import hf_backend_is_python
 from fast_litellm._tools_format import format_function_definitions, renders_natively
 
 if TYPE_CHECKING:
@@ -95,13 +96,7 @@ def _bundled_anthropic_on_python(kind: str, utils: Any) -> bool:
     ``tokenizers`` object our native Anthropic counter reproduces?  (The Rust backend, llama and
     command-r stay litellm's.)
     """
-    if kind != "anthropic":
-        return False
-    try:
-        backend = utils._huggingface_tokenizer_backend()
-    except Exception:  # noqa: BLE001 - whatever litellm would do, it does itself
-        return False
-    return getattr(backend, "name", None) == "PYTHON"
+    return kind == "anthropic" and hf_backend_is_python(utils)
 
 
 _anthropic_tokenizer: list[AnthropicTokenizer] = []  # litellm's bundled tokenizer, natively, once loaded
@@ -110,14 +105,14 @@ _anthropic_tokenizer: list[AnthropicTokenizer] = []  # litellm's bundled tokeniz
 def _anthropic_count(strings: list[str], fixed_tokens: int, tools: Any, tc: Any) -> Any:
     """litellm's HuggingFace count: each string whole (no 1024-character slices)."""
     limit = _Litellm.max_exact_chars
-    for s in strings:
-        if len(s) > limit:
-            return NOT_COVERED  # litellm estimates from samples
-        if not s.isascii():
-            try:
-                s.encode()
-            except UnicodeEncodeError:
-                return NOT_COVERED  # litellm's tokenizers raises TypeError: its own path says so
+    joined = "".join(strings)  # no string is longer than all of them, and a lone surrogate stays one
+    if len(joined) > limit and any(len(s) > limit for s in strings):
+        return NOT_COVERED  # litellm estimates from samples
+    if not joined.isascii():
+        try:
+            joined.encode()
+        except UnicodeEncodeError:
+            return NOT_COVERED  # litellm's tokenizers raises TypeError: its own path says so
     if not _anthropic_tokenizer:
         from fast_litellm._anthropic import get_anthropic_tokenizer
 

@@ -415,7 +415,8 @@ class TestFallbackPath:
 
 
 class TestTokenizerSelection:
-    """The model decision reads litellm's state on every call (nothing about it is remembered)."""
+    """The model decision reads litellm's state on every call; the HuggingFace backend is
+    remembered only while litellm's catalog pins it to Python (see _litellm_backend)."""
 
     KWARGS = {"messages": [{"role": "user", "content": "Hello there, 日本"}],
               "tools": [{"type": "function", "function": {"name": "f", "description": "d"}}]}
@@ -442,6 +443,47 @@ class TestTokenizerSelection:
         assert (stats.native.calls - calls, stats.fallbacks["not_covered"] - fallbacks) == (0, 1)
         monkeypatch.undo()
         assert self._same("claude-sonnet-4-5") == (1, 0)  # switched back: native again
+
+    @pytest.mark.parametrize("change", ["rules", "context", "backend", "opt_in_env", "opt_in_override"])
+    def test_remembered_backend_follows_the_catalog(self, monkeypatch: pytest.MonkeyPatch, change: str) -> None:
+        """After a native Claude count has remembered litellm's Python backend, any change to what
+        that decision depends on is seen by the next call, which answers as litellm's does."""
+        import dataclasses
+
+        from litellm.rust_bridge import catalog, configuration
+        from litellm.rust_bridge import tokenizer as dispatch
+
+        from fast_litellm._litellm_backend import hf_backend_is_python
+
+        utils = litellm.utils
+        assert self._same("claude-sonnet-4-5") == (1, 0)  # remembered now
+        assert hf_backend_is_python(utils)
+        rule = catalog.RouteRule(catalog.Route.TOKENIZER, configuration.Rollout.RUST_OPT_OUT,
+                                 providers=frozenset({"huggingface"}))
+        opt_in = dataclasses.replace(rule, rollout=configuration.Rollout.RUST_OPT_IN)
+        if change == "rules":
+            monkeypatch.setattr(catalog, "RULES", (rule, *catalog.RULES))
+        elif change == "context":
+            # OCR's rule is RUST_REQUIRED in the catalog.
+            monkeypatch.setattr(dispatch, "HUGGINGFACE_CONTEXT", catalog.RouteContext(catalog.Route.OCR))
+        elif change == "backend":
+            backend = type("Decision", (), {"name": "RUST_REQUIRED"})()
+            monkeypatch.setattr(utils, "_huggingface_tokenizer_backend", lambda: backend)
+        else:
+            monkeypatch.setattr(catalog, "RULES", (opt_in, *catalog.RULES))
+            assert hf_backend_is_python(utils)  # opted out by default: Python, but not remembered
+            if change == "opt_in_env":
+                monkeypatch.setenv("LITELLM_RUST", "true")
+            else:
+                monkeypatch.setattr(configuration._CONFIGURATION, "override", True)
+        assert utils._huggingface_tokenizer_backend().name != "PYTHON"  # the change took effect
+        assert not hf_backend_is_python(utils)
+        stats = gate("token_counter").stats
+        calls = stats.native.calls
+        litellm.token_counter(model="claude-sonnet-4-5", messages=[{"role": "user", "content": "hi"}])
+        assert stats.native.calls == calls  # litellm's own path answered
+        monkeypatch.undo()
+        assert self._same("claude-sonnet-4-5") == (1, 0)  # back to Python: native again
 
     def test_disabled_hf_download_counts_with_tiktoken(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """litellm.disable_hf_tokenizer_download makes every name a tiktoken count, natively."""
