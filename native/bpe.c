@@ -158,6 +158,7 @@ typedef struct {
 /* Merge pieces p[j][0..len[j]) (1 <= len[j] < SMALL_PIECE, j < count <= GROUP),
  * none a whole token, writing the ids of piece j to out + j * SMALL_PIECE and
  * their number to n_ids[j]. */
+FL_AVX2_CLONES
 static void merge_lanes(const struct fl_encoding *e, const uint8_t *const *p, const size_t *len,
                         size_t count, uint32_t *out, size_t *n_ids)
 {

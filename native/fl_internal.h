@@ -26,6 +26,14 @@
 #define FL_HIDDEN
 #endif
 
+/* A hot loop compiled twice, for AVX2 and for the baseline, chosen when the
+ * library loads (an ifunc: x86-64 glibc only; elsewhere the baseline alone). */
+#if defined(__GNUC__) && defined(__x86_64__) && defined(__GLIBC__) && !defined(__clang__)
+#define FL_AVX2_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define FL_AVX2_CLONES
+#endif
+
 /* ---- Unicode character classes (bits of fl_unicode_stage2) ---------------- */
 
 #define FL_U_L 1u   /* \p{L} */
