@@ -6,12 +6,13 @@
 
 Issue 2 names fastokens as the fastest exact single-thread BPE known here and asks to
 beat it on cl100k_base and o200k_base.  This script measures all three libraries in
-one process on the corpora of bench_tokenizer.py: ``--size-mb`` MB of each (after its
+one process on the corpora of bench_tokenizer.py: ``--size-mb`` MB of each per chunk size (after its
 first MB), cut into 1 KB and 100 KB chunks, every chunk encoded once per pass as a fresh
 str, the libraries alternated per chunk, the Python list of ids returned.  Each library
 first encodes the first MB of every corpus (warm-up: tables, one-time builds, the common
-words in its caches).  Pass 1 is then text none of them has seen ("first sight"); passes
-2 and 3 see the same chunks again ("repeat", the better of the two).  fastokens keeps
+words in its caches).  Pass 1 is then text none of them has seen ("first sight": the 1 KB
+and the 100 KB chunks are cut from different MBs); passes 2 and 3 see the same chunks again
+("repeat", the better of the two).  fastokens keeps
 caches across calls that a repeat benefits from far more than ours, so both are printed.
 ``RAYON_NUM_THREADS=1`` keeps fastokens on one thread (it splits large inputs across
 cores).  fastokens' ids are checked against tiktoken's; the script exits 1 on any
@@ -53,7 +54,7 @@ def _rank_file(name: str) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--size-mb", type=float, default=3.0, help="MB of each corpus to encode per pass")
+    parser.add_argument("--size-mb", type=float, default=3.0, help="MB of each corpus per chunk size and pass (at most 4.5)")
     parser.add_argument("--encodings", default="o200k_base,cl100k_base")
     parser.add_argument("--corpora", default="english,code,cjk_emoji")
     args = parser.parse_args()
@@ -88,8 +89,10 @@ def main() -> int:
                     fn(piece.decode("utf-8"))
         for corpus in args.corpora.split(","):
             rest = corpora[corpus][bench._cut_at_char(corpora[corpus], bench.MB):]
-            data = rest[: bench._cut_at_char(rest, int(args.size_mb * bench.MB))]
             for size in (1 * bench.KB, 100 * bench.KB):
+                # Each chunk size gets text of its own, so its first pass is first sight too.
+                data = rest[: bench._cut_at_char(rest, int(args.size_mb * bench.MB))]
+                rest = rest[len(data):]
                 chunks = bench.chunk(data, size)
                 first: dict[str, float] = {}
                 best = dict.fromkeys(fns, math.inf)
