@@ -6,14 +6,14 @@
 
 Issue 2 names fastokens as the fastest exact single-thread BPE known here and asks to
 beat it on cl100k_base and o200k_base.  This script measures all three libraries in
-one process on the corpora of bench_tokenizer.py: ``--size-mb`` MB of each per chunk size (after its
-first MB), cut into 1 KB and 100 KB chunks, every chunk encoded once per pass as a fresh
-str, the libraries alternated per chunk, the Python list of ids returned.  Each library
-first encodes the first MB of every corpus (warm-up: tables, one-time builds, the common
-words in its caches).  Pass 1 is then text none of them has seen ("first sight": the 1 KB
-and the 100 KB chunks are cut from different MBs); passes 2 and 3 see the same chunks again
-("repeat", the better of the two).  fastokens keeps
-caches across calls that a repeat benefits from far more than ours, so both are printed.
+one process on the corpora of bench_tokenizer.py: ``--size-mb`` MB of each corpus (after
+its first MB) cut into 1 KB chunks, and the next ``--size-mb`` MB cut into 100 KB chunks,
+every chunk encoded once per pass as a fresh str, the libraries alternated per chunk, the
+Python list of ids returned.  Each library first encodes the first MB of every corpus
+(warm-up: tables, one-time builds, the common words in its caches).  Pass 1 is then text
+none of them has seen ("first sight"); passes 2 and 3 see the same chunks again ("repeat",
+the better of the two).  fastokens keeps caches across calls that a repeat benefits from
+far more than ours, so both are printed.
 ``RAYON_NUM_THREADS=1`` keeps fastokens on one thread (it splits large inputs across
 cores).  fastokens' ids are checked against tiktoken's; the script exits 1 on any
 difference.  Without fastokens installed it says so and exits 0.
@@ -54,7 +54,8 @@ def _rank_file(name: str) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--size-mb", type=float, default=3.0, help="MB of each corpus per chunk size and pass (at most 4.5)")
+    parser.add_argument("--size-mb", type=float, default=3.0,
+                        help="MB of each corpus per chunk size and pass (at most 4.5)")
     parser.add_argument("--encodings", default="o200k_base,cl100k_base")
     parser.add_argument("--corpora", default="english,code,cjk_emoji")
     args = parser.parse_args()
