@@ -238,14 +238,16 @@ class AnthropicTokenizer:
             total += 1 if isinstance(part, int) else self._vocab.count(self._utf8(part))
         return total
 
-    def count_all(self, texts: list[str]) -> int:
+    def count_all(self, texts: list[str], joined: str | None = None) -> int:
         """``sum(self.count(t) for t in texts)`` with one native call for the plain ASCII texts.
 
         ASCII text without "<" holds no added token and is NFKC-invariant, so it is counted as
         its bytes (see ``count``); those texts are joined by 0xFF (never in ASCII) and counted
-        whole in one ``count_chunked`` call, whose slice length no text reaches.
+        whole in one ``count_chunked`` call, whose slice length no text reaches.  ``joined``, when
+        the caller has it, is ``"".join(texts)``.
         """
-        joined = "".join(texts)
+        if joined is None:
+            joined = "".join(texts)
         if joined.isascii() and "<" not in joined:  # the common case, without a loop
             return self._vocab.count_chunked("\xff".join(texts).encode("latin-1"), _WHOLE)
         plain: list[bytes] = []

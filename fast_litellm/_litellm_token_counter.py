@@ -123,7 +123,7 @@ def _anthropic_count(strings: list[str], fixed_tokens: int, tools: Any, tc: Any)
         if tools_tokens is NOT_COVERED:
             return NOT_COVERED
         fixed_tokens += tools_tokens
-    return fixed_tokens + tokenizer.count_all(strings)
+    return fixed_tokens + tokenizer.count_all(strings, joined)
 
 
 def _anthropic_block(block: str) -> Any:
