@@ -557,44 +557,47 @@ size_t fl_bpe_merge(const struct fl_encoding *e, const uint8_t *p, size_t len, u
     return merge_big(e, p, len, out);
 }
 
-int fl_bpe_rebuilds_tokens(const struct fl_encoding *e)
+int fl_bpe_final_pairs(const struct fl_encoding *e, const uint32_t *ranks, size_t n, uint32_t *left,
+                       uint32_t *right)
 {
-    /* Short tokens GROUP at a time in lockstep (a third of the time of one by one). */
     const uint8_t *piece[GROUP];
-    size_t len[GROUP], n_ids[GROUP];
-    uint32_t rank_of[GROUP], ids[FL_MAX_TOKEN_LEN];
-    uint32_t *merged = malloc(GROUP * SMALL_PIECE * sizeof *merged);
-    if (!merged)
-        return 0;
-    int ok = 1;
+    size_t len[GROUP], n_ids[GROUP], at[GROUP];
+    uint32_t ids[FL_MAX_TOKEN_LEN], merged[GROUP * SMALL_PIECE];
     size_t g = 0;
-    for (uint32_t rank = 0; ok && rank <= e->max_rank; rank++) {
-        if (rank < e->max_rank) {
-            const uint8_t *t = e->pool + e->tok_off[rank];
-            size_t n = e->tok_len[rank], high = 0;
-            for (size_t i = 0; i < n; i++)
-                high |= t[i] & 0x80;
-            if (n < 2 || !high)
-                continue;
-            if (n >= SMALL_PIECE) {
-                ok = fl_bpe_merge(e, t, n, ids) == 1 && ids[0] == rank;
+    for (size_t i = 0; i <= n; i++) {
+        if (i < n) {
+            const uint8_t *t = e->pool + e->tok_off[ranks[i]];
+            size_t m = e->tok_len[ranks[i]];
+            left[i] = right[i] = FL_NO_RANK;
+            if (m >= SMALL_PIECE) {
+                size_t k = fl_bpe_merge(e, t, m, ids);
+                if (k == 0)
+                    return FL_E_NOMEM;
+                if (k == 2) {
+                    left[i] = ids[0];
+                    right[i] = ids[1];
+                }
                 continue;
             }
             piece[g] = t;
-            len[g] = n;
-            rank_of[g++] = rank;
+            len[g] = m;
+            at[g++] = i;
             if (g < GROUP)
                 continue;
         }
         if (g) {
+            /* Lockstep: a third of the time of one token after another. */
             merge_lanes(e, piece, len, g, merged, n_ids);
-            for (size_t j = 0; j < g; j++)
-                ok &= n_ids[j] == 1 && merged[j * SMALL_PIECE] == rank_of[j];
+            for (size_t j = 0; j < g; j++) {
+                if (n_ids[j] == 2) {
+                    left[at[j]] = merged[j * SMALL_PIECE];
+                    right[at[j]] = merged[j * SMALL_PIECE + 1];
+                }
+            }
             g = 0;
         }
     }
-    free(merged);
-    return ok;
+    return FL_OK;
 }
 
 /* ---- Encode / count ---------------------------------------------------------- */

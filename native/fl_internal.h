@@ -164,6 +164,8 @@ struct fl_encoding {
     uint32_t byte_rank[256];
     uint32_t *byte_pairs; /* [65536] rank of the two bytes a, b at a << 8 | b */
     uint32_t cache_tag;   /* tags this encoding's entries in the per-thread piece cache; 0 = none */
+    int high_rebuild;     /* tiktoken mode: 1 if BPE of the bytes of every token with a byte
+                           * >= 0x80 gives that token back (the condition for cutting, fl_cross) */
     /* Built on first use by fl_encoding_trie (long pieces only) and
      * fl_encoding_cross (multi-byte text), then immutable; built under lazy_lock. */
     _Atomic(fl_trie *) trie;
@@ -352,9 +354,10 @@ FL_INLINE int fl_cross_maybe(const fl_cross *c, unsigned kind, const uint8_t *p)
 FL_HIDDEN size_t fl_bpe_merge(const struct fl_encoding *e, const uint8_t *p, size_t len,
                               uint32_t *out);
 
-/* 1 if BPE of the bytes of every token that has a byte >= 0x80 gives that
- * token back (the condition for cutting, see fl_cross), else 0 (also when out
- * of memory).  Never builds the trie (tokens are at most FL_MAX_TOKEN_LEN long). */
-FL_HIDDEN int fl_bpe_rebuilds_tokens(const struct fl_encoding *e);
+/* For each token ranks[i] (all of one length L >= 3), merge its bytes with
+ * the pair table as it is: left[i], right[i] = the two tokens it ends as, or
+ * FL_NO_RANK if it ends as more than two.  Returns FL_OK or FL_E_NOMEM. */
+FL_HIDDEN int fl_bpe_final_pairs(const struct fl_encoding *e, const uint32_t *ranks, size_t n,
+                                 uint32_t *left, uint32_t *right);
 
 #endif /* FL_INTERNAL_H */

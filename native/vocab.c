@@ -5,10 +5,10 @@
  *   pool      every token's bytes, concatenated in rank order;
  *   pieces    open-addressing table bytes -> rank (16-byte slots, load <= 0.5);
  *   pairs     open-addressing table (left rank, right rank) -> rank of the
- *             token spelled bytes(left) + bytes(right), for every way of
- *             cutting every token into two tokens.  The merge loop only ever
- *             asks "is the concatenation of these two adjacent tokens a token,
- *             and which", so this answers it without touching bytes.
+ *             token spelled bytes(left) + bytes(right), for the one pair of
+ *             each token that BPE can merge into it (see build_pairs).  The
+ *             merge loop only ever asks "do these two adjacent tokens merge,
+ *             and into which", so this answers it without touching bytes.
  */
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -184,48 +184,75 @@ static int check_tokens_reachable(const struct fl_encoding *e)
     return rc;
 }
 
+/*
+ * Tiktoken mode: the pair table holds, for each token c, only the last merge
+ * of BPE on c's own bytes, and only if that BPE gives c back.  No other pair
+ * is ever merged, so leaving the others out changes no result:
+ *   - when a run merges (a, b) into c, every merge before it inside c's span
+ *     was the lowest rank (leftmost on ties) among all pairs, hence among the
+ *     pairs inside the span, which depend only on the span's own tokens: the
+ *     merges inside the span are those of BPE on bytes(c) alone, in the same
+ *     order, so (a, b) is that BPE's last merge;
+ *   - a pair that is never merged is never the lowest rank (else it would be
+ *     merged), so removing it never changes which pair is.
+ * This is half the table that every cut of every token into two tokens would
+ * need (o200k: 4 MB, not 8), and it is computed with the merge itself, tokens
+ * shortest first: BPE on bytes(c) only merges into tokens shorter than c until
+ * its last merge, so with the pairs of the shorter tokens in the table it ends
+ * as exactly the two tokens of that last merge (which is then c's pair), or as
+ * more than two (c is never the result of a merge).
+ */
 static int build_pairs(struct fl_encoding *e)
 {
-    size_t cap = 1024, n = 0;
-    uint64_t *tmp = malloc(cap * sizeof *tmp);
-    if (!tmp)
+    /* Ranks ordered by token length (a counting sort); at[l] = first of length l. */
+    size_t at[FL_MAX_TOKEN_LEN + 2] = {0};
+    for (uint32_t rank = 0; rank < e->max_rank; rank++)
+        if (e->tok_len[rank] >= 2)
+            at[e->tok_len[rank] + 1]++;
+    for (size_t l = 1; l <= FL_MAX_TOKEN_LEN + 1; l++)
+        at[l] += at[l - 1];
+    size_t n = at[FL_MAX_TOKEN_LEN + 1];
+    uint32_t *order = malloc((3 * n + 1) * sizeof *order);
+    if (!order)
         return FL_E_NOMEM;
-    for (uint32_t rank = 0; rank < e->max_rank; rank++) {
-        size_t len = e->tok_len[rank];
-        const uint8_t *p = e->pool + e->tok_off[rank];
-        for (size_t cut = 1; cut < len; cut++) {
-            uint32_t l = fl_piece_rank(e, p, cut);
-            if (l == FL_NO_RANK)
-                continue;
-            uint32_t r = fl_piece_rank(e, p + cut, len - cut);
-            if (r == FL_NO_RANK)
-                continue;
-            if (n == cap) {
-                uint64_t *grown = realloc(tmp, cap * 2 * sizeof *tmp);
-                if (!grown) {
-                    free(tmp);
-                    return FL_E_NOMEM;
-                }
-                tmp = grown;
-                cap *= 2;
-            }
-            tmp[n++] = ((uint64_t)l << 42) | ((uint64_t)r << 21) | rank;
-        }
-    }
+    uint32_t *left = order + n, *right = left + n;
+    size_t fill[FL_MAX_TOKEN_LEN + 1];
+    memcpy(fill, at, sizeof fill);
+    for (uint32_t rank = 0; rank < e->max_rank; rank++)
+        if (e->tok_len[rank] >= 2)
+            order[fill[e->tok_len[rank]]++] = rank;
+
     unsigned bits = table_bits(n);
     e->pairs = calloc((size_t)1 << bits, sizeof *e->pairs);
     if (!e->pairs) {
-        free(tmp);
+        free(order);
         return FL_E_NOMEM;
     }
     e->pair_shift = 64 - bits;
     e->pair_mask = ((size_t)1 << bits) - 1;
     e->memory += ((size_t)1 << bits) * sizeof *e->pairs;
-    for (size_t i = 0; i < n; i++)
-        insert_pair(e, (uint32_t)(tmp[i] >> 42), (uint32_t)((tmp[i] >> 21) & 0x1FFFFF),
-                    (uint32_t)(tmp[i] & 0x1FFFFF));
-    free(tmp);
-    return FL_OK;
+    for (size_t i = at[2]; i < at[3]; i++) { /* two bytes: one way to merge them */
+        const uint8_t *p = e->pool + e->tok_off[order[i]];
+        insert_pair(e, e->byte_rank[p[0]], e->byte_rank[p[1]], order[i]);
+    }
+    int rc = FL_OK;
+    e->high_rebuild = 1;
+    for (size_t l = 3; l <= FL_MAX_TOKEN_LEN && rc == FL_OK; l++) {
+        size_t a = at[l], b = at[l + 1];
+        rc = fl_bpe_final_pairs(e, order + a, b - a, left + a, right + a);
+        for (size_t i = a; i < b && rc == FL_OK; i++) {
+            if (left[i] != FL_NO_RANK) {
+                insert_pair(e, left[i], right[i], order[i]);
+                continue;
+            }
+            const uint8_t *p = e->pool + e->tok_off[order[i]];
+            for (size_t k = 0; k < l; k++)
+                if (p[k] >= 0x80)
+                    e->high_rebuild = 0;
+        }
+    }
+    free(order);
+    return rc;
 }
 
 /* Iterate over the non-empty lines of data, trimming a trailing '\r'. */
@@ -467,7 +494,7 @@ static fl_cross *cross_build(const struct fl_encoding *e)
     fl_cross *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
-    if (!fl_bpe_rebuilds_tokens(e))
+    if (!e->high_rebuild)
         return c; /* never cut */
     size_t windows = 0;
     for (uint32_t rank = 0; rank < e->max_rank; rank++)

@@ -294,3 +294,47 @@ def test_no_cuts_when_bpe_does_not_rebuild_a_token() -> None:
     for text in ("ééü", "üééü", "éé", " ééüéé", "éééé"):
         assert native.encode(text.encode()) == tt.encode_ordinary(text), text
         assert native.count(text.encode()) == len(tt.encode_ordinary(text)), text
+
+
+def _random_vocabulary(rng: random.Random) -> dict[bytes, int]:
+    """Every byte, plus up to 400 tokens grown by joining two earlier ones, ranks partly shuffled.
+
+    Grown like a trained vocabulary, long tokens are reachable by merges, most of them in
+    several ways; with some ranks swapped, a token may rank below its parts or be one that
+    BPE of its own bytes does not give back: the cases in which the pair table's one pair
+    per token (vocab.c, build_pairs) must still merge exactly as tiktoken does.
+    """
+    grown = [b"a", b"b", b"c", b"d", "é".encode(), b" "]
+    known = set(grown)
+    for _ in range(rng.randint(20, 400)):
+        token = rng.choice(grown) + rng.choice(grown)
+        if len(token) <= 16 and token not in known:
+            known.add(token)
+            grown.append(token)
+    extra = [token for token in grown if len(token) > 1 or token[0] >= 0x80]
+    for _ in range(len(extra) // rng.randint(2, 20)):
+        i, j = rng.randrange(len(extra)), rng.randrange(len(extra))
+        extra[i], extra[j] = extra[j], extra[i]
+    ranks = {bytes([b]): b for b in range(256)}
+    for token in extra:
+        ranks[token] = len(ranks)
+    return ranks
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_random_vocabularies_merge_like_tiktoken(seed: int) -> None:
+    """Ids equal tiktoken's for random vocabularies, on short pieces and on pieces of 100-400 bytes."""
+    rng = random.Random(seed)
+    ranks = _random_vocabulary(rng)
+    lines = b"\n".join(base64.b64encode(token) + b" " + str(rank).encode() for token, rank in ranks.items())
+    pattern = rng.choice(["cl100k", "o200k"])
+    native = NativeVocabulary(lines + b"\n", pattern)
+    tt = tiktoken.Encoding(f"test_random_{seed}", pat_str=PATTERN_STRINGS[pattern], mergeable_ranks=ranks,
+                           special_tokens={})
+    words = [token.decode() for token in ranks if len(token) > 1]
+    texts = ["".join(rng.choice(words) for _ in range(rng.randint(1, 12))) for _ in range(60)]
+    texts += ["".join(rng.choice("abcdé ") for _ in range(rng.randint(1, 80))) for _ in range(20)]
+    texts += ["".join(rng.choice(words).replace(" ", "") for _ in range(rng.randint(30, 80))) for _ in range(5)]
+    for text in texts:
+        assert native.encode(text.encode()) == tt.encode_ordinary(text), text
+        assert native.count(text.encode()) == len(tt.encode_ordinary(text)), text
