@@ -261,6 +261,11 @@ class AnthropicTokenizer:
             total += self._vocab.count_chunked(b"\xff".join(plain), _WHOLE)
         return total
 
+    def count_messages(self, messages: list[Any], max_chars: int) -> int | None:
+        """litellm's per-message sum for a list of dicts of plain ASCII str values (see
+        ``count_all``: no "<"), each string counted whole; None for any other shape."""
+        return self._vocab.count_messages(messages, _WHOLE, max_chars, no_lt=True)
+
     def encode(self, text: str) -> list[int]:
         """``tokenizer.encode_batch_fast([text])[0].ids`` for litellm's tokenizer."""
         if text.isascii() and "<" not in text:

@@ -20,8 +20,6 @@ Anthropic tool blocks, search results, and any input on which litellm raises.
 from __future__ import annotations
 
 import functools
-import io
-import pickle
 import sys
 import threading
 from collections.abc import Callable
@@ -102,6 +100,14 @@ def _bundled_anthropic_on_python(kind: str, utils: Any) -> bool:
 _anthropic_tokenizer: list[AnthropicTokenizer] = []  # litellm's bundled tokenizer, natively, once loaded
 
 
+def _load_anthropic_tokenizer() -> AnthropicTokenizer:
+    from fast_litellm._anthropic import get_anthropic_tokenizer
+
+    if not _anthropic_tokenizer:
+        _anthropic_tokenizer.append(get_anthropic_tokenizer())
+    return _anthropic_tokenizer[0]
+
+
 def _anthropic_count(strings: list[str], fixed_tokens: int, tools: Any, tc: Any) -> Any:
     """litellm's HuggingFace count: each string whole (no 1024-character slices)."""
     limit = _Litellm.max_exact_chars
@@ -113,11 +119,7 @@ def _anthropic_count(strings: list[str], fixed_tokens: int, tools: Any, tc: Any)
             joined.encode()
         except UnicodeEncodeError:
             return NOT_COVERED  # litellm's tokenizers raises TypeError: its own path says so
-    if not _anthropic_tokenizer:
-        from fast_litellm._anthropic import get_anthropic_tokenizer
-
-        _anthropic_tokenizer.append(get_anthropic_tokenizer())
-    tokenizer = _anthropic_tokenizer[0]
+    tokenizer = _anthropic_tokenizer[0] if _anthropic_tokenizer else _load_anthropic_tokenizer()
     if tools is not None:
         tools_tokens = _tools_tokens(tc, tokenizer, tools, _anthropic_block)
         if tools_tokens is NOT_COVERED:
@@ -142,69 +144,38 @@ def _anthropic_block(block: str) -> Any:
 # twice over, per tokenizer:
 # * by the rendered block (_tools_counts): the block is rendered every time and is the key;
 # * by the tools themselves (_tools_by_input), when they are plain data: then rendering is skipped.
-#   The key is their pickle, written by a pickler that refuses every object that is not exactly a
-#   None, bool, int, float, str, bytes, bytearray, list, tuple, dict, set or frozenset (those are
-#   the only types the C pickler writes without asking ``reducer_override``). Equal pickles of such
-#   data are equal data, with the same types, key order and set iteration order, and litellm's
-#   renderer is a function of exactly that data, plus sys.get_int_max_str_digits() (formatting an
-#   int above the limit raises), which is part of the key. Aliasing (the same object twice) changes
-#   the pickle, which only costs a miss. Only used while the native renderer is exact, and not
-#   under ``python -b`` (formatting bytes warns there, and a hit would skip the warning).
-# Both are bounded (cleared when full; long blocks and large pickles are not kept). Dict operations
+#   The key is native/pymessages.c's serialization of exact None, bool, int (64-bit), float, str,
+#   and list, tuple and dict values, type-tagged and length-prefixed, so equal keys are equal data
+#   with the same types and key order; anything else (subclasses, bytes, sets, objects) gets no
+#   key. litellm's renderer is a function of exactly that data, and of sys.get_int_max_str_digits()
+#   only for ints of more digits than any limit allows (640 at least), which get no key. Only used
+#   while the native renderer is exact.
+# Both are bounded (cleared when full; long blocks and large keys are not kept). Dict operations
 # are atomic under the GIL, so threads share them without a lock.
 _TOOLS_MEMO_SIZE = 256
 _TOOLS_MEMO_MAX_CHARS = 32_768
 _tools_counts: dict[tuple[object, str], int] = {}
-_tools_by_input: dict[tuple[object, int, bytes], int] = {}
-_BYTES_WARNING = bool(sys.flags.bytes_warning)
+_tools_by_input: dict[tuple[object, bytes], int] = {}
 
 
-class _NotPlainData(Exception):
-    """Raised by _PlainPickler for an object that is not plain data."""
+_plain_key: list[Callable[[Any, int], bytes | None]] = []  # the native key, imported on first use
 
 
-class _PlainPickler(pickle.Pickler):
-    """A pickler for plain data only: any object it would have to ask about is refused."""
+def _tools_key(tools: Any) -> bytes | None:
+    if not _plain_key:  # imported here: importing this module must not load the extension
+        from fast_litellm._bindings.plain import plain_key
 
-    def reducer_override(self, obj: Any) -> Any:
-        raise _NotPlainData
-
-
-# Idle (pickler, buffer) pairs: making a pickler costs about a third of a key.  A call takes a
-# pair (or makes one) and gives it back emptied, so a call that starts while another one is
-# dumping (another thread, or a finalizer that counts, run by a collection during the dump) never
-# shares its pickler; list.pop and list.append are atomic under the GIL.
-_idle_picklers: list[tuple[_PlainPickler, io.BytesIO]] = []
-
-
-def _plain_key(tools: Any) -> bytes | None:
-    """The pickle of ``tools`` if they are plain data (see above) and not too large, else None."""
-    try:
-        pickler, buffer = _idle_picklers.pop()
-    except IndexError:
-        buffer = io.BytesIO()
-        pickler = _PlainPickler(buffer, 4)
-    try:
-        pickler.dump(tools)
-    except Exception:  # noqa: BLE001 - not plain data (or too deep): no key, render as usual
-        return None
-    else:
-        return buffer.getvalue() if buffer.tell() <= _TOOLS_MEMO_MAX_CHARS else None
-    finally:
-        pickler.clear_memo()  # holds the dumped objects until cleared
-        buffer.seek(0)
-        buffer.truncate()
-        if len(_idle_picklers) < 4:
-            _idle_picklers.append((pickler, buffer))
+        _plain_key.append(plain_key)
+    return _plain_key[0](tools, _TOOLS_MEMO_MAX_CHARS)
 
 
 def _tools_tokens(tc: Any, owner: object, tools: Any, count: Callable[[str], Any]) -> Any:
     """Tokens of litellm's rendered ``tools`` block for tokenizer ``owner``, or NOT_COVERED."""
     key = None
-    if not _BYTES_WARNING and renders_natively(tc):
-        plain = _plain_key(tools)
+    if renders_natively(tc):
+        plain = _tools_key(tools)
         if plain is not None:
-            key = (owner, sys.get_int_max_str_digits(), plain)
+            key = (owner, plain)
             tokens = _tools_by_input.get(key)
             if tokens is not None:
                 return tokens
@@ -412,6 +383,17 @@ def native_token_counter(
         strings.append(text)
         total = 0
     elif messages is not None:
+        if type(messages) is list and tools is None and tool_choice is None:
+            # The common request (dicts of ASCII str values): walked and counted in one native
+            # call (native/pymessages.c); any other shape is walked below.
+            if anthropic:
+                tokenizer = _anthropic_tokenizer[0] if _anthropic_tokenizer else _load_anthropic_tokenizer()
+                total = tokenizer.count_messages(messages, _Litellm.max_exact_chars)
+            else:
+                vocab = _vocabs_by_model.get(fixed) or _vocab_for_model(fixed)
+                total = vocab.count_messages(messages, _Litellm.chunk_chars, _Litellm.max_exact_chars)
+            if total is not None:
+                return total + 3 if count_response_tokens is False else total
         walked = _messages(messages, strings, bool(use_default_image_token_count), tc)
         if walked is NOT_COVERED:
             return NOT_COVERED

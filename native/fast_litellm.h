@@ -22,7 +22,7 @@
 
 /* Bumped whenever a prototype or constant below changes meaning; the Python
  * bindings refuse to load a _native built from another version. */
-#define FL_ABI_VERSION 7
+#define FL_ABI_VERSION 8
 
 enum {
     FL_OK = 0,
@@ -31,7 +31,8 @@ enum {
     FL_E_ARG = -3,         /* an argument is out of range (NULL, unknown pattern) */
     FL_E_BUFFER = -4,      /* an output buffer is too small */
     FL_E_TOKEN = -5,       /* a token id is not in the vocabulary */
-    FL_E_TOO_LARGE = -6    /* a vocabulary too large for the packed tables */
+    FL_E_TOO_LARGE = -6,   /* a vocabulary too large for the packed tables */
+    FL_E_SHAPE = -7        /* an input this function leaves to the Python code (fl_count_messages) */
 };
 
 /* Pre-tokenizer patterns, one hand-written scanner each (pretokenize.c). */
@@ -177,6 +178,35 @@ int fl_ids_to_pylist(const uint32_t *ids, size_t n, uintptr_t table, uintptr_t o
  */
 int64_t fl_encode_pylist(const fl_encoding *enc, const char *text, size_t len, uintptr_t table,
                          uintptr_t out);
+
+/* Flags of fl_count_messages. */
+enum {
+    FL_MSG_NO_LT = 1 /* a string holding '<' is FL_E_SHAPE (the Anthropic tokenizer's added tokens) */
+};
+
+/*
+ * CPython only (pymessages.c): litellm's token_counter sum for `messages`, the
+ * address (id()) of a list the caller keeps alive for the call: 3 tokens per
+ * message, 1 per "name" key, plus the count of every str value, each in slices
+ * of chunk_chars characters (litellm's 1024; SIZE_MAX-like values for whole
+ * strings).  Takes the GIL itself.  Returns the sum, or FL_E_SHAPE for any
+ * input but a list of dicts whose keys are str and whose values are None or
+ * ASCII str of at most max_chars characters (none named "tool_calls" or
+ * "function_call"; with FL_MSG_NO_LT, none holding '<'), or FL_E_NOMEM.
+ */
+int64_t fl_count_messages(const fl_encoding *enc, uintptr_t messages, size_t chunk_chars, size_t max_chars,
+                          int flags);
+
+/*
+ * CPython only (pymessages.c): a key for token_counter's memo of rendered tools,
+ * a type-tagged serialization of `value` (an address, as id()) that two values
+ * share only if both are the same exact plain data (None, bool, int of 64 bits,
+ * float, str, and list, tuple and dict of those, in order).  Puts a new bytes
+ * object in out[0] (the address of a one-item list, whose old item is
+ * released) and returns its length; FL_E_SHAPE for any other value or a key
+ * over max_bytes; FL_E_ARG; FL_E_NOMEM.  Takes the GIL itself.
+ */
+int64_t fl_plain_key(uintptr_t value, size_t max_bytes, uintptr_t out);
 
 /* FL_CDEF_END */
 

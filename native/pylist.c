@@ -8,8 +8,8 @@
  * int i at index i, and this file fills a new list with references to its
  * items: one pointer copy and one reference count per id.
  *
- * It is the only file that includes Python.h.  It uses the tuple and list
- * macros of the full C API (the stable ABI's checked PyTuple_GetItem and
+ * It and pymessages.c are the only files that include Python.h.  It uses the
+ * tuple and list macros of the full C API (the stable ABI's checked PyTuple_GetItem and
  * PyList_SetItem double the cost per id), so the module is built for one
  * Python version rather than as abi3.  cffi releases the GIL around every
  * call, so the function takes the GIL itself.  Objects arrive as addresses

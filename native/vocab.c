@@ -663,6 +663,8 @@ const char *fl_strerror(int code)
         return "token id not in the vocabulary";
     case FL_E_TOO_LARGE:
         return "vocabulary or token too large";
+    case FL_E_SHAPE:
+        return "input shape not handled natively";
     default:
         return "unknown error";
     }

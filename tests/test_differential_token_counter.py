@@ -294,6 +294,107 @@ class TestDifferential:
         assert litellm.token_counter(model="gpt-4o", text="hello") == 0
 
 
+class TestNativeMessageWalk:
+    """native/pymessages.c walks the common request (dicts of ASCII str values) and counts it in one
+    call; every other shape is left to the Python walk.  Both sides are checked: what it takes is
+    counted as litellm counts it, and what it must not take is refused (then litellm's answer)."""
+
+    MODELS = ("gpt-4o", "gpt-4", "gpt-3.5-turbo", "azure/gpt-4o", "claude-sonnet-4-5", "unknown-model", "")
+
+    @staticmethod
+    def _vocabs() -> list[tuple[Any, int, bool]]:
+        from fast_litellm._anthropic import _WHOLE, get_anthropic_tokenizer
+        from fast_litellm._litellm_token_counter import _vocab
+
+        anthropic = get_anthropic_tokenizer()._vocab
+        return [(_vocab("o200k_base"), 1024, False), (_vocab("cl100k_base"), 1024, False), (anthropic, _WHOLE, True)]
+
+    TAKEN: list[Any] = [
+        [],
+        [{"role": "user", "content": "Hello, how are you today?"}],
+        [{"role": "system", "content": ""}, {"role": "user", "content": "hi", "name": "alice"}],
+        [{"role": "assistant", "content": None}, {}, {"content": "x", "role": None}],
+        [{"role": "user", "content": "word " * 700, "name": "n"}],  # slices of 1024 characters
+        [{"role": "user", "content": "a" * 1024}, {"role": "user", "content": "b" * 1025}],
+        [{"role": "tool", "tool_call_id": "c1", "content": '{"temp": 21}'}],
+        [{"role": "user", "content": "x\x00y |endoftext| \t\r\n"}],
+        [{"zzz": "any key", "role": "user"}] * 40 + [{"role": "user", "content": "many strings"}] * 40,
+    ]
+    REFUSED: list[Any] = [
+        ({"role": "user", "content": "hi"},),  # a tuple
+        [{"role": "user", "content": "héllo"}],  # not ASCII
+        [{"role": "user", "content": "\ud800"}],  # a lone surrogate
+        [{"role": "user", "content": [{"type": "text", "text": "hi"}]}],
+        [{"role": "assistant", "tool_calls": "[]"}],
+        [{"role": "assistant", "function_call": "f"}],
+        [{"role": "assistant", "tool_calls": [{"function": {"name": "f", "arguments": "{}"}}]}],
+        [{"role": "user", "content": 5}],
+        [{1: "x", "role": "user"}],
+        [litellm.Message(role="user", content="hi")],
+        [{"role": "user", "content": "hi"}, "not a dict"],
+    ]
+
+    def test_taken_shapes_count_like_litellm(self) -> None:
+        for messages in self.TAKEN:
+            for vocab, chunk, no_lt in self._vocabs():
+                assert vocab.count_messages(messages, chunk, 4_000_000, no_lt) is not None, messages
+            for model in self.MODELS:
+                for response in (False, True):
+                    kwargs = {"model": model, "messages": messages, "count_response_tokens": response}
+                    assert litellm.token_counter(**kwargs) == original()(**kwargs), kwargs
+
+    def test_refused_shapes_are_litellms(self) -> None:
+        class Text(str):
+            pass
+
+        refused = [*self.REFUSED, [{"role": "user", "content": Text("hi")}], [{"role": Text("user"), "content": "x"}]]
+        for messages in refused:
+            for vocab, chunk, no_lt in self._vocabs():
+                assert vocab.count_messages(messages, chunk, 4_000_000, no_lt) is None, messages
+            for model in self.MODELS:
+                kwargs = {"model": model, "messages": messages}
+                assert outcome(litellm.token_counter, kwargs) == outcome(original(), kwargs), kwargs
+
+    def test_limits_and_anthropic_added_tokens(self) -> None:
+        """A string over the exact limit is refused (litellm estimates it); "<" only for the Anthropic
+        tokenizer, whose added tokens start with it."""
+        o200k, _, _ = self._vocabs()[0]
+        long = [{"role": "user", "content": "a" * 101}]
+        assert o200k.count_messages(long, 1024, 100) is None
+        assert o200k.count_messages(long, 1024, 101) is not None
+        tagged = [{"role": "user", "content": "<EOT> a < b"}]
+        assert o200k.count_messages(tagged, 1024, 1000) is not None
+        assert o200k.count_messages(tagged, 1024, 1000, no_lt=True) is None
+        for model in ("claude-sonnet-4-5", "gpt-4o"):
+            assert litellm.token_counter(model=model, messages=tagged) == original()(model=model, messages=tagged)
+
+    def test_large_requests_release_the_gil(self) -> None:
+        """A walk whose strings reach 64 KB counts without the GIL: another thread runs meanwhile."""
+        from fast_litellm._litellm_token_counter import _vocab
+
+        vocab = _vocab("o200k_base")
+        messages = [{"role": "user", "content": "The quick brown fox. " * 50_000}]
+        ticks = [0]
+        done = threading.Event()
+
+        def tick() -> None:
+            while not done.is_set():
+                ticks[0] += 1
+
+        thread = threading.Thread(target=tick)
+        thread.start()
+        try:
+            before = ticks[0]
+            for _ in range(3):
+                vocab.count_messages(messages, 1024, 4_000_000)
+            during = ticks[0] - before
+        finally:
+            done.set()
+            thread.join()
+        assert during > 0
+        assert litellm.token_counter(model="gpt-4o", messages=messages) == original()(model="gpt-4o", messages=messages)
+
+
 class TestConcurrency:
     def test_eight_threads(self) -> None:
         """8 threads counting at once get litellm's counts."""
@@ -402,6 +503,10 @@ class TestFallbackPath:
 
                 def count_chunked(self, blob: bytes, chunk: int) -> int:
                     return int(self.vocab.count_chunked(blob, chunk)) + 1
+
+                def count_messages(self, messages: Any, chunk: int, limit: int) -> int | None:
+                    count = self.vocab.count_messages(messages, chunk, limit)
+                    return None if count is None else count + 1
 
             vocabs["gpt-4o"] = OffByOne(_litellm_token_counter._vocab_for_model("gpt-4o"))
             messages = [{"role": "user", "content": "hello world"}]

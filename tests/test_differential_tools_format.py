@@ -310,48 +310,38 @@ class TestToolsCountMemo:
         return [{"type": "function", "function": {"name": "f", "description": description, "parameters": {
             "type": "object", "properties": {"a": {"type": "string"}}}}}]
 
-    def test_reused_picklers_key_like_a_fresh_one(self) -> None:
-        """Keys from the pool of idle picklers are the pickle a fresh pickler writes, also after a
-        refused (not plain) input stopped a dump half-way, and a key made while another is being
-        made (a finalizer run by a collection during the dump) does not disturb it."""
-        import gc
-        import io
-        import pickle
+    def test_plain_keys_tell_values_apart(self) -> None:
+        """The memo key is the same for the same exact plain data and differs wherever litellm's
+        renderer could tell two values apart: types (1, 1.0, True, "1"; list and tuple; a str
+        subclass), float bits (0.0 and -0.0), dict order, nesting; other values get no key."""
+        from fast_litellm._bindings.plain import plain_key
 
-        def fresh(tools: Any) -> bytes:
-            buffer = io.BytesIO()
-            _litellm_token_counter._PlainPickler(buffer, 4).dump(tools)
-            return buffer.getvalue()
+        class Text(str):
+            pass
 
-        inner: list[bytes | None] = []
-        other = self._tools("inner " * 50)
-
-        class KeysWhenCollected:
-            def __init__(self) -> None:
-                self.me = self  # a cycle: freed by the collector
-
-            def __del__(self) -> None:
-                if len(inner) < 500:
-                    inner.append(_litellm_token_counter._plain_key(other))
-                    KeysWhenCollected()
-
-        inputs = [self._tools(f"description {i} " * i) for i in range(1, 30)]
-        refused = [{"type": "function", "function": {"name": "f", "x": [1, 2, object()]}}]
-        keys = []
-        threshold = gc.get_threshold()
-        gc.set_threshold(1)
-        try:
-            KeysWhenCollected()
-            for tools in inputs:
-                assert _litellm_token_counter._plain_key(refused) is None
-                keys.append(_litellm_token_counter._plain_key(tools))
-        finally:
-            gc.set_threshold(*threshold)
-            inner.extend([None] * 500)  # stops the chain
-            gc.collect()
-        assert keys == [fresh(tools) for tools in inputs]
-        assert [k for k in inner if k is not None] and all(k in (None, fresh(other)) for k in inner)
-        assert pickle.loads(keys[0]) == inputs[0]
+        distinct: list[Any] = [
+            None, True, False, 0, 1, -1, 2**63 - 1, -(2**63), 1.0, 0.0, -0.0, float("inf"), "", "1", "a",
+            "é", "€", "😀", "a\x00", [], (), {}, [1], (1,), [[1]], [1, 2], [2, 1], {"a": 1}, {"a": True},
+            {"a": 1.0}, {"a": "1"}, {"a": 1, "b": 2}, {"b": 2, "a": 1}, {1: "a"}, {"1": "a"}, [None],
+            [{}], [[]], ["a", "b"], ["ab"], [["a"], "b"], [None, None], {"a": [1, {"b": (2, 3.5)}]},
+        ]
+        keys = [plain_key(value, 1 << 20) for value in distinct]
+        assert None not in keys
+        assert len(set(keys)) == len(keys)
+        for value, key in zip(distinct, keys):
+            assert plain_key(value, 1 << 20) == key
+        import copy
+        big = self._tools("description " * 40)
+        assert plain_key(copy.deepcopy(big), 1 << 20) == plain_key(big, 1 << 20)
+        deep: list[Any] = []
+        for _ in range(100):
+            deep = [deep]
+        loop: list[Any] = []
+        loop.append(loop)
+        for refused in ([object()], {"a": b"bytes"}, [{1, 2}], [Text("a")], [2**64], {"a": SubDict()}, deep, loop,
+                        FrozenMap({"a": 1})):
+            assert plain_key(refused, 1 << 20) is None
+        assert plain_key(big, 100) is None  # longer than the limit
 
     def test_changed_tools_are_recounted(self) -> None:
         """Tools mutated in place between calls are counted afresh (the key is the rendered block)."""
@@ -443,8 +433,9 @@ class TestToolsCountMemo:
                     kwargs = {"model": model, "messages": [{"role": "user", "content": "hi"}], "tools": tools}
                     assert litellm.token_counter(**kwargs) == original(**kwargs), variant
 
-    def test_int_digit_limit_is_part_of_the_key(self) -> None:
-        """A huge enum int counted under a high str-digits limit raises like litellm once the limit is lowered."""
+    def test_int_digit_limit_is_obeyed(self) -> None:
+        """A huge enum int counted under a high str-digits limit raises like litellm once the limit is
+        lowered: such tools are never remembered by input."""
         original = get_original("litellm.litellm_core_utils.token_counter", "token_counter")
         kwargs = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}],
                   "tools": [{"type": "function", "function": {"name": "f", "parameters": {
@@ -453,7 +444,7 @@ class TestToolsCountMemo:
         try:
             sys.set_int_max_str_digits(0)  # no limit
             assert litellm.token_counter(**kwargs) == original(**kwargs)
-            assert len(_litellm_token_counter._tools_by_input) == 1
+            assert len(_litellm_token_counter._tools_by_input) == 0
             sys.set_int_max_str_digits(4300)
             expected = outcome(lambda kw: original(**kw), kwargs)
             assert expected[0] == "raised" and expected[1] is ValueError

@@ -6,7 +6,7 @@ from typing import Any
 
 from fast_litellm.exceptions import NativeUnavailableError
 
-ABI_VERSION = 7
+ABI_VERSION = 8
 
 try:
     from fast_litellm._native import ffi, lib

@@ -46,6 +46,8 @@ _ARRAY_MIN = 64
 _U32 = "I" if array.array("I").itemsize == 4 else "L"
 _fl_ids_to_pylist = lib.fl_ids_to_pylist
 _fl_encode_pylist = lib.fl_encode_pylist
+_fl_count_messages = lib.fl_count_messages
+_FL_E_SHAPE = lib.FL_E_SHAPE
 
 
 class NativeVocabulary:
@@ -159,6 +161,21 @@ class NativeVocabulary:
         of ``chunk_chars`` code points; one native call."""
         total: int = _fl_count_chunked(self._ptr, blob, len(blob), chunk_chars)
         if total < 0:
+            _check(total)
+        return total
+
+    def count_messages(self, messages: list[Any], chunk_chars: int, max_chars: int,
+                       no_lt: bool = False) -> int | None:
+        """litellm's token_counter sum for a list of dicts of ASCII str values (3 per message,
+        1 per "name", each string counted in slices of ``chunk_chars`` characters), walked and
+        counted in one native call; None for any other shape (see ``fl_count_messages``)."""
+        if not _CPYTHON:
+            return None
+        total: int = _fl_count_messages(self._ptr, id(messages), chunk_chars, max_chars,
+                                        lib.FL_MSG_NO_LT if no_lt else 0)
+        if total < 0:
+            if total == _FL_E_SHAPE:
+                return None
             _check(total)
         return total
 
