@@ -128,7 +128,7 @@ def _anthropic_count(strings: list[str], fixed_tokens: int, tools: Any, tc: Any)
     return fixed_tokens + tokenizer.count_all(strings, joined)
 
 
-def _anthropic_block(block: str) -> Any:
+def _anthropic_block(tokenizer: AnthropicTokenizer, block: str) -> Any:
     """The Anthropic tokenizer's count of a rendered tools block, or NOT_COVERED (see _anthropic_count)."""
     if len(block) > _Litellm.max_exact_chars:
         return NOT_COVERED
@@ -137,7 +137,7 @@ def _anthropic_block(block: str) -> Any:
             block.encode()
         except UnicodeEncodeError:
             return NOT_COVERED
-    return _anthropic_tokenizer[0].count(block)
+    return tokenizer.count(block)
 
 
 # Counts of tools blocks. Requests usually repeat the same tools, so their count is remembered
@@ -169,8 +169,9 @@ def _tools_key(tools: Any) -> bytes | None:
     return _plain_key[0](tools, _TOOLS_MEMO_MAX_CHARS)
 
 
-def _tools_tokens(tc: Any, owner: object, tools: Any, count: Callable[[str], Any]) -> Any:
-    """Tokens of litellm's rendered ``tools`` block for tokenizer ``owner``, or NOT_COVERED."""
+def _tools_tokens(tc: Any, owner: Any, tools: Any, count: Callable[[Any, str], Any]) -> Any:
+    """Tokens of litellm's rendered ``tools`` block for tokenizer ``owner`` (counted as
+    ``count(owner, block)``), or NOT_COVERED."""
     key = None
     if renders_natively(tc):
         plain = _tools_key(tools)
@@ -191,13 +192,13 @@ def _tools_tokens(tc: Any, owner: object, tools: Any, count: Callable[[str], Any
     return tokens
 
 
-def _tools_block_count(owner: object, block: str, count: Callable[[str], Any]) -> Any:
-    """``count(block)`` (tokens or NOT_COVERED), remembered per tokenizer ``owner``."""
+def _tools_block_count(owner: Any, block: str, count: Callable[[Any, str], Any]) -> Any:
+    """``count(owner, block)`` (tokens or NOT_COVERED), remembered per tokenizer ``owner``."""
     key = (owner, block)
     tokens = _tools_counts.get(key)
     if tokens is not None:
         return tokens
-    tokens = count(block)
+    tokens = count(owner, block)
     if tokens is not NOT_COVERED and len(block) <= _TOOLS_MEMO_MAX_CHARS:
         if len(_tools_counts) >= _TOOLS_MEMO_SIZE:
             _tools_counts.clear()
@@ -429,7 +430,7 @@ def native_token_counter(
         return NOT_COVERED  # litellm estimates from samples above its exact limit
     vocab = _vocabs_by_model.get(fixed) or _vocab_for_model(fixed)
     if counted_tools is not None:
-        tools_tokens = _tools_tokens(tc, vocab, counted_tools, functools.partial(_tiktoken_block, vocab))
+        tools_tokens = _tools_tokens(tc, vocab, counted_tools, _tiktoken_block)
         if tools_tokens is NOT_COVERED:
             return NOT_COVERED
         total += tools_tokens
