@@ -1,5 +1,6 @@
 /*
- * pymessages.c - litellm's token_counter walk of the common request, on the Python objects.
+ * pymessages.c - token_counter's work on Python objects: the walk of the common
+ * request (this part) and the key of the tools memo (the last part).
  *
  * Most requests are a list of dicts whose values are all str, such as
  * {"role": "user", "content": "..."}.  For those, walking the messages in
@@ -32,7 +33,6 @@
 #include <stdlib.h>
 
 #include "fast_litellm.h"
-
 
 #define STACK_TEXTS 64
 #define COUNT_WITHOUT_GIL 65536 /* bytes: below this, releasing the GIL costs more than it frees */
