@@ -109,20 +109,17 @@ static int walk(PyObject *messages, size_t max_chars, int flags, texts_t *t, int
     return FL_OK;
 }
 
-/* Sum of the counts of t's strings, each in slices of chunk_chars characters (= bytes: ASCII). */
+/* Sum of the counts of t's strings, each in slices of chunk_chars characters
+ * (fl_count_chunked: ASCII holds no 0xFF separator, so each string is one text). */
 static int64_t count_texts(const fl_encoding *enc, const texts_t *t, size_t chunk_chars)
 {
     int64_t sum = 0;
     for (size_t i = 0; i < t->n; i++) {
-        const char *p = PyUnicode_DATA(t->texts[i]);
-        size_t len = (size_t)PyUnicode_GET_LENGTH(t->texts[i]);
-        for (size_t at = 0; at < len; at += chunk_chars) {
-            size_t cut = len - at < chunk_chars ? len - at : chunk_chars;
-            int64_t count = fl_count(enc, p + at, cut);
-            if (count < 0)
-                return count;
-            sum += count;
-        }
+        int64_t count = fl_count_chunked(enc, PyUnicode_DATA(t->texts[i]),
+                                         (size_t)PyUnicode_GET_LENGTH(t->texts[i]), chunk_chars);
+        if (count < 0)
+            return count;
+        sum += count;
     }
     return sum;
 }

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
-from fast_litellm.exceptions import NativeUnavailableError
+from fast_litellm.exceptions import NativeUnavailableError, RankFileError
 
 ABI_VERSION = 8
 
@@ -19,10 +20,24 @@ if lib.FL_ABI_VERSION != ABI_VERSION:  # pragma: no cover - stale in-place build
         f"{ABI_VERSION}; rebuild it (pip install .)"
     )
 
-__all__ = ["ABI_VERSION", "ffi", "lib", "strerror"]
+__all__ = ["ABI_VERSION", "CPYTHON", "check", "ffi", "lib", "strerror"]
+
+# native/pylist.c and native/pymessages.c use CPython's C API on objects passed by id().
+CPYTHON = sys.implementation.name == "cpython"
 
 
 def strerror(code: int) -> str:
     """English text for a native status code."""
     text: Any = ffi.string(lib.fl_strerror(code))
     return str(text.decode("ascii"))
+
+
+def check(rc: int) -> None:
+    """Raise the exception for a negative native status code (FL_OK passes)."""
+    if rc == lib.FL_OK:
+        return
+    if rc == lib.FL_E_NOMEM:
+        raise MemoryError(strerror(rc))
+    if rc in (lib.FL_E_CORRUPT, lib.FL_E_TOO_LARGE):
+        raise RankFileError(strerror(rc))
+    raise RuntimeError(f"fast_litellm native error {rc}: {strerror(rc)}")

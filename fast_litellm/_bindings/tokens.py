@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import array
-import sys
 from collections.abc import Sequence
 from typing import Any
 
-from fast_litellm._bindings import ffi, lib, strerror
-from fast_litellm.exceptions import RankFileError
+from fast_litellm._bindings import CPYTHON, check, ffi, lib
 
 __all__ = ["PATTERNS", "NativeVocabulary", "pretokenize"]
 
@@ -24,24 +22,12 @@ _new_nonzero = ffi.new_allocator(should_clear_after_alloc=False)
 _fl_encode = lib.fl_encode
 _fl_count_chunked = lib.fl_count_chunked
 
-
-def _check(rc: int) -> None:
-    if rc == lib.FL_OK:
-        return
-    if rc == lib.FL_E_NOMEM:
-        raise MemoryError(strerror(rc))
-    if rc in (lib.FL_E_CORRUPT, lib.FL_E_TOO_LARGE):
-        raise RankFileError(strerror(rc))
-    raise RuntimeError(f"fast_litellm native error {rc}: {strerror(rc)}")
-
-
 # How a list of ids is built.  On CPython, native/pylist.c fills it with
 # references to pre-made ints (~3 ns/id, where array('I').tolist(), numpy or
 # ffi.unpack make a new int per id at 10-30 ns, plus as much again to free
 # them): the int table and a one-item holder list are passed by id(), and a
 # single encode is one call (fl_encode_pylist), with no Python-side buffer.
 # Elsewhere, ffi.unpack under _ARRAY_MIN ids and array('I').tolist() above.
-_CPYTHON = sys.implementation.name == "cpython"
 _ARRAY_MIN = 64
 _U32 = "I" if array.array("I").itemsize == 4 else "L"
 _fl_ids_to_pylist = lib.fl_ids_to_pylist
@@ -64,12 +50,12 @@ class NativeVocabulary:
             raise ValueError(f"unknown pre-tokenizer pattern {pattern!r}")
         out = ffi.new("fl_encoding **")
         if merges is None:
-            _check(lib.fl_encoding_new(rank_file, len(rank_file), PATTERNS[pattern], out))
+            check(lib.fl_encoding_new(rank_file, len(rank_file), PATTERNS[pattern], out))
         else:
             if merges.itemsize != 4 or len(merges) % 3:
                 raise ValueError("merges must be uint32 triples")
             buf = ffi.from_buffer("uint32_t[]", merges)
-            _check(lib.fl_encoding_new_merges(rank_file, len(rank_file), buf, len(merges) // 3,
+            check(lib.fl_encoding_new_merges(rank_file, len(rank_file), buf, len(merges) // 3,
                                               PATTERNS[pattern], out))
         self._ptr = ffi.gc(out[0], lib.fl_encoding_free, size=lib.fl_encoding_memory(out[0]))
         self.max_rank: int = lib.fl_encoding_max_rank(self._ptr)
@@ -90,7 +76,7 @@ class NativeVocabulary:
 
     def _to_list(self, buf: Any, n: int) -> list[int]:
         """The Python list of the n ids in buf (memory of the caller's own call)."""
-        if not _CPYTHON:  # pragma: no cover - the tests run on CPython
+        if not CPYTHON:  # pragma: no cover - the tests run on CPython
             if n < _ARRAY_MIN:
                 unpacked: list[int] = ffi.unpack(buf, n)
                 return unpacked
@@ -100,18 +86,18 @@ class NativeVocabulary:
         holder: list[Any] = [None]
         rc = _fl_ids_to_pylist(buf, n, id(self._ints or self._int_table()), id(holder))
         if rc != lib.FL_OK:
-            _check(rc)
+            check(rc)
         filled: list[int] = holder[0]
         return filled
 
     def encode(self, data: bytes) -> list[int]:
         """Ids of UTF-8 ``data`` as ordinary text."""
-        if not _CPYTHON:  # pragma: no cover
+        if not CPYTHON:  # pragma: no cover
             return self._encode_unpacked(data)
         holder: list[Any] = [None]
         n = _fl_encode_pylist(self._ptr, data, len(data), id(self._ints or self._int_table()), id(holder))
         if n < 0:
-            _check(n)
+            check(n)
         ids: list[int] = holder[0]
         return ids
 
@@ -120,14 +106,14 @@ class NativeVocabulary:
         buf = _new_nonzero("uint32_t[]", cap)
         n = _fl_encode(self._ptr, data, cap, buf, cap)
         if n < 0:
-            _check(n)
+            check(n)
         return self._to_list(buf, n)
 
     def count(self, data: bytes) -> int:
         """Number of ids ``encode(data)`` would return."""
         n: int = lib.fl_count(self._ptr, data, len(data))
         if n < 0:
-            _check(n)
+            check(n)
         return n
 
     def _batch_bounds(self, datas: Sequence[bytes]) -> tuple[bytes, Any]:
@@ -144,7 +130,7 @@ class NativeVocabulary:
         blob, bounds = self._batch_bounds(datas)
         out = _new_nonzero("uint32_t[]", max(len(blob), 1))
         counts = _new_nonzero("size_t[]", max(len(datas), 1))
-        _check(lib.fl_encode_batch(self._ptr, blob, len(blob), bounds, len(datas), out, counts,
+        check(lib.fl_encode_batch(self._ptr, blob, len(blob), bounds, len(datas), out, counts,
                                    num_threads))
         return [self._to_list(out + bounds[i], counts[i]) for i in range(len(datas))]
 
@@ -152,7 +138,7 @@ class NativeVocabulary:
         """Token counts of every text in ``datas``, in one native call."""
         blob, bounds = self._batch_bounds(datas)
         counts = _new_nonzero("size_t[]", max(len(datas), 1))
-        _check(lib.fl_count_batch(self._ptr, blob, len(blob), bounds, len(datas), counts,
+        check(lib.fl_count_batch(self._ptr, blob, len(blob), bounds, len(datas), counts,
                                   num_threads))
         return [int(counts[i]) for i in range(len(datas))]
 
@@ -161,7 +147,7 @@ class NativeVocabulary:
         of ``chunk_chars`` code points; one native call."""
         total: int = _fl_count_chunked(self._ptr, blob, len(blob), chunk_chars)
         if total < 0:
-            _check(total)
+            check(total)
         return total
 
     def count_messages(self, messages: list[Any], chunk_chars: int, max_chars: int,
@@ -169,14 +155,14 @@ class NativeVocabulary:
         """litellm's token_counter sum for a list of dicts of ASCII str values (3 per message,
         1 per "name", each string counted in slices of ``chunk_chars`` characters), walked and
         counted in one native call; None for any other shape (see ``fl_count_messages``)."""
-        if not _CPYTHON:
+        if not CPYTHON:
             return None
         total: int = _fl_count_messages(self._ptr, id(messages), chunk_chars, max_chars,
                                         lib.FL_MSG_NO_LT if no_lt else 0)
         if total < 0:
             if total == _FL_E_SHAPE:
                 return None
-            _check(total)
+            check(total)
         return total
 
     def decode_bytes(self, tokens: array.array[int]) -> bytes | int:
@@ -190,9 +176,9 @@ class NativeVocabulary:
         rc = lib.fl_decode_len(self._ptr, ids, n, size, bad)
         if rc == lib.FL_E_TOKEN:
             return int(bad[0])
-        _check(rc)
+        check(rc)
         out = _new_nonzero("char[]", max(size[0], 1))
-        _check(lib.fl_decode(self._ptr, ids, n, out, size[0], size))
+        check(lib.fl_decode(self._ptr, ids, n, out, size[0], size))
         return ffi.unpack(out, size[0])
 
 
@@ -201,7 +187,7 @@ def pretokenize(pattern: str, data: bytes) -> list[bytes]:
     cap = max(len(data), 1)
     ends = _new_nonzero("size_t[]", cap)
     n = ffi.new("size_t *")
-    _check(lib.fl_pretokenize(PATTERNS[pattern], data, len(data), ends, cap, n))
+    check(lib.fl_pretokenize(PATTERNS[pattern], data, len(data), ends, cap, n))
     pieces = []
     start = 0
     for i in range(n[0]):
