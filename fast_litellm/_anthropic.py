@@ -261,6 +261,12 @@ class AnthropicTokenizer:
             total += self._vocab.count_chunked(b"\xff".join(plain), _WHOLE)
         return total
 
+    @property
+    def whole_texts(self) -> tuple[int, int]:
+        """(address of the native encoding, slice length that counts each text whole), for
+        C code that counts on it while this object lives."""
+        return self._vocab.address, _WHOLE
+
     def count_messages(self, messages: list[Any], max_chars: int) -> int | None:
         """litellm's per-message sum for a list of dicts of plain ASCII str values (see
         ``count_all``: no "<"), each string counted whole; None for any other shape."""

@@ -19,32 +19,47 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-__all__ = ["hf_backend_is_python"]
+__all__ = ["RememberedCatalog", "hf_backend_is_python"]
 
 
-class _Remembered:
-    """The catalog objects behind the last PYTHON_ONLY answer (None: nothing remembered)."""
+class RememberedCatalog:
+    """The catalog objects behind the last PYTHON_ONLY answer (None: nothing remembered).
+
+    The C entry of token_counter (native/pymessages.c ``backend_is_python``) reads ``objects``
+    too and compares them, in ``_catalog_objects``' order, with the current ones by identity.
+    """
 
     objects: tuple[Any, ...] | None = None
 
 
+_CATALOG = "litellm.rust_bridge.catalog"
+
+
 def _catalog_objects(utils: Any) -> tuple[Any, ...]:
     """What ``_huggingface_tokenizer_backend`` depends on (litellm 1.106's layout)."""
-    catalog = sys.modules["litellm.rust_bridge.catalog"]
+    catalog = sys.modules[_CATALOG]
     return (utils._huggingface_tokenizer_backend, utils.decision, utils.tokenizer_dispatch.HUGGINGFACE_CONTEXT,
             catalog.RULES, catalog.rollout, catalog._decision)
 
 
 def hf_backend_is_python(utils: Any) -> bool:
     """Whether ``litellm.utils._huggingface_tokenizer_backend()`` answers ``Decision.PYTHON``."""
-    remembered = _Remembered.objects
+    remembered = RememberedCatalog.objects
     if remembered is not None:
         try:
+            # The same objects, the usual case, read one by one (_catalog_objects' order, no tuple
+            # to allocate); then equal ones.
+            backend, decision, context, rules, rollout, choose = remembered
+            catalog = sys.modules[_CATALOG]
+            if (utils._huggingface_tokenizer_backend is backend and utils.decision is decision
+                    and utils.tokenizer_dispatch.HUGGINGFACE_CONTEXT is context and catalog.RULES is rules
+                    and catalog.rollout is rollout and catalog._decision is choose):
+                return True
             if _catalog_objects(utils) == remembered:
                 return True
         except (AttributeError, KeyError):
             pass
-        _Remembered.objects = None
+        RememberedCatalog.objects = None
     try:
         answer = utils._huggingface_tokenizer_backend()
     except Exception:  # noqa: BLE001 - whatever litellm would do, it does itself
@@ -61,7 +76,7 @@ def _remember_if_python_only(utils: Any) -> None:
     try:
         objects = _catalog_objects(utils)
         backend, decision, context = objects[0], objects[1], objects[2]
-        catalog = sys.modules["litellm.rust_bridge.catalog"]
+        catalog = sys.modules[_CATALOG]
         if (backend.__code__.co_names != ("decision", "tokenizer_dispatch", "HUGGINGFACE_CONTEXT")
                 or backend.__globals__ is not vars(utils) or decision is not catalog.decision):
             return
@@ -69,4 +84,4 @@ def _remember_if_python_only(utils: Any) -> None:
     except Exception:  # noqa: BLE001 - not the layout this was written against: ask every time
         return
     if getattr(rollout, "name", None) == "PYTHON_ONLY":
-        _Remembered.objects = objects
+        RememberedCatalog.objects = objects

@@ -26,7 +26,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from fast_litellm._gate import NOT_COVERED, Gate
-from fast_litellm._litellm_backend import hf_backend_is_python
+from fast_litellm._litellm_backend import RememberedCatalog, hf_backend_is_python
+from fast_litellm._monitor import SAMPLE_EVERY, SAMPLES
 from fast_litellm._tools_format import format_function_definitions, renders_natively
 
 if TYPE_CHECKING:
@@ -42,6 +43,58 @@ __all__ = [
 
 _LEGACY_MODEL = "gpt-3.5-turbo-0301"  # litellm's other per-message constants; not reproduced
 _IMAGE_DETAILS = ("low", "high", "auto")
+
+# The C entry of token_counter (native/pymessages.c, "The entry of token_counter") reads these by
+# position: its CX_* order for the context, filled here as litellm and the vocabularies load, and
+# its NM_* order for the names it looks up.
+_ENTRY_CONTEXT = ("litellm", "utils", "module", "vocabs", "anthropic", "chunk", "whole", "max", "hf_python",
+                  "hf_remembered", "rules", "legacy", "default_model", "samples", "untimed_mask")
+_ENTRY_NAMES = tuple(sys.intern(name) for name in (
+    "all_native", "clean", "calls", "disable_token_counter", "disable_hf_tokenizer_download",
+    "huggingface_tokenizer_kind", "_fix_model_name", "anthropic", "uses_anthropic_tokenizer", "litellm",
+    "cohere_models", "anthropic_models", "azure_llms", "open_ai_chat_completion_models", "objects",
+    "litellm.rust_bridge.catalog", "_huggingface_tokenizer_backend", "decision", "tokenizer_dispatch",
+    "HUGGINGFACE_CONTEXT", "RULES", "rollout", "_decision"))
+_entry_context: list[Any] = [None] * len(_ENTRY_CONTEXT)
+_vocab_addresses: dict[str, int] = {}  # fixed model name -> native encoding, as _vocabs_by_model
+
+
+def _set_context(**fields: Any) -> None:
+    for name, value in fields.items():
+        _entry_context[_ENTRY_CONTEXT.index(name)] = value
+
+
+_set_context(vocabs=_vocab_addresses, hf_python=hf_backend_is_python, hf_remembered=RememberedCatalog,
+             legacy=_LEGACY_MODEL, default_model="gpt-3.5-turbo", samples=SAMPLES, untimed_mask=SAMPLE_EVERY - 1)
+
+# The model functions the C entry reproduces (native/pymessages.c model_rules), as litellm 1.106
+# writes them: (owner, name, sha256 of the source).  The entry does their work itself only while
+# litellm holds these very functions (their code objects, checked on every call); any other
+# version of them is called.
+_MODEL_RULES = (
+    ("utils", "huggingface_tokenizer_kind", "c73326dfb15f4f4fdf9f12945cca0b204f2e570940d339c1771ea8e1d4f0562f"),
+    ("utils", "uses_anthropic_tokenizer", "d871b1549488e4589dce1fd3c70a661b5574551dbb4348f4b45b48c816af96a1"),
+    ("module", "_fix_model_name", "aa9458c1a9895c7f4d23b429462e08f3139f208c3318a2c0286d27b7ee5dd42c"),
+)
+
+
+def model_rules_codes(utils: Any, module: Any) -> tuple[Any, ...] | None:
+    """The code objects of litellm's model functions when their source is the one the C entry
+    reproduces; None otherwise."""
+    import hashlib
+    import inspect
+
+    codes = []
+    for owner, name, digest in _MODEL_RULES:
+        function = getattr(utils if owner == "utils" else module, name, None)
+        try:
+            source = inspect.getsource(function)
+        except (OSError, TypeError):
+            return None
+        if hashlib.sha256(source.encode()).hexdigest() != digest:
+            return None
+        codes.append(function.__code__)
+    return tuple(codes)
 
 
 class _Litellm:
@@ -65,6 +118,10 @@ class _Litellm:
             cls.chunk_chars = module._get_tiktoken_count_function.__defaults__[0]
             cls.max_exact_chars = module._get_extrapolating_count_function.__defaults__[0]
             cls.module = module
+            # litellm last: the C entry takes the context as loaded once it is set
+            _set_context(utils=utils, module=module, chunk=cls.chunk_chars, max=cls.max_exact_chars,
+                         rules=model_rules_codes(utils, module))
+            _set_context(litellm=litellm)
         return cls.module
 
 
@@ -104,7 +161,11 @@ def _load_anthropic_tokenizer() -> AnthropicTokenizer:
     from fast_litellm._anthropic import get_anthropic_tokenizer
 
     if not _anthropic_tokenizer:
-        _anthropic_tokenizer.append(get_anthropic_tokenizer())
+        tokenizer = get_anthropic_tokenizer()
+        _anthropic_tokenizer.append(tokenizer)
+        address, whole = tokenizer.whole_texts
+        _set_context(whole=whole)
+        _set_context(anthropic=address)
     return _anthropic_tokenizer[0]
 
 
@@ -216,6 +277,7 @@ def _vocab_for_model(fixed_model: str) -> Any:
         vocab = _vocab(_encoding_name(fixed_model))
         if len(_vocabs_by_model) < 256:  # names are few; a caller inventing names stays bounded
             _vocabs_by_model[fixed_model] = vocab
+            _vocab_addresses[fixed_model] = vocab.address  # vocab lives on in _vocab's cache and above
     return vocab
 
 
@@ -463,8 +525,24 @@ def _rollout_key(args: tuple[Any, ...]) -> Any:
 _bypass = threading.local()  # set while a utils-level fallback runs litellm's original
 
 
+def _no_entry(*args: Any) -> None:
+    return None
+
+
+def _entry(gate: Gate) -> Callable[..., Any]:
+    """The C entry of token_counter bound to ``gate`` (native/pymessages.c): for the common request,
+    the gate's untimed path, litellm's model checks and the count in one C call; None otherwise."""
+    from fast_litellm._bindings import CPYTHON
+
+    if not CPYTHON:
+        return _no_entry
+    from fast_litellm._bindings.entry import token_counter_entry
+
+    return token_counter_entry((gate, gate.breaker, gate.stats.native, _entry_context, _ENTRY_NAMES))
+
+
 def _signature_wrapper(
-    run: Callable[[tuple[Any, ...]], Any], original: Callable[..., Any], core: bool
+    run: Callable[[tuple[Any, ...]], Any], original: Callable[..., Any], core: bool, entry: Callable[..., Any]
 ) -> Callable[..., Any]:
     def token_counter(
         model: Any = "",
@@ -477,11 +555,14 @@ def _signature_wrapper(
         use_default_image_token_count: Any = False,
         default_token_count: Any = None,
     ) -> Any:
-        args = (model, custom_tokenizer, text, messages, count_response_tokens, tools, tool_choice,
-                use_default_image_token_count, default_token_count)
-        if core and getattr(_bypass, "on", False):
-            return original(*args)  # the utils-level gate already chose litellm's path for this call
-        return run(args)
+        if core and getattr(_bypass, "on", False):  # the utils-level gate chose litellm's path for this call
+            return original(model, custom_tokenizer, text, messages, count_response_tokens, tools, tool_choice,
+                            use_default_image_token_count, default_token_count)
+        total = entry(model, messages, custom_tokenizer, text, count_response_tokens, tools, tool_choice)
+        if total is not None:
+            return total
+        return run((model, custom_tokenizer, text, messages, count_response_tokens, tools, tool_choice,
+                    use_default_image_token_count, default_token_count))
 
     token_counter.__wrapped__ = original  # type: ignore[attr-defined]
     token_counter.__doc__ = original.__doc__
@@ -503,12 +584,14 @@ def make_token_counter(original: Callable[..., Any], gate: Gate) -> Callable[...
         finally:
             _bypass.on = False
 
-    return _signature_wrapper(gate.runner(native_token_counter, fallback, _rollout_key), original, core=False)
+    return _signature_wrapper(gate.runner(native_token_counter, fallback, _rollout_key), original, False,
+                              _entry(gate))
 
 
 def make_core_token_counter(original: Callable[..., Any], gate: Gate) -> Callable[..., Any]:
     """Wrap ``litellm.litellm_core_utils.token_counter.token_counter`` (same signature and result)."""
-    return _signature_wrapper(gate.runner(native_token_counter, original, _rollout_key), original, core=True)
+    return _signature_wrapper(gate.runner(native_token_counter, original, _rollout_key), original, True,
+                              _entry(gate))
 
 
 def native_messages_reach_token_count(

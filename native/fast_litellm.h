@@ -22,7 +22,7 @@
 
 /* Bumped whenever a prototype or constant below changes meaning; the Python
  * bindings refuse to load a _native built from another version. */
-#define FL_ABI_VERSION 8
+#define FL_ABI_VERSION 9
 
 enum {
     FL_OK = 0,
@@ -196,6 +196,14 @@ enum {
  */
 int64_t fl_count_messages(const fl_encoding *enc, uintptr_t messages, size_t chunk_chars, size_t max_chars,
                           int flags);
+
+/*
+ * CPython only (pymessages.c): makes token_counter's C entry, a builtin
+ * function bound to `state` (the address of a tuple laid out as pymessages.c
+ * says), and puts it in out[0] (the address of a one-item list).  Returns
+ * FL_OK, FL_E_ARG for another layout, FL_E_NOMEM.  Takes the GIL itself.
+ */
+int64_t fl_token_counter_entry(uintptr_t state, uintptr_t out);
 
 /*
  * CPython only (pymessages.c): a key for token_counter's memo of rendered tools,

@@ -31,6 +31,7 @@
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "fast_litellm.h"
 
@@ -124,18 +125,16 @@ static int64_t count_texts(const fl_encoding *enc, const texts_t *t, size_t chun
     return sum;
 }
 
-int64_t fl_count_messages(const fl_encoding *enc, uintptr_t messages, size_t chunk_chars, size_t max_chars,
-                          int flags)
+/* fl_count_messages with the GIL held by the caller. */
+static int64_t count_messages_held(const fl_encoding *enc, PyObject *messages, size_t chunk_chars,
+                                   size_t max_chars, int flags)
 {
-    if (enc == NULL || messages == 0 || chunk_chars == 0)
-        return FL_E_ARG;
-    PyGILState_STATE gil = PyGILState_Ensure();
     texts_t t;
     t.texts = t.stack;
     t.n = t.bytes = 0;
     t.cap = STACK_TEXTS;
     int64_t fixed = 0;
-    int64_t rc = walk((PyObject *)messages, max_chars, flags, &t, &fixed);
+    int64_t rc = walk(messages, max_chars, flags, &t, &fixed);
     if (rc == FL_OK) {
         if (t.bytes >= COUNT_WITHOUT_GIL) {
             Py_BEGIN_ALLOW_THREADS
@@ -151,6 +150,442 @@ int64_t fl_count_messages(const fl_encoding *enc, uintptr_t messages, size_t chu
         Py_DECREF(t.texts[i]);
     if (t.texts != t.stack)
         free(t.texts);
+    return rc;
+}
+
+int64_t fl_count_messages(const fl_encoding *enc, uintptr_t messages, size_t chunk_chars, size_t max_chars,
+                          int flags)
+{
+    if (enc == NULL || messages == 0 || chunk_chars == 0)
+        return FL_E_ARG;
+    PyGILState_STATE gil = PyGILState_Ensure();
+    int64_t rc = count_messages_held(enc, (PyObject *)messages, chunk_chars, max_chars, flags);
+    PyGILState_Release(gil);
+    return rc;
+}
+
+/* ---- The entry of token_counter ---------------------------------------------- */
+
+/*
+ * The patched token_counter (fast_litellm/_litellm_token_counter.py) calls
+ * this entry first, a builtin function made by fl_token_counter_entry.  For
+ * the common request (model a str, messages a list, no text, tools,
+ * tool_choice or custom tokenizer) it does in C what the Python path does:
+ * the gate's untimed fast path, litellm's model checks and the native count;
+ * it returns the count, or None, and then the Python path answers the call
+ * from the start, as if the entry did not exist.  It saves the Python frames
+ * of the gate and of native_token_counter, about half of a short message.
+ *
+ * The entry answers only where the Python path would answer natively with
+ * the same number:
+ * - the gate: the feature enabled for every call (gate.all_native), its
+ *   breaker clean, and a call the monitor counts without timing it
+ *   (stats.calls at least `samples` and not a multiple of untimed_mask + 1);
+ *   it then adds one to stats.calls, as the gate does;
+ * - litellm loaded (the context's modules set by the Python path) and
+ *   litellm.disable_token_counter not True;
+ * - the model's tokenizer, as the Python path decides it: unless
+ *   litellm.disable_hf_tokenizer_download is True, litellm's
+ *   huggingface_tokenizer_kind(model) must be None, or "anthropic" with the
+ *   bundled tokenizer on the Python backend (the context's hf_python(utils)
+ *   is True); then litellm's _fix_model_name(model) must not be the legacy
+ *   name and must have a vocabulary in the context (the Python path adds
+ *   each on first use; the Anthropic one likewise).  model_rules does the
+ *   work of litellm's two functions itself while litellm holds the 1.106
+ *   ones, and calls them otherwise; backend_is_python compares the catalog
+ *   objects hf_python remembered, and calls it otherwise;
+ * - the messages a shape count_messages_held takes.
+ * An exception of the code it calls is cleared and the call declined (the
+ * Python path meets it again and answers as it always does), except for
+ * those that are not an Exception (KeyboardInterrupt), which propagate.
+ *
+ * Its state is a tuple (gate, breaker, stats, context, names): the context a
+ * list the Python side fills (CX_* order) and names a tuple of interned
+ * attribute names (NM_* order); both orders are written down once more in
+ * the Python module.  No C global changes: every call reads the state.
+ */
+
+enum { ST_GATE, ST_BREAKER, ST_STATS, ST_CONTEXT, ST_NAMES, ST_SIZE };
+enum {
+    CX_LITELLM, CX_UTILS, CX_MODULE, CX_VOCABS, CX_ANTHROPIC, CX_CHUNK, CX_WHOLE, CX_MAX, CX_HF_PYTHON,
+    CX_HF_REMEMBERED, CX_RULES, CX_LEGACY, CX_DEFAULT_MODEL, CX_SAMPLES, CX_UNTIMED_MASK, CX_SIZE
+};
+enum {
+    NM_ALL_NATIVE, NM_CLEAN, NM_CALLS, NM_DISABLE_TC, NM_DISABLE_HF, NM_HF_KIND, NM_FIX_NAME, NM_ANTHROPIC,
+    NM_USES_ANTHROPIC, NM_LITELLM, NM_COHERE_MODELS, NM_ANTHROPIC_MODELS, NM_AZURE_LLMS, NM_OPENAI_MODELS,
+    NM_OBJECTS, NM_CATALOG, NM_HF_BACKEND, NM_DECISION, NM_DISPATCH, NM_HF_CONTEXT, NM_RULES, NM_ROLLOUT,
+    NM_DECISION_PRIVATE, NM_SIZE
+};
+
+#define ENTRY_DECLINE (-1000) /* the Python path answers */
+#define ENTRY_PYERR (-1001)   /* a Python exception is set */
+#define MAX_MODEL_CHARS 256    /* longer names go through litellm's functions */
+
+/* getattr(owner, name): a new reference, or NULL with an exception set.  A module's attribute is
+ * read from its dict first: module getattr finds it there for every name its type does not have,
+ * and the names read here (none a dunder) are not ModuleType's. */
+static PyObject *get_attr(PyObject *owner, PyObject *name)
+{
+    if (PyModule_CheckExact(owner)) {
+        PyObject *v = PyDict_GetItemWithError(PyModule_GetDict(owner), name);
+        if (v != NULL) {
+            Py_INCREF(v);
+            return v;
+        }
+        if (PyErr_Occurred())
+            return NULL;
+    }
+    return PyObject_GetAttr(owner, name);
+}
+
+/* getattr(o, name) is value: 1, or 0 (also without the attribute); ENTRY_PYERR on another error. */
+static int attr_is(PyObject *o, PyObject *name, PyObject *value)
+{
+    PyObject *v = get_attr(o, name);
+    if (v == NULL) {
+        if (!PyErr_ExceptionMatches(PyExc_AttributeError))
+            return ENTRY_PYERR;
+        PyErr_Clear();
+        return 0;
+    }
+    int is = v == value;
+    Py_DECREF(v);
+    return is;
+}
+
+/* owner.name(arg): a new reference, or NULL with an exception set. */
+static PyObject *call_attr(PyObject *owner, PyObject *name, PyObject *arg)
+{
+    PyObject *f = get_attr(owner, name);
+    if (f == NULL)
+        return NULL;
+    PyObject *result = PyObject_CallOneArg(f, arg);
+    Py_DECREF(f);
+    return result;
+}
+
+/* `item in owner.name`: 1, 0, or ENTRY_PYERR. */
+static int in_attr(PyObject *owner, PyObject *name, PyObject *item)
+{
+    PyObject *container = get_attr(owner, name);
+    if (container == NULL)
+        return ENTRY_PYERR;
+    int in = PySequence_Contains(container, item);
+    Py_DECREF(container);
+    return in < 0 ? ENTRY_PYERR : in;
+}
+
+/* The size_t value of an int, or (size_t)-1 with an exception set. */
+static size_t size_of(PyObject *o)
+{
+    if (!PyLong_Check(o)) {
+        PyErr_SetString(PyExc_TypeError, "the token_counter entry's context holds a non-int size");
+        return (size_t)-1;
+    }
+    return PyLong_AsSize_t(o);
+}
+
+static int has(const char *s, size_t n, const char *needle)
+{
+    size_t k = strlen(needle);
+    for (size_t i = 0; i + k <= n; i++)
+        if (memcmp(s + i, needle, k) == 0)
+            return 1;
+    return 0;
+}
+
+/* globals[name] is a function with this code and these globals (borrowed reads, no Python code). */
+static int is_function(PyObject *globals, PyObject *name, PyObject *code)
+{
+    PyObject *f = PyDict_GetItemWithError(globals, name);
+    return f != NULL && PyFunction_Check(f) && PyFunction_GET_CODE(f) == code &&
+           PyFunction_GET_GLOBALS(f) == globals && PyFunction_GET_CLOSURE(f) == NULL;
+}
+
+enum { KIND_NONE, KIND_ANTHROPIC, KIND_OTHER };
+
+/*
+ * litellm 1.106's huggingface_tokenizer_kind (with uses_anthropic_tokenizer)
+ * and _fix_model_name, for an ASCII name, while utils and the token_counter
+ * module hold the very functions the Python side checked against their
+ * source (the context's rules: their three code objects) and their global
+ * `litellm` is litellm.  `kind_too`: litellm.disable_hf_tokenizer_download
+ * is not True.  Returns 1 with *kind and *fixed (a new reference; not set
+ * for KIND_OTHER) set, 0 where litellm's functions are to be called, or
+ * ENTRY_PYERR.
+ */
+static int model_rules(PyObject *const *nm, PyObject *const *cx, PyObject *model, int kind_too, int *kind,
+                       PyObject **fixed)
+{
+    PyObject *rules = cx[CX_RULES], *litellm = cx[CX_LITELLM];
+    if (!PyTuple_CheckExact(rules) || PyTuple_GET_SIZE(rules) != 3 || !PyModule_CheckExact(cx[CX_UTILS]) ||
+        !PyModule_CheckExact(cx[CX_MODULE]) || !PyUnicode_IS_ASCII(model) ||
+        PyUnicode_GET_LENGTH(model) > MAX_MODEL_CHARS)
+        return 0;
+    PyObject *utils = PyModule_GetDict(cx[CX_UTILS]), *module = PyModule_GetDict(cx[CX_MODULE]);
+    if (!is_function(utils, nm[NM_HF_KIND], PyTuple_GET_ITEM(rules, 0)) ||
+        !is_function(utils, nm[NM_USES_ANTHROPIC], PyTuple_GET_ITEM(rules, 1)) ||
+        !is_function(module, nm[NM_FIX_NAME], PyTuple_GET_ITEM(rules, 2)) ||
+        PyDict_GetItemWithError(utils, nm[NM_LITELLM]) != litellm ||
+        PyDict_GetItemWithError(module, nm[NM_LITELLM]) != litellm)
+        return PyErr_Occurred() ? ENTRY_PYERR : 0;
+
+    const char *name = (const char *)PyUnicode_DATA(model);
+    size_t n = (size_t)PyUnicode_GET_LENGTH(model);
+    *kind = KIND_NONE;
+    if (kind_too) {
+        int in = in_attr(litellm, nm[NM_COHERE_MODELS], model);
+        if (in == ENTRY_PYERR)
+            return in;
+        if (in == 1 && has(name, n, "command-r")) {
+            *kind = KIND_OTHER;
+            return 1;
+        }
+        in = in_attr(litellm, nm[NM_ANTHROPIC_MODELS], model);
+        if (in == ENTRY_PYERR)
+            return in;
+        if (in == 1 && !has(name, n, "claude-3")) {
+            *kind = KIND_ANTHROPIC;
+        } else {
+            char lower[MAX_MODEL_CHARS];
+            for (size_t i = 0; i < n; i++)
+                lower[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] + ('a' - 'A') : name[i]);
+            if (has(lower, n, "llama-2") || has(lower, n, "replicate") || has(lower, n, "llama-3")) {
+                *kind = KIND_OTHER;
+                return 1;
+            }
+        }
+    }
+    int in = in_attr(litellm, nm[NM_AZURE_LLMS], model);
+    if (in == 1) {
+        PyObject *from = PyUnicode_FromString("-35"), *to = PyUnicode_FromString("-3.5");
+        *fixed = from != NULL && to != NULL ? PyUnicode_Replace(model, from, to, -1) : NULL;
+        Py_XDECREF(from);
+        Py_XDECREF(to);
+        return *fixed != NULL ? 1 : ENTRY_PYERR;
+    }
+    if (in == 0)
+        in = in_attr(litellm, nm[NM_OPENAI_MODELS], model);
+    if (in == ENTRY_PYERR)
+        return in;
+    *fixed = in == 1 ? model : cx[CX_DEFAULT_MODEL];
+    Py_INCREF(*fixed);
+    return 1;
+}
+
+/* hf_python(utils) (fast_litellm/_litellm_backend.py), without the call while the catalog objects
+ * it remembered are still in place (its _catalog_objects, read here in the same order). */
+static int backend_is_python(PyObject *const *nm, PyObject *const *cx)
+{
+    PyObject *utils = cx[CX_UTILS];
+    PyObject *objects = PyObject_GetAttr(cx[CX_HF_REMEMBERED], nm[NM_OBJECTS]);
+    if (objects == NULL)
+        return ENTRY_PYERR;
+    int same = 0;
+    if (PyTuple_CheckExact(objects) && PyTuple_GET_SIZE(objects) == 6) {
+        PyObject *const *o = ((PyTupleObject *)objects)->ob_item;
+        PyObject *catalog = PyDict_GetItemWithError(PyImport_GetModuleDict(), nm[NM_CATALOG]);
+        Py_XINCREF(catalog);
+        PyObject *dispatch = get_attr(utils, nm[NM_DISPATCH]);
+        same = catalog != NULL && dispatch != NULL && attr_is(utils, nm[NM_HF_BACKEND], o[0]) == 1 &&
+               attr_is(utils, nm[NM_DECISION], o[1]) == 1 && attr_is(dispatch, nm[NM_HF_CONTEXT], o[2]) == 1 &&
+               attr_is(catalog, nm[NM_RULES], o[3]) == 1 && attr_is(catalog, nm[NM_ROLLOUT], o[4]) == 1 &&
+               attr_is(catalog, nm[NM_DECISION_PRIVATE], o[5]) == 1;
+        Py_XDECREF(catalog);
+        Py_XDECREF(dispatch);
+        if (PyErr_Occurred()) { /* a missing object: hf_python asks litellm again */
+            if (!PyErr_ExceptionMatches(PyExc_Exception)) {
+                Py_DECREF(objects);
+                return ENTRY_PYERR;
+            }
+            PyErr_Clear();
+        }
+    }
+    Py_DECREF(objects);
+    if (same)
+        return 1;
+    PyObject *python = PyObject_CallOneArg(cx[CX_HF_PYTHON], utils);
+    if (python == NULL)
+        return ENTRY_PYERR;
+    int yes = python == Py_True;
+    Py_DECREF(python);
+    return yes;
+}
+
+/* litellm's kind and fixed name for the model, by model_rules or by calling litellm's functions:
+ * 1 with *kind and *fixed (a new reference, unless KIND_OTHER) set, or ENTRY_PYERR. */
+static int model_kind(PyObject *const *nm, PyObject *const *cx, PyObject *model, int kind_too, int *kind,
+                      PyObject **fixed)
+{
+    int rc = model_rules(nm, cx, model, kind_too, kind, fixed);
+    if (rc != 0)
+        return rc;
+    *kind = KIND_NONE;
+    if (kind_too) {
+        PyObject *answer = call_attr(cx[CX_UTILS], nm[NM_HF_KIND], model);
+        if (answer == NULL)
+            return ENTRY_PYERR;
+        if (answer != Py_None) {
+            int is = PyObject_RichCompareBool(answer, nm[NM_ANTHROPIC], Py_EQ);
+            *kind = is == 1 ? KIND_ANTHROPIC : KIND_OTHER;
+            if (is < 0)
+                rc = ENTRY_PYERR;
+        }
+        Py_DECREF(answer);
+        if (rc != 0 || *kind == KIND_OTHER)
+            return rc != 0 ? rc : 1;
+    }
+    *fixed = call_attr(cx[CX_MODULE], nm[NM_FIX_NAME], model);
+    return *fixed != NULL ? 1 : ENTRY_PYERR;
+}
+
+/* Which encoding counts the model's messages: *enc and *flags set, FL_OK; ENTRY_DECLINE; ENTRY_PYERR. */
+static int model_encoding(PyObject *const *nm, PyObject *const *cx, PyObject *model, const fl_encoding **enc,
+                          size_t *chunk, int *flags)
+{
+    PyObject *litellm = cx[CX_LITELLM];
+    int off = attr_is(litellm, nm[NM_DISABLE_TC], Py_True);
+    if (off != 0)
+        return off == 1 ? ENTRY_DECLINE : off; /* litellm answers 0 itself */
+    off = attr_is(litellm, nm[NM_DISABLE_HF], Py_True);
+    if (off == ENTRY_PYERR)
+        return off;
+    int kind = KIND_NONE;
+    PyObject *fixed = NULL;
+    int rc = model_kind(nm, cx, model, off == 0, &kind, &fixed);
+    if (rc != 1)
+        return rc;
+    if (kind == KIND_OTHER)
+        return ENTRY_DECLINE; /* llama, command-r: litellm's */
+    if (kind == KIND_ANTHROPIC) {
+        rc = backend_is_python(nm, cx);
+        if (rc != 1) {
+            Py_DECREF(fixed);
+            return rc == 0 ? ENTRY_DECLINE : rc; /* the Rust backend: litellm's */
+        }
+    }
+    rc = PyObject_RichCompareBool(fixed, cx[CX_LEGACY], Py_EQ);
+    PyObject *address = NULL;
+    if (rc == 0) {
+        address = kind == KIND_ANTHROPIC ? cx[CX_ANTHROPIC] : PyDict_GetItemWithError(cx[CX_VOCABS], fixed);
+        rc = address != NULL ? 0 : PyErr_Occurred() ? -1 : 1;
+        Py_XINCREF(address);
+    }
+    Py_DECREF(fixed);
+    if (rc != 0)
+        return rc < 0 ? ENTRY_PYERR : ENTRY_DECLINE; /* the legacy name, or no vocabulary yet */
+    *enc = PyLong_Check(address) ? PyLong_AsVoidPtr(address) : NULL;
+    Py_DECREF(address);
+    if (*enc == NULL)
+        return PyErr_Occurred() ? ENTRY_PYERR : ENTRY_DECLINE; /* None: not loaded yet */
+    *chunk = size_of(cx[kind == KIND_ANTHROPIC ? CX_WHOLE : CX_CHUNK]);
+    *flags = kind == KIND_ANTHROPIC ? FL_MSG_NO_LT : 0;
+    return *chunk == (size_t)-1 ? ENTRY_PYERR : FL_OK;
+}
+
+/* The count without the reply priming, ENTRY_DECLINE or ENTRY_PYERR. */
+static int64_t entry_count(PyObject *const *st, PyObject *const *nm, PyObject *const *cx, PyObject *model,
+                           PyObject *messages)
+{
+    if (cx[CX_LITELLM] == Py_None)
+        return ENTRY_DECLINE; /* the Python path has not loaded litellm's modules yet */
+    int yes = attr_is(st[ST_GATE], nm[NM_ALL_NATIVE], Py_True);
+    if (yes == 1)
+        yes = attr_is(st[ST_BREAKER], nm[NM_CLEAN], Py_True);
+    if (yes != 1)
+        return yes == 0 ? ENTRY_DECLINE : yes;
+    PyObject *calls = PyObject_GetAttr(st[ST_STATS], nm[NM_CALLS]);
+    if (calls == NULL)
+        return ENTRY_PYERR;
+    long long n = PyLong_Check(calls) ? PyLong_AsLongLong(calls) : -1;
+    Py_DECREF(calls);
+    long long samples = PyLong_AsLongLong(cx[CX_SAMPLES]), mask = PyLong_AsLongLong(cx[CX_UNTIMED_MASK]);
+    if (PyErr_Occurred())
+        return ENTRY_PYERR;
+    if (n < samples || (n & mask) == 0)
+        return ENTRY_DECLINE; /* a call the monitor times, or stats the gate does not keep */
+
+    const fl_encoding *enc = NULL;
+    size_t chunk = 0;
+    int flags = 0;
+    int rc = model_encoding(nm, cx, model, &enc, &chunk, &flags);
+    if (rc != FL_OK)
+        return rc;
+    size_t max_chars = size_of(cx[CX_MAX]);
+    if (max_chars == (size_t)-1)
+        return ENTRY_PYERR;
+    int64_t total = count_messages_held(enc, messages, chunk, max_chars, flags);
+    if (total < 0)
+        return ENTRY_DECLINE; /* a shape the Python walk takes, or no memory: the Python path says */
+    PyObject *next = PyLong_FromLongLong(n + 1);
+    if (next == NULL || PyObject_SetAttr(st[ST_STATS], nm[NM_CALLS], next) < 0) {
+        Py_XDECREF(next);
+        return ENTRY_PYERR;
+    }
+    Py_DECREF(next);
+    return total;
+}
+
+/* entry(model, messages, custom_tokenizer, text, count_response_tokens, tools, tool_choice). */
+static PyObject *entry(PyObject *state, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 7) {
+        PyErr_SetString(PyExc_TypeError, "the token_counter entry takes 7 arguments");
+        return NULL;
+    }
+    PyObject *model = args[0], *messages = args[1];
+    if (args[2] != Py_None || args[3] != Py_None || args[5] != Py_None || args[6] != Py_None ||
+        !PyUnicode_CheckExact(model) || !PyList_CheckExact(messages))
+        Py_RETURN_NONE;
+    PyObject *const *st = ((PyTupleObject *)state)->ob_item;
+    PyObject *context = st[ST_CONTEXT], *names = st[ST_NAMES];
+    if (!PyList_CheckExact(context) || PyList_GET_SIZE(context) != CX_SIZE || !PyTuple_CheckExact(names) ||
+        PyTuple_GET_SIZE(names) != NM_SIZE)
+        Py_RETURN_NONE;
+    /* The context's items, held: the code called below may replace them. */
+    PyObject *cx[CX_SIZE];
+    for (int i = 0; i < CX_SIZE; i++) {
+        cx[i] = PyList_GET_ITEM(context, i);
+        Py_INCREF(cx[i]);
+    }
+    int64_t total = entry_count(st, ((PyTupleObject *)names)->ob_item, cx, model, messages);
+    for (int i = 0; i < CX_SIZE; i++)
+        Py_DECREF(cx[i]);
+    if (total == ENTRY_PYERR) {
+        if (!PyErr_ExceptionMatches(PyExc_Exception))
+            return NULL; /* KeyboardInterrupt, SystemExit: as the Python path would */
+        PyErr_Clear();
+        Py_RETURN_NONE;
+    }
+    if (total < 0)
+        Py_RETURN_NONE;
+    return PyLong_FromLongLong(args[4] == Py_False ? total + 3 : total);
+}
+
+static PyMethodDef entry_def = {
+    "token_counter_entry", (PyCFunction)(void (*)(void))entry, METH_FASTCALL,
+    "fast-litellm's C entry of token_counter: the count, or None for the Python path.",
+};
+
+int64_t fl_token_counter_entry(uintptr_t state, uintptr_t out)
+{
+    if (state == 0 || out == 0)
+        return FL_E_ARG;
+    PyGILState_STATE gil = PyGILState_Ensure();
+    PyObject *st = (PyObject *)state, *holder = (PyObject *)out;
+    int64_t rc = FL_OK;
+    if (!PyTuple_CheckExact(st) || PyTuple_GET_SIZE(st) != ST_SIZE || !PyList_CheckExact(holder) ||
+        PyList_GET_SIZE(holder) != 1) {
+        rc = FL_E_ARG;
+    } else {
+        PyObject *f = PyCFunction_New(&entry_def, st);
+        if (f == NULL) {
+            PyErr_Clear();
+            rc = FL_E_NOMEM;
+        } else {
+            PyList_SetItem(holder, 0, f); /* steals f, releases the old item */
+        }
+    }
     PyGILState_Release(gil);
     return rc;
 }

@@ -395,6 +395,210 @@ class TestNativeMessageWalk:
         assert litellm.token_counter(model="gpt-4o", messages=messages) == original()(model="gpt-4o", messages=messages)
 
 
+class TestCEntry:
+    """native/pymessages.c's entry answers the common request in C: the gate's untimed path,
+    litellm's model functions (reproduced while litellm holds the 1.106 ones, called otherwise) and
+    the count.  Each test drives an entry of its own, bound to a stand-in gate that is always in
+    the untimed path, so every call reaches the C code."""
+
+    # Counted differently by the Anthropic tokenizer, o200k and cl100k.
+    MESSAGES = [{"role": "system", "content": "Be brief."},
+                {"role": "user", "content": "x = [i**2 for i in range(100)]; print(sum(x)) //// \\\\ " * 3, "name": "al"}]
+
+    @staticmethod
+    def entry() -> Any:
+        from types import SimpleNamespace
+
+        from fast_litellm._litellm_token_counter import _entry
+        from fast_litellm._monitor import SAMPLES
+
+        litellm.token_counter(model="gpt-4o", messages=[])  # the Python path loads litellm's modules
+        stats = SimpleNamespace(calls=SAMPLES + 1)
+        fake = SimpleNamespace(all_native=True, breaker=SimpleNamespace(clean=True), stats=SimpleNamespace(native=stats))
+        call = _entry(fake)  # type: ignore[arg-type]
+
+        def run(model: Any, messages: Any, response: Any = False) -> Any:
+            stats.calls = SAMPLES + 1
+            return call(model, messages, None, None, response, None, None)
+
+        run.gate, run.stats, run.call = fake, stats, call  # type: ignore[attr-defined]
+        return run
+
+    @staticmethod
+    def names() -> list[str]:
+        tables = (litellm.model_cost, litellm.cohere_models, litellm.anthropic_models, litellm.azure_llms,
+                  litellm.open_ai_chat_completion_models)
+        names = sorted({name for table in tables for name in table if isinstance(name, str)})
+        variants = [f(name) for name in names[::7] for f in (str.upper, str.title, "azure/{}".format)]
+        return [*names, *variants, "", "unknown-model", "Meta-LLAMA-3-8b", "replicate/meta/llama-2-70b",
+                "command-r-plus", "COMMAND-R", "gpt-35-turbo-16k", "claude-2", "clàude-2", "modèle", "x" * 300,
+                "claude-" + "y" * 300]
+
+    def _check_names(self, entry: Any) -> int:
+        """Every name: the entry's count is litellm's, or None exactly where litellm's own
+        HuggingFace tokenizers (llama, command-r) count.  Returns how many the entry answered."""
+        kind_of = litellm.utils.huggingface_tokenizer_kind
+        answered = 0
+        for name in self.names():
+            if kind_of(name) not in (None, "anthropic"):
+                assert entry(name, self.MESSAGES) is None, name
+                continue
+            expected = original()(model=name, messages=self.MESSAGES)
+            litellm.token_counter(model=name, messages=self.MESSAGES)  # the Python path loads the vocabulary
+            got = entry(name, self.MESSAGES)
+            assert got == expected, name
+            answered += 1
+        return answered
+
+    def test_every_model_name_counts_like_litellm(self) -> None:
+        """Thousands of names (litellm's tables, their variants, llama and command-r names,
+        non-ASCII and over-long ones): litellm's count, through the reproduced model functions."""
+        from fast_litellm._litellm_token_counter import _ENTRY_CONTEXT, _entry_context
+
+        entry = self.entry()
+        assert _entry_context[_ENTRY_CONTEXT.index("rules")] is not None, "litellm's model functions changed"
+        assert self._check_names(entry) > 2000
+
+    def test_without_the_reproduction_litellms_functions_are_called(self) -> None:
+        """Another litellm's model functions (no rules): the entry calls them, with the same counts."""
+        from fast_litellm._litellm_token_counter import _ENTRY_CONTEXT, _entry_context
+
+        entry = self.entry()
+        at = _ENTRY_CONTEXT.index("rules")
+        rules, _entry_context[at] = _entry_context[at], None
+        try:
+            assert self._check_names(entry) > 2000
+        finally:
+            _entry_context[at] = rules
+
+    def test_the_source_of_litellms_model_functions_is_checked(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from fast_litellm._litellm_token_counter import model_rules_codes
+
+        module = sys.modules["litellm.litellm_core_utils.token_counter"]
+        assert model_rules_codes(litellm.utils, module) is not None
+
+        def _fix_model_name(model: str) -> str:
+            return model
+
+        monkeypatch.setattr(module, "_fix_model_name", _fix_model_name)
+        assert model_rules_codes(litellm.utils, module) is None
+
+    @pytest.mark.parametrize("target", ["huggingface_tokenizer_kind", "uses_anthropic_tokenizer", "_fix_model_name"])
+    def test_replaced_model_functions_are_called(self, monkeypatch: pytest.MonkeyPatch, target: str) -> None:
+        """A model function replaced at run time is what decides, as in the Python path."""
+        entry = self.entry()
+        litellm.token_counter(model="claude-sonnet-4-5", messages=self.MESSAGES)  # loads the Anthropic tokenizer
+        litellm.token_counter(model="gpt-4o", messages=self.MESSAGES)
+        anthropic = entry("claude-sonnet-4-5", self.MESSAGES)
+        o200k = entry("gpt-4o", self.MESSAGES)
+        assert anthropic is not None and o200k is not None and anthropic != o200k
+        module = sys.modules["litellm.litellm_core_utils.token_counter"]
+        if target == "huggingface_tokenizer_kind":
+            monkeypatch.setattr(litellm.utils, target, lambda model: "llama3")
+            assert entry("gpt-4o", self.MESSAGES) is None  # litellm's Llama tokenizer: not ours
+        elif target == "uses_anthropic_tokenizer":
+            monkeypatch.setattr(litellm.utils, target, lambda model: True)
+            assert entry("gpt-4o", self.MESSAGES) == anthropic
+        else:
+            monkeypatch.setattr(module, target, lambda model: "gpt-4o")
+            assert entry("unknown-model", self.MESSAGES) == o200k
+        monkeypatch.undo()
+        assert entry("gpt-4o", self.MESSAGES) == o200k
+
+    def test_litellms_tables_are_read_on_every_call(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        entry = self.entry()
+        litellm.token_counter(model="claude-sonnet-4-5", messages=self.MESSAGES)
+        claude = entry("claude-sonnet-4-5", self.MESSAGES)
+        # litellm 1.106's tables hold no claude-3 and no command-r name: add some, with case changes.
+        monkeypatch.setattr(litellm, "anthropic_models",
+                            {*litellm.anthropic_models, "my-new-model", "claude-3-5-sonnet-20240620", "CLAUDE-3-X"})
+        monkeypatch.setattr(litellm, "cohere_models", {*litellm.cohere_models, "my-command-r", "Command-R"})
+        assert entry("my-new-model", self.MESSAGES) == claude == original()(model="my-new-model", messages=self.MESSAGES)
+        assert entry("my-command-r", self.MESSAGES) is None  # litellm's Cohere tokenizer
+        for name in ("claude-3-5-sonnet-20240620", "CLAUDE-3-X", "Command-R"):
+            litellm.token_counter(model=name, messages=self.MESSAGES)
+            assert entry(name, self.MESSAGES) == original()(model=name, messages=self.MESSAGES), name
+        assert entry("claude-3-5-sonnet-20240620", self.MESSAGES) != claude
+        monkeypatch.setattr(litellm, "azure_llms", {**litellm.azure_llms, "my-35-model": "x"})
+        assert entry("my-35-model", self.MESSAGES) is None  # "my-3.5-model": no vocabulary until the Python path
+        litellm.token_counter(model="my-35-model", messages=self.MESSAGES)
+        assert entry("my-35-model", self.MESSAGES) == original()(model="my-35-model", messages=self.MESSAGES)
+        monkeypatch.setattr(litellm, "disable_token_counter", True)
+        assert entry("gpt-4o", self.MESSAGES) is None
+
+    def test_the_remembered_backend_is_checked(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """The catalog objects behind the remembered Python backend are compared on every Claude call."""
+        entry = self.entry()
+        litellm.token_counter(model="claude-sonnet-4-5", messages=self.MESSAGES)
+        claude = entry("claude-sonnet-4-5", self.MESSAGES)
+        assert claude is not None
+        backend = type("Decision", (), {"name": "RUST_REQUIRED"})()
+        monkeypatch.setattr(litellm.utils, "_huggingface_tokenizer_backend", lambda: backend)
+        assert entry("claude-sonnet-4-5", self.MESSAGES) is None
+        monkeypatch.undo()
+        assert entry("claude-sonnet-4-5", self.MESSAGES) == claude
+
+    def test_gate_states_decline(self) -> None:
+        """Only the gate's untimed fast path is the entry's: anything else goes to the Python path."""
+        from fast_litellm._monitor import SAMPLE_EVERY, SAMPLES
+
+        entry = self.entry()
+        litellm.token_counter(model="gpt-4o", messages=self.MESSAGES)
+        expected = original()(model="gpt-4o", messages=self.MESSAGES)
+        call, stats = entry.call, entry.stats
+        args = ("gpt-4o", self.MESSAGES, None, None, False, None, None)
+        for calls in (0, SAMPLES - 1, SAMPLES, SAMPLES + SAMPLE_EVERY):  # timed calls
+            stats.calls = calls
+            assert call(*args) is None and stats.calls == calls
+        stats.calls = SAMPLES + 3
+        assert call(*args) == expected and stats.calls == SAMPLES + 4  # counted, as the gate counts
+        assert call("gpt-4o", self.MESSAGES, None, None, True, None, None) == expected - 3
+        entry.gate.all_native = False
+        assert call(*args) is None
+        entry.gate.all_native = True
+        entry.gate.breaker.clean = False
+        assert call(*args) is None
+        entry.gate.breaker.clean = True
+        for other in (("x", None, None, None), (None, "text", None, None), (None, None, [], None),
+                      (None, None, None, "auto")):
+            custom, text, tools, choice = other
+            assert call("gpt-4o", self.MESSAGES, custom, text, False, tools, choice) is None
+        assert call("gpt-4o", tuple(self.MESSAGES), None, None, False, None, None) is None
+        assert call(None, self.MESSAGES, None, None, False, None, None) is None
+        with pytest.raises(TypeError):
+            call("gpt-4o", self.MESSAGES)
+
+    def test_exceptions(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """An Exception in litellm's code declines (the Python path meets it again); KeyboardInterrupt propagates."""
+        entry = self.entry()
+
+        def broken(model: str) -> None:
+            raise ValueError("broken")
+
+        monkeypatch.setattr(litellm.utils, "huggingface_tokenizer_kind", broken)
+        assert entry("gpt-4o", self.MESSAGES) is None
+
+        def interrupted(model: str) -> None:
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(litellm.utils, "huggingface_tokenizer_kind", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            entry("gpt-4o", self.MESSAGES)
+
+    def test_installed_wrapper_takes_the_entry(self) -> None:
+        """Once the gate times one call in SAMPLE_EVERY, litellm.token_counter answers through the
+        entry: the stats count those calls, and the counts are litellm's."""
+        from fast_litellm._monitor import SAMPLES
+
+        stats = gate("token_counter").stats.native
+        for name in ("gpt-4o", "gpt-3.5-turbo", "claude-sonnet-4-5", "azure/gpt-4o", ""):
+            expected = original()(model=name, messages=self.MESSAGES)
+            stats.calls = SAMPLES + 1
+            timed = stats.timed
+            assert litellm.token_counter(model=name, messages=self.MESSAGES) == expected
+            assert stats.calls == SAMPLES + 2 and stats.timed == timed, name
+
+
 class TestConcurrency:
     def test_eight_threads(self) -> None:
         """8 threads counting at once get litellm's counts."""

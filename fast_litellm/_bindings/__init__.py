@@ -7,7 +7,7 @@ from typing import Any
 
 from fast_litellm.exceptions import NativeUnavailableError, RankFileError
 
-ABI_VERSION = 8
+ABI_VERSION = 9
 
 try:
     from fast_litellm._native import ffi, lib

@@ -150,6 +150,11 @@ class NativeVocabulary:
             check(total)
         return total
 
+    @property
+    def address(self) -> int:
+        """The native encoding's address, for C code that uses it while this object lives."""
+        return int(ffi.cast("uintptr_t", self._ptr))
+
     def count_messages(self, messages: list[Any], chunk_chars: int, max_chars: int,
                        no_lt: bool = False) -> int | None:
         """litellm's token_counter sum for a list of dicts of ASCII str values (3 per message,
