@@ -593,10 +593,23 @@ class TestCEntry:
         stats = gate("token_counter").stats.native
         for name in ("gpt-4o", "gpt-3.5-turbo", "claude-sonnet-4-5", "azure/gpt-4o", ""):
             expected = original()(model=name, messages=self.MESSAGES)
+            litellm.token_counter(model=name, messages=self.MESSAGES)  # loads the vocabulary
             stats.calls = SAMPLES + 1
             timed = stats.timed
-            assert litellm.token_counter(model=name, messages=self.MESSAGES) == expected
+            called: list[str] = []  # the Python functions the call runs
+
+            def profile(frame: Any, event: str, arg: Any) -> None:
+                if event == "call":
+                    called.append(frame.f_code.co_name)  # noqa: B023 - read before the next name
+
+            sys.setprofile(profile)
+            try:
+                got = litellm.token_counter(model=name, messages=self.MESSAGES)
+            finally:
+                sys.setprofile(None)
+            assert got == expected, name
             assert stats.calls == SAMPLES + 2 and stats.timed == timed, name
+            assert called == ["token_counter"], (name, called)  # the wrapper only: no Python path
 
 
 class TestConcurrency:
