@@ -47,14 +47,6 @@ def hf_backend_is_python(utils: Any) -> bool:
     remembered = RememberedCatalog.objects
     if remembered is not None:
         try:
-            # The same objects, the usual case, read one by one (_catalog_objects' order, no tuple
-            # to allocate); then equal ones.
-            backend, decision, context, rules, rollout, choose = remembered
-            catalog = sys.modules[_CATALOG]
-            if (utils._huggingface_tokenizer_backend is backend and utils.decision is decision
-                    and utils.tokenizer_dispatch.HUGGINGFACE_CONTEXT is context and catalog.RULES is rules
-                    and catalog.rollout is rollout and catalog._decision is choose):
-                return True
             if _catalog_objects(utils) == remembered:
                 return True
         except (AttributeError, KeyError):

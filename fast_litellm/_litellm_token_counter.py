@@ -118,10 +118,9 @@ class _Litellm:
             cls.chunk_chars = module._get_tiktoken_count_function.__defaults__[0]
             cls.max_exact_chars = module._get_extrapolating_count_function.__defaults__[0]
             cls.module = module
-            # litellm last: the C entry takes the context as loaded once it is set
+            # litellm last (fields are set in order): the C entry takes the context as loaded once it is
             _set_context(utils=utils, module=module, chunk=cls.chunk_chars, max=cls.max_exact_chars,
-                         rules=model_rules_codes(utils, module))
-            _set_context(litellm=litellm)
+                         rules=model_rules_codes(utils, module), litellm=litellm)
         return cls.module
 
 
@@ -164,8 +163,7 @@ def _load_anthropic_tokenizer() -> AnthropicTokenizer:
         tokenizer = get_anthropic_tokenizer()
         _anthropic_tokenizer.append(tokenizer)
         address, whole = tokenizer.whole_texts
-        _set_context(whole=whole)
-        _set_context(anthropic=address)
+        _set_context(whole=whole, anthropic=address)  # in this order: the entry reads whole once anthropic is set
     return _anthropic_tokenizer[0]
 
 
