@@ -34,11 +34,14 @@ if TYPE_CHECKING:
     from fast_litellm._anthropic import AnthropicTokenizer
 
 __all__ = [
+    "encode_entry",
+    "load_litellm",
     "make_core_token_counter",
     "make_messages_reach_token_count",
     "make_token_counter",
     "native_messages_reach_token_count",
     "native_token_counter",
+    "set_encode_vocabulary",
 ]
 
 _LEGACY_MODEL = "gpt-3.5-turbo-0301"  # litellm's other per-message constants; not reproduced
@@ -48,7 +51,8 @@ _IMAGE_DETAILS = ("low", "high", "auto")
 # position: its CX_* order for the context, filled here as litellm and the vocabularies load, and
 # its NM_* order for the names it looks up.
 _ENTRY_CONTEXT = ("litellm", "utils", "module", "vocabs", "anthropic", "chunk", "whole", "max", "hf_python",
-                  "hf_remembered", "rules", "legacy", "default_model", "samples", "untimed_mask")
+                  "hf_remembered", "rules", "legacy", "default_model", "samples", "untimed_mask", "encode_ints",
+                  "encode_vocab")
 _ENTRY_NAMES = tuple(sys.intern(name) for name in (
     "all_native", "clean", "calls", "disable_token_counter", "disable_hf_tokenizer_download",
     "huggingface_tokenizer_kind", "_fix_model_name", "anthropic", "uses_anthropic_tokenizer", "litellm",
@@ -60,6 +64,7 @@ _vocab_addresses: dict[str, int] = {}  # fixed model name -> native encoding, as
 
 
 def _set_context(**fields: Any) -> None:
+    """Set context fields, in the order given (the C entries read some only once others are set)."""
     for name, value in fields.items():
         _entry_context[_ENTRY_CONTEXT.index(name)] = value
 
@@ -527,16 +532,35 @@ def _no_entry(*args: Any) -> None:
     return None
 
 
-def _entry(gate: Gate) -> Callable[..., Any]:
-    """The C entry of token_counter bound to ``gate`` (native/pymessages.c): for the common request,
-    the gate's untimed path, litellm's model checks and the count in one C call; None otherwise."""
+def _entry(gate: Gate, function: str = "token_counter") -> Callable[..., Any]:
+    """The C entry of ``function`` ("token_counter" or "encode") bound to ``gate``
+    (native/pymessages.c): for the common request, the gate's untimed path, litellm's model checks
+    and the native work in one C call; None otherwise."""
     from fast_litellm._bindings import CPYTHON
 
     if not CPYTHON:
         return _no_entry
-    from fast_litellm._bindings.entry import token_counter_entry
+    from fast_litellm._bindings import entry
 
-    return token_counter_entry((gate, gate.breaker, gate.stats.native, _entry_context, _ENTRY_NAMES))
+    make = entry.token_counter_entry if function == "token_counter" else entry.encode_entry
+    return make((gate, gate.breaker, gate.stats.native, _entry_context, _ENTRY_NAMES))
+
+
+def encode_entry(gate: Gate) -> Callable[..., Any]:
+    """The C entry of litellm.utils.encode bound to ``gate``: its ids, or None."""
+    return _entry(gate, "encode")
+
+
+def set_encode_vocabulary(ints: tuple[int, ...], address: int) -> None:
+    """The default encoding of litellm.encode, for its C entry (which reads the int table once
+    the address is set)."""
+    _set_context(encode_ints=ints, encode_vocab=address)
+
+
+def load_litellm() -> None:
+    """Fill the entries' context with litellm's modules, if they are imported and it is not yet."""
+    if _entry_context[0] is None:
+        _Litellm.load()
 
 
 def _signature_wrapper(

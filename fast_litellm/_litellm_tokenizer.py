@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fast_litellm._gate import NOT_COVERED, Gate
+from fast_litellm._litellm_token_counter import encode_entry, load_litellm
 
 __all__ = ["make_decode", "make_encode"]
 
@@ -39,6 +40,9 @@ class _Native:
                 from fast_litellm.tokenizer import get_encoding
 
                 cls.vocab = get_encoding(_DEFAULT_ENCODING)._vocab
+                from fast_litellm._litellm_token_counter import set_encode_vocabulary
+
+                set_encode_vocabulary(cls.vocab.int_table(), cls.vocab.address)
             except Exception:  # noqa: BLE001 - any failure means "use litellm's own"
                 cls.failed = True
                 logger.exception("fast_litellm: native %s unavailable; litellm keeps tiktoken",
@@ -71,6 +75,7 @@ def _native_encode(model: Any, text: Any, custom_tokenizer: Any) -> Any:
     vocab = _Native.vocab or _Native.load()
     if vocab is None:
         return NOT_COVERED
+    load_litellm()  # for the C entry, which takes the next calls
     try:
         data = text.encode()
     except UnicodeEncodeError:
@@ -110,8 +115,12 @@ def _mark(wrapper: Callable[..., Any], original: Callable[..., Any]) -> Callable
 def make_encode(original: Callable[..., Any], gate: Gate) -> Callable[..., Any]:
     """Wrap ``litellm.utils.encode``; the rollout key is the text."""
     run = gate.runner(_native_encode, original, _second)
+    entry = encode_entry(gate)
 
     def encode(model: Any = "", text: Any = "", custom_tokenizer: Any = None) -> Any:
+        ids = entry(model, text, custom_tokenizer)  # the common call, in C (native/pymessages.c)
+        if ids is not None:
+            return ids
         return run((model, text, custom_tokenizer))
 
     return _mark(encode, original)

@@ -206,6 +206,12 @@ int64_t fl_count_messages(const fl_encoding *enc, uintptr_t messages, size_t chu
 int64_t fl_token_counter_entry(uintptr_t state, uintptr_t out);
 
 /*
+ * CPython only (pymessages.c): the same for litellm.utils.encode's C entry,
+ * with the same state layout (the encode feature's gate, breaker and stats).
+ */
+int64_t fl_encode_entry(uintptr_t state, uintptr_t out);
+
+/*
  * CPython only (pymessages.c): a key for token_counter's memo of rendered tools,
  * a type-tagged serialization of `value` (an address, as id()) that two values
  * share only if both are the same exact plain data (None, bool, int of 64 bits,

@@ -22,9 +22,9 @@
 #include <stdlib.h>
 
 #include "fast_litellm.h"
+#include "fl_python.h"
 
-/* The new list of table[ids[0]], .., table[ids[n-1]], or NULL with out_rc set. */
-static PyObject *list_of_ids(const uint32_t *ids, size_t n, PyObject *table, int *out_rc)
+PyObject *fl_list_of_ids(const uint32_t *ids, size_t n, PyObject *table, int *out_rc)
 {
     Py_ssize_t size = PyTuple_Size(table);
     if (size < 0) {
@@ -70,7 +70,7 @@ int fl_ids_to_pylist(const uint32_t *ids, size_t n, uintptr_t table, uintptr_t o
     if (!PyList_Check(holder) || PyList_Size(holder) != 1 || !PyTuple_Check((PyObject *)table)) {
         rc = FL_E_ARG;
     } else {
-        PyObject *list = list_of_ids(ids, n, (PyObject *)table, &rc);
+        PyObject *list = fl_list_of_ids(ids, n, (PyObject *)table, &rc);
         if (list != NULL)
             PyList_SetItem(holder, 0, list); /* steals the new list, releases the old item */
     }

@@ -34,6 +34,7 @@
 #include <string.h>
 
 #include "fast_litellm.h"
+#include "fl_python.h"
 
 #define STACK_TEXTS 64
 #define COUNT_WITHOUT_GIL 65536 /* bytes: below this, releasing the GIL costs more than it frees */
@@ -208,7 +209,8 @@ int64_t fl_count_messages(const fl_encoding *enc, uintptr_t messages, size_t chu
 enum { ST_GATE, ST_BREAKER, ST_STATS, ST_CONTEXT, ST_NAMES, ST_SIZE };
 enum {
     CX_LITELLM, CX_UTILS, CX_MODULE, CX_VOCABS, CX_ANTHROPIC, CX_CHUNK, CX_WHOLE, CX_MAX, CX_HF_PYTHON,
-    CX_HF_REMEMBERED, CX_RULES, CX_LEGACY, CX_DEFAULT_MODEL, CX_SAMPLES, CX_UNTIMED_MASK, CX_SIZE
+    CX_HF_REMEMBERED, CX_RULES, CX_LEGACY, CX_DEFAULT_MODEL, CX_SAMPLES, CX_UNTIMED_MASK, CX_ENCODE_INTS,
+    CX_ENCODE_VOCAB, CX_SIZE
 };
 enum {
     NM_ALL_NATIVE, NM_CLEAN, NM_CALLS, NM_DISABLE_TC, NM_DISABLE_HF, NM_HF_KIND, NM_FIX_NAME, NM_ANTHROPIC,
@@ -312,7 +314,7 @@ enum { KIND_NONE, KIND_ANTHROPIC, KIND_OTHER };
  * `litellm` is litellm.  `kind_too`: litellm.disable_hf_tokenizer_download
  * is not True.  Returns 1 with *kind and *fixed (a new reference; not set
  * for KIND_OTHER) set, 0 where litellm's functions are to be called, or
- * ENTRY_PYERR.
+ * ENTRY_PYERR.  With fixed NULL, only the kind is decided.
  */
 static int model_rules(PyObject *const *nm, PyObject *const *cx, PyObject *model, int kind_too, int *kind,
                        PyObject **fixed)
@@ -356,6 +358,8 @@ static int model_rules(PyObject *const *nm, PyObject *const *cx, PyObject *model
             }
         }
     }
+    if (fixed == NULL)
+        return 1;
     int in = in_attr(litellm, nm[NM_AZURE_LLMS], model);
     if (in == 1) {
         PyObject *from = PyUnicode_FromString("-35"), *to = PyUnicode_FromString("-3.5");
@@ -483,9 +487,9 @@ static int model_encoding(PyObject *const *nm, PyObject *const *cx, PyObject *mo
     return *chunk == (size_t)-1 ? ENTRY_PYERR : FL_OK;
 }
 
-/* The count without the reply priming, ENTRY_DECLINE or ENTRY_PYERR. */
-static int64_t entry_count(PyObject *const *st, PyObject *const *nm, PyObject *const *cx, PyObject *model,
-                           PyObject *messages)
+/* The gate's untimed fast path (see above): FL_OK with *calls = stats.calls, ENTRY_DECLINE or
+ * ENTRY_PYERR. */
+static int gate_untimed(PyObject *const *st, PyObject *const *nm, PyObject *const *cx, long long *calls)
 {
     if (cx[CX_LITELLM] == Py_None)
         return ENTRY_DECLINE; /* the Python path has not loaded litellm's modules yet */
@@ -494,21 +498,44 @@ static int64_t entry_count(PyObject *const *st, PyObject *const *nm, PyObject *c
         yes = attr_is(st[ST_BREAKER], nm[NM_CLEAN], Py_True);
     if (yes != 1)
         return yes == 0 ? ENTRY_DECLINE : yes;
-    PyObject *calls = PyObject_GetAttr(st[ST_STATS], nm[NM_CALLS]);
-    if (calls == NULL)
+    PyObject *value = PyObject_GetAttr(st[ST_STATS], nm[NM_CALLS]);
+    if (value == NULL)
         return ENTRY_PYERR;
-    long long n = PyLong_Check(calls) ? PyLong_AsLongLong(calls) : -1;
-    Py_DECREF(calls);
+    long long n = PyLong_Check(value) ? PyLong_AsLongLong(value) : -1;
+    Py_DECREF(value);
     long long samples = PyLong_AsLongLong(cx[CX_SAMPLES]), mask = PyLong_AsLongLong(cx[CX_UNTIMED_MASK]);
     if (PyErr_Occurred())
         return ENTRY_PYERR;
     if (n < samples || (n & mask) == 0)
         return ENTRY_DECLINE; /* a call the monitor times, or stats the gate does not keep */
+    *calls = n;
+    return FL_OK;
+}
 
+/* stats.calls = calls + 1, as the gate counts an answered call: FL_OK or ENTRY_PYERR. */
+static int gate_counted(PyObject *const *st, PyObject *const *nm, long long calls)
+{
+    PyObject *next = PyLong_FromLongLong(calls + 1);
+    if (next == NULL || PyObject_SetAttr(st[ST_STATS], nm[NM_CALLS], next) < 0) {
+        Py_XDECREF(next);
+        return ENTRY_PYERR;
+    }
+    Py_DECREF(next);
+    return FL_OK;
+}
+
+/* The count without the reply priming, ENTRY_DECLINE or ENTRY_PYERR. */
+static int64_t entry_count(PyObject *const *st, PyObject *const *nm, PyObject *const *cx, PyObject *model,
+                           PyObject *messages)
+{
+    long long n;
+    int rc = gate_untimed(st, nm, cx, &n);
+    if (rc != FL_OK)
+        return rc;
     const fl_encoding *enc = NULL;
     size_t chunk = 0;
     int flags = 0;
-    int rc = model_encoding(nm, cx, model, &enc, &chunk, &flags);
+    rc = model_encoding(nm, cx, model, &enc, &chunk, &flags);
     if (rc != FL_OK)
         return rc;
     size_t max_chars = size_of(cx[CX_MAX]);
@@ -517,13 +544,41 @@ static int64_t entry_count(PyObject *const *st, PyObject *const *nm, PyObject *c
     int64_t total = count_messages_held(enc, messages, chunk, max_chars, flags);
     if (total < 0)
         return ENTRY_DECLINE; /* a shape the Python walk takes, or no memory: the Python path says */
-    PyObject *next = PyLong_FromLongLong(n + 1);
-    if (next == NULL || PyObject_SetAttr(st[ST_STATS], nm[NM_CALLS], next) < 0) {
-        Py_XDECREF(next);
-        return ENTRY_PYERR;
+    rc = gate_counted(st, nm, n);
+    return rc != FL_OK ? rc : total;
+}
+
+/* The context's items of state, held in cx (the code an entry calls may replace them), and the
+ * names in *nm: 1, or 0 for another layout. */
+static int hold_context(PyObject *state, PyObject **cx, PyObject *const **nm)
+{
+    PyObject *const *st = ((PyTupleObject *)state)->ob_item;
+    PyObject *context = st[ST_CONTEXT], *names = st[ST_NAMES];
+    if (!PyList_CheckExact(context) || PyList_GET_SIZE(context) != CX_SIZE || !PyTuple_CheckExact(names) ||
+        PyTuple_GET_SIZE(names) != NM_SIZE)
+        return 0;
+    for (int i = 0; i < CX_SIZE; i++) {
+        cx[i] = PyList_GET_ITEM(context, i);
+        Py_INCREF(cx[i]);
     }
-    Py_DECREF(next);
-    return total;
+    *nm = ((PyTupleObject *)names)->ob_item;
+    return 1;
+}
+
+static void release_context(PyObject **cx)
+{
+    for (int i = 0; i < CX_SIZE; i++)
+        Py_DECREF(cx[i]);
+}
+
+/* An entry's answer to ENTRY_PYERR: None (the Python path meets the exception again), or NULL for
+ * one that is not an Exception (KeyboardInterrupt, SystemExit), as the Python path would. */
+static PyObject *declined_on_error(void)
+{
+    if (!PyErr_ExceptionMatches(PyExc_Exception))
+        return NULL;
+    PyErr_Clear();
+    Py_RETURN_NONE;
 }
 
 /* entry(model, messages, custom_tokenizer, text, count_response_tokens, tools, tool_choice). */
@@ -537,26 +592,14 @@ static PyObject *entry(PyObject *state, PyObject *const *args, Py_ssize_t nargs)
     if (args[2] != Py_None || args[3] != Py_None || args[5] != Py_None || args[6] != Py_None ||
         !PyUnicode_CheckExact(model) || !PyList_CheckExact(messages))
         Py_RETURN_NONE;
-    PyObject *const *st = ((PyTupleObject *)state)->ob_item;
-    PyObject *context = st[ST_CONTEXT], *names = st[ST_NAMES];
-    if (!PyList_CheckExact(context) || PyList_GET_SIZE(context) != CX_SIZE || !PyTuple_CheckExact(names) ||
-        PyTuple_GET_SIZE(names) != NM_SIZE)
-        Py_RETURN_NONE;
-    /* The context's items, held: the code called below may replace them. */
     PyObject *cx[CX_SIZE];
-    for (int i = 0; i < CX_SIZE; i++) {
-        cx[i] = PyList_GET_ITEM(context, i);
-        Py_INCREF(cx[i]);
-    }
-    int64_t total = entry_count(st, ((PyTupleObject *)names)->ob_item, cx, model, messages);
-    for (int i = 0; i < CX_SIZE; i++)
-        Py_DECREF(cx[i]);
-    if (total == ENTRY_PYERR) {
-        if (!PyErr_ExceptionMatches(PyExc_Exception))
-            return NULL; /* KeyboardInterrupt, SystemExit: as the Python path would */
-        PyErr_Clear();
+    PyObject *const *nm;
+    if (!hold_context(state, cx, &nm))
         Py_RETURN_NONE;
-    }
+    int64_t total = entry_count(((PyTupleObject *)state)->ob_item, nm, cx, model, messages);
+    release_context(cx);
+    if (total == ENTRY_PYERR)
+        return declined_on_error();
     if (total < 0)
         Py_RETURN_NONE;
     return PyLong_FromLongLong(args[4] == Py_False ? total + 3 : total);
@@ -567,7 +610,116 @@ static PyMethodDef entry_def = {
     "fast-litellm's C entry of token_counter: the count, or None for the Python path.",
 };
 
-int64_t fl_token_counter_entry(uintptr_t state, uintptr_t out)
+/*
+ * The entry of litellm.utils.encode, made by fl_encode_entry with the same
+ * state (the encode feature's gate, breaker and stats): for an exact ASCII
+ * str and no custom tokenizer, what fast_litellm/_litellm_tokenizer.py's
+ * Python path does -- the gate's untimed fast path, its _uses_tiktoken
+ * (litellm.disable_hf_tokenizer_download True, or huggingface_tokenizer_kind
+ * None, by model_rules while litellm holds the 1.106 functions) and the
+ * native encode with the default encoding the context holds -- in C; None
+ * otherwise.  Plain litellm.encode on 20 characters costs about 8 us, the
+ * Python path about 2.5 us, this entry under 1 us.
+ */
+
+#define ENCODE_STACK_IDS 512
+#define ENCODE_WITHOUT_GIL 65536 /* bytes: below this, releasing the GIL costs more than it frees */
+
+/* Would litellm encode the model with its default tiktoken encoding?  1, 0 or ENTRY_PYERR. */
+static int uses_tiktoken(PyObject *const *nm, PyObject *const *cx, PyObject *model)
+{
+    int off = attr_is(cx[CX_LITELLM], nm[NM_DISABLE_HF], Py_True);
+    if (off != 0)
+        return off;
+    int kind = KIND_NONE;
+    int rc = model_rules(nm, cx, model, 1, &kind, NULL);
+    if (rc == 1)
+        return kind == KIND_NONE;
+    if (rc != 0)
+        return rc;
+    PyObject *answer = call_attr(cx[CX_UTILS], nm[NM_HF_KIND], model);
+    if (answer == NULL)
+        return ENTRY_PYERR;
+    int none = answer == Py_None;
+    Py_DECREF(answer);
+    return none;
+}
+
+/* The list of ids of the ASCII str text: FL_OK with *list set, ENTRY_DECLINE or ENTRY_PYERR. */
+static int encode_ids(PyObject *const *st, PyObject *const *nm, PyObject *const *cx, PyObject *model,
+                      PyObject *text, PyObject **list)
+{
+    long long calls;
+    int rc = gate_untimed(st, nm, cx, &calls);
+    if (rc != FL_OK)
+        return rc;
+    rc = uses_tiktoken(nm, cx, model);
+    if (rc != 1)
+        return rc == 0 ? ENTRY_DECLINE : rc;
+    PyObject *ints = cx[CX_ENCODE_INTS], *address = cx[CX_ENCODE_VOCAB];
+    if (!PyTuple_CheckExact(ints) || !PyLong_Check(address))
+        return ENTRY_DECLINE; /* the vocabulary is not loaded yet */
+    const fl_encoding *enc = PyLong_AsVoidPtr(address);
+    if (enc == NULL)
+        return PyErr_Occurred() ? ENTRY_PYERR : ENTRY_DECLINE;
+    const char *data = (const char *)PyUnicode_DATA(text); /* ASCII: its own UTF-8 */
+    size_t len = (size_t)PyUnicode_GET_LENGTH(text);
+    uint32_t stack_ids[ENCODE_STACK_IDS];
+    uint32_t *ids = len <= ENCODE_STACK_IDS ? stack_ids : malloc(len * sizeof *ids);
+    if (ids == NULL)
+        return ENTRY_DECLINE;
+    int64_t n;
+    if (len >= ENCODE_WITHOUT_GIL) {
+        Py_BEGIN_ALLOW_THREADS /* text is the caller's argument: alive and immutable */
+        n = fl_encode(enc, data, len, ids, len);
+        Py_END_ALLOW_THREADS
+    } else {
+        n = fl_encode(enc, data, len, ids, len);
+    }
+    int list_rc = FL_OK;
+    *list = n >= 0 ? fl_list_of_ids(ids, (size_t)n, ints, &list_rc) : NULL;
+    if (ids != stack_ids)
+        free(ids);
+    if (*list == NULL)
+        return ENTRY_DECLINE; /* no memory, or ids the table does not hold: the Python path says */
+    rc = gate_counted(st, nm, calls);
+    if (rc != FL_OK)
+        Py_CLEAR(*list);
+    return rc;
+}
+
+/* encode_entry(model, text, custom_tokenizer). */
+static PyObject *encode_entry(PyObject *state, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "the encode entry takes 3 arguments");
+        return NULL;
+    }
+    PyObject *model = args[0], *text = args[1];
+    if (args[2] != Py_None || !PyUnicode_CheckExact(model) || !PyUnicode_CheckExact(text) ||
+        !PyUnicode_IS_ASCII(text))
+        Py_RETURN_NONE;
+    PyObject *cx[CX_SIZE];
+    PyObject *const *nm;
+    if (!hold_context(state, cx, &nm))
+        Py_RETURN_NONE;
+    PyObject *list = NULL;
+    int rc = encode_ids(((PyTupleObject *)state)->ob_item, nm, cx, model, text, &list);
+    release_context(cx);
+    if (rc == ENTRY_PYERR)
+        return declined_on_error();
+    if (rc != FL_OK)
+        Py_RETURN_NONE;
+    return list;
+}
+
+static PyMethodDef encode_entry_def = {
+    "encode_entry", (PyCFunction)(void (*)(void))encode_entry, METH_FASTCALL,
+    "fast-litellm's C entry of litellm.encode: the ids, or None for the Python path.",
+};
+
+/* The builtin of def bound to the state tuple at `state`, put in the one-item list at `out`. */
+static int64_t make_entry(PyMethodDef *def, uintptr_t state, uintptr_t out)
 {
     if (state == 0 || out == 0)
         return FL_E_ARG;
@@ -578,7 +730,7 @@ int64_t fl_token_counter_entry(uintptr_t state, uintptr_t out)
         PyList_GET_SIZE(holder) != 1) {
         rc = FL_E_ARG;
     } else {
-        PyObject *f = PyCFunction_New(&entry_def, st);
+        PyObject *f = PyCFunction_New(def, st);
         if (f == NULL) {
             PyErr_Clear();
             rc = FL_E_NOMEM;
@@ -588,6 +740,16 @@ int64_t fl_token_counter_entry(uintptr_t state, uintptr_t out)
     }
     PyGILState_Release(gil);
     return rc;
+}
+
+int64_t fl_token_counter_entry(uintptr_t state, uintptr_t out)
+{
+    return make_entry(&entry_def, state, out);
+}
+
+int64_t fl_encode_entry(uintptr_t state, uintptr_t out)
+{
+    return make_entry(&encode_entry_def, state, out);
 }
 
 /* ---- The key of the tools memo ------------------------------------------------ */

@@ -253,3 +253,173 @@ class TestThreads:
         for t in threads:
             t.join()
         assert results == expected
+
+
+class TestEncodeEntry:
+    """native/pymessages.c's entry of litellm.encode answers the common call in C: the gate's
+    untimed path, litellm's choice of tokenizer (its model functions reproduced while litellm holds
+    the 1.106 ones, called otherwise) and the native encode.  Each test drives an entry of its own,
+    bound to a stand-in gate that is always in the untimed path, so every call reaches the C code."""
+
+    TEXTS = ("Hello, world!", "", "x", "<|endoftext|> is plain text here", "tab\tnul\x00 end\n\n  ",
+             "def f(x):\n    return x ** 2  # comment\n" * 50, "word " * 20000)  # the last: GIL released
+
+    @staticmethod
+    def entry() -> Any:
+        from types import SimpleNamespace
+
+        from fast_litellm._litellm_token_counter import encode_entry
+        from fast_litellm._monitor import SAMPLES
+
+        litellm.encode(model="gpt-4o", text="load")  # the Python path loads the vocabulary and litellm
+        stats = SimpleNamespace(calls=SAMPLES + 1)
+        fake = SimpleNamespace(all_native=True, breaker=SimpleNamespace(clean=True), stats=SimpleNamespace(native=stats))
+        call = encode_entry(fake)  # type: ignore[arg-type]
+
+        def run(model: Any, text: Any, custom_tokenizer: Any = None, calls: int = SAMPLES + 1) -> Any:
+            stats.calls = calls
+            return call(model, text, custom_tokenizer)
+
+        run.gate, run.stats = fake, stats  # type: ignore[attr-defined]
+        return run
+
+    @staticmethod
+    def names() -> list[str]:
+        tables = (litellm.model_cost, litellm.cohere_models, litellm.anthropic_models, litellm.azure_llms,
+                  litellm.open_ai_chat_completion_models)
+        names = sorted({name for table in tables for name in table if isinstance(name, str)})
+        variants = [f(name) for name in names[::7] for f in (str.upper, str.title, "azure/{}".format)]
+        return [*names, *variants, "", "unknown-model", "Meta-LLAMA-3-8b", "replicate/meta/llama-2-70b",
+                "command-r-plus", "COMMAND-R", "claude-2", "clàude-2", "x" * 300, "claude-" + "y" * 300]
+
+    def _check_names(self, entry: Any) -> int:
+        """Every name: litellm's ids where litellm encodes with tiktoken, None where it uses a
+        HuggingFace tokenizer.  Returns how many names the entry answered."""
+        enc, _ = originals()
+        kind_of = litellm.utils.huggingface_tokenizer_kind
+        answered = 0
+        for name in self.names():
+            text = self.TEXTS[answered % 6]
+            got = entry(name, text)
+            if kind_of(name) is not None:
+                assert got is None, name
+                continue
+            assert got == enc(model=name, text=text), name
+            answered += 1
+        return answered
+
+    def test_every_model_name_encodes_like_litellm(self) -> None:
+        from fast_litellm._litellm_token_counter import _ENTRY_CONTEXT, _entry_context
+
+        entry = self.entry()
+        assert _entry_context[_ENTRY_CONTEXT.index("rules")] is not None, "litellm's model functions changed"
+        assert self._check_names(entry) > 2000
+
+    def test_without_the_reproduction_litellms_function_is_called(self) -> None:
+        from fast_litellm._litellm_token_counter import _ENTRY_CONTEXT, _entry_context
+
+        entry = self.entry()
+        at = _ENTRY_CONTEXT.index("rules")
+        rules, _entry_context[at] = _entry_context[at], None
+        try:
+            assert self._check_names(entry) > 2000
+        finally:
+            _entry_context[at] = rules
+
+    def test_every_text_encodes_like_litellm(self) -> None:
+        enc, _ = originals()
+        entry = self.entry()
+        for text in self.TEXTS:
+            for model in ("gpt-4o", "gpt-3.5-turbo"):
+                assert entry(model, text) == enc(model=model, text=text)
+
+    def test_a_replaced_model_function_decides(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        enc, _ = originals()
+        entry = self.entry()
+        monkeypatch.setattr(litellm.utils, "huggingface_tokenizer_kind", lambda model: "llama3")
+        assert entry("gpt-4o", "hi") is None
+        monkeypatch.setattr(litellm.utils, "huggingface_tokenizer_kind", lambda model: None)
+        assert entry("claude-sonnet-4-5", "hi") == enc(model="gpt-4o", text="hi")
+
+    def test_disabled_hf_download_encodes_every_model_with_tiktoken(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        enc, _ = originals()
+        entry = self.entry()
+        monkeypatch.setattr(litellm, "disable_hf_tokenizer_download", True)
+        assert entry("claude-sonnet-4-5", "hi there") == enc(model="claude-sonnet-4-5", text="hi there")
+
+    def test_other_calls_are_left_to_the_python_path(self) -> None:
+        from fast_litellm._monitor import SAMPLE_EVERY, SAMPLES
+
+        class Text(str):
+            pass
+
+        entry = self.entry()
+        assert entry("gpt-4o", "hi") is not None
+        for args in (("gpt-4o", "日本語"), ("gpt-4o", "lone \ud800"), ("gpt-4o", Text("hi")), (None, "hi"),
+                     ("gpt-4o", b"hi"), ("gpt-4o", 5), ("gpt-4o", "hi", {"type": "openai_tokenizer"}),
+                     ("gpt-4o", "hi", "")):
+            assert entry(*args) is None, args
+        for value in (False, 1):
+            entry.gate.all_native = value
+            assert entry("gpt-4o", "hi") is None
+        entry.gate.all_native = True
+        entry.gate.breaker.clean = False
+        assert entry("gpt-4o", "hi") is None
+        entry.gate.breaker.clean = True
+        for calls in (0, SAMPLES - 1, SAMPLES + SAMPLE_EVERY * 3):  # calls the monitor times
+            assert entry("gpt-4o", "hi", calls=calls) is None, calls
+            assert entry.stats.calls == calls
+        assert entry("gpt-4o", "hi") is not None
+
+    def test_counts_the_call_as_the_gate_does(self) -> None:
+        entry = self.entry()
+        from fast_litellm._monitor import SAMPLES
+
+        assert entry("gpt-4o", "hi") is not None
+        assert entry.stats.calls == SAMPLES + 2
+
+    def test_exceptions_decline_and_interrupts_propagate(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        entry = self.entry()
+
+        def broken(model: str) -> None:
+            raise ValueError("broken")
+
+        monkeypatch.setattr(litellm.utils, "huggingface_tokenizer_kind", broken)
+        assert entry("gpt-4o", "hi") is None
+
+        def interrupted(model: str) -> None:
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(litellm.utils, "huggingface_tokenizer_kind", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            entry("gpt-4o", "hi")
+
+    def test_installed_wrapper_takes_the_entry(self) -> None:
+        """Once the gate times one call in SAMPLE_EVERY, litellm.encode answers through the entry
+        alone: the stats count the call, nothing is timed, and the ids are litellm's."""
+        import sys
+
+        from fast_litellm._gate import gate
+        from fast_litellm._monitor import SAMPLES
+
+        enc, _ = originals()
+        stats = gate("tokenizer").stats.native
+        for model, text in (("gpt-4o", "Hello there"), ("gpt-3.5-turbo", "x = 1\n"), ("", "")):
+            expected = enc(model=model, text=text)
+            litellm.encode(model=model, text=text)
+            stats.calls = SAMPLES + 1
+            timed = stats.timed
+            called: list[str] = []
+
+            def profile(frame: Any, event: str, arg: Any) -> None:
+                if event == "call":
+                    called.append(frame.f_code.co_name)  # noqa: B023 - read before the next model
+
+            sys.setprofile(profile)
+            try:
+                got = litellm.encode(model=model, text=text)
+            finally:
+                sys.setprofile(None)
+            assert got == expected
+            assert stats.calls == SAMPLES + 2 and stats.timed == timed
+            assert called == ["encode"], called

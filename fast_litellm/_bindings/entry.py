@@ -1,4 +1,4 @@
-"""Typed wrapper over native/pymessages.c's C entry of token_counter."""
+"""Typed wrapper over native/pymessages.c's C entries of token_counter and litellm.encode."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from fast_litellm._bindings import check, lib
 
-__all__ = ["token_counter_entry"]
+__all__ = ["encode_entry", "token_counter_entry"]
 
 
 def token_counter_entry(state: tuple[Any, ...]) -> Callable[..., int | None]:
@@ -17,4 +17,13 @@ def token_counter_entry(state: tuple[Any, ...]) -> Callable[..., int | None]:
     holder: list[Any] = [None]
     check(lib.fl_token_counter_entry(id(state), id(holder)))
     entry: Callable[..., int | None] = holder[0]
+    return entry
+
+
+def encode_entry(state: tuple[Any, ...]) -> Callable[..., list[int] | None]:
+    """The builtin ``entry(model, text, custom_tokenizer)`` bound to ``state`` (the layout of
+    ``token_counter_entry``'s): litellm.utils.encode's ids, or None where the Python path answers."""
+    holder: list[Any] = [None]
+    check(lib.fl_encode_entry(id(state), id(holder)))
+    entry: Callable[..., list[int] | None] = holder[0]
     return entry

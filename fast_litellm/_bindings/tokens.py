@@ -67,7 +67,7 @@ class NativeVocabulary:
         result: int = lib.fl_encoding_memory(self._ptr)
         return result
 
-    def _int_table(self) -> tuple[int, ...]:
+    def int_table(self) -> tuple[int, ...]:
         """The tuple whose item i is the int i, for every rank (built on first use)."""
         ints = self._ints
         if ints is None:
@@ -84,7 +84,7 @@ class NativeVocabulary:
             ids.frombytes(ffi.buffer(buf, 4 * n))
             return ids.tolist()
         holder: list[Any] = [None]
-        rc = _fl_ids_to_pylist(buf, n, id(self._ints or self._int_table()), id(holder))
+        rc = _fl_ids_to_pylist(buf, n, id(self._ints or self.int_table()), id(holder))
         if rc != lib.FL_OK:
             check(rc)
         filled: list[int] = holder[0]
@@ -95,7 +95,7 @@ class NativeVocabulary:
         if not CPYTHON:  # pragma: no cover
             return self._encode_unpacked(data)
         holder: list[Any] = [None]
-        n = _fl_encode_pylist(self._ptr, data, len(data), id(self._ints or self._int_table()), id(holder))
+        n = _fl_encode_pylist(self._ptr, data, len(data), id(self._ints or self.int_table()), id(holder))
         if n < 0:
             check(n)
         ids: list[int] = holder[0]

@@ -1,0 +1,19 @@
+/*
+ * fl_python.h - what the two files that include Python.h (pylist.c,
+ * pymessages.c) share.  Include after Python.h.
+ */
+#ifndef FL_PYTHON_H
+#define FL_PYTHON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(__GNUC__)
+__attribute__((visibility("hidden")))
+#endif
+/* The new list of table[ids[0]], .., table[ids[n-1]] (table a tuple of ints), or NULL with
+ * *out_rc set (FL_E_ARG, FL_E_TOKEN for an id past the table, FL_E_NOMEM) and no exception.
+ * The caller holds the GIL. */
+PyObject *fl_list_of_ids(const uint32_t *ids, size_t n, PyObject *table, int *out_rc);
+
+#endif /* FL_PYTHON_H */
