@@ -619,7 +619,7 @@ static PyMethodDef entry_def = {
  * None, by model_rules while litellm holds the 1.106 functions) and the
  * native encode with the default encoding the context holds -- in C; None
  * otherwise.  Plain litellm.encode on 20 characters costs about 8 us, the
- * Python path about 2.5 us, this entry under 1 us.
+ * Python path about 2.5 us, this entry 0.7 us.
  */
 
 #define ENCODE_STACK_IDS 512
