@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fast_litellm._gate import NOT_COVERED, Gate
-from fast_litellm._litellm_token_counter import encode_entry, load_litellm
+from fast_litellm._litellm_token_counter import encode_entry, load_litellm, set_encode_vocabulary
 
 __all__ = ["make_decode", "make_encode"]
 
@@ -40,8 +40,6 @@ class _Native:
                 from fast_litellm.tokenizer import get_encoding
 
                 cls.vocab = get_encoding(_DEFAULT_ENCODING)._vocab
-                from fast_litellm._litellm_token_counter import set_encode_vocabulary
-
                 set_encode_vocabulary(cls.vocab.int_table(), cls.vocab.address)
             except Exception:  # noqa: BLE001 - any failure means "use litellm's own"
                 cls.failed = True
