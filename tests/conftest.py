@@ -119,3 +119,30 @@ class FakeClock:
 def fake_clock() -> FakeClock:
     """A fresh FakeClock for breaker tests."""
     return FakeClock()
+
+
+def model_names() -> list[str]:
+    """Model names for the C entries' tests: every name in litellm's model tables, upper-case,
+    title-case and azure/ variants of some, and llama, command-r, non-ASCII and over-long names."""
+    import litellm
+
+    tables = (litellm.model_cost, litellm.cohere_models, litellm.anthropic_models, litellm.azure_llms,
+              litellm.open_ai_chat_completion_models)
+    names = sorted({name for table in tables for name in table if isinstance(name, str)})
+    variants = [f(name) for name in names[::7] for f in (str.upper, str.title, "azure/{}".format)]
+    return [*names, *variants, "", "unknown-model", "Meta-LLAMA-3-8b", "replicate/meta/llama-2-70b",
+            "command-r-plus", "COMMAND-R", "gpt-35-turbo-16k", "claude-2", "clàude-2", "modèle", "x" * 300,
+            "claude-" + "y" * 300]
+
+
+@pytest.fixture
+def without_model_rules() -> Iterator[None]:
+    """The C entries without their reproduction of litellm's model functions: they call litellm's."""
+    from fast_litellm._litellm_token_counter import _ENTRY_CONTEXT, _entry_context
+
+    at = _ENTRY_CONTEXT.index("rules")
+    rules, _entry_context[at] = _entry_context[at], None
+    try:
+        yield
+    finally:
+        _entry_context[at] = rules

@@ -19,7 +19,7 @@ litellm = pytest.importorskip("litellm")
 
 import fast_litellm  # noqa: E402
 from _subprocess import run_python  # noqa: E402
-from conftest import load_tiktoken  # noqa: E402
+from conftest import load_tiktoken, model_names  # noqa: E402
 from fast_litellm._gate import gate  # noqa: E402
 from fast_litellm._patching import get_original  # noqa: E402
 
@@ -424,22 +424,12 @@ class TestCEntry:
         run.gate, run.stats, run.call = fake, stats, call  # type: ignore[attr-defined]
         return run
 
-    @staticmethod
-    def names() -> list[str]:
-        tables = (litellm.model_cost, litellm.cohere_models, litellm.anthropic_models, litellm.azure_llms,
-                  litellm.open_ai_chat_completion_models)
-        names = sorted({name for table in tables for name in table if isinstance(name, str)})
-        variants = [f(name) for name in names[::7] for f in (str.upper, str.title, "azure/{}".format)]
-        return [*names, *variants, "", "unknown-model", "Meta-LLAMA-3-8b", "replicate/meta/llama-2-70b",
-                "command-r-plus", "COMMAND-R", "gpt-35-turbo-16k", "claude-2", "clàude-2", "modèle", "x" * 300,
-                "claude-" + "y" * 300]
-
     def _check_names(self, entry: Any) -> int:
         """Every name: the entry's count is litellm's, or None exactly where litellm's own
         HuggingFace tokenizers (llama, command-r) count.  Returns how many the entry answered."""
         kind_of = litellm.utils.huggingface_tokenizer_kind
         answered = 0
-        for name in self.names():
+        for name in model_names():
             if kind_of(name) not in (None, "anthropic"):
                 assert entry(name, self.MESSAGES) is None, name
                 continue
@@ -459,17 +449,10 @@ class TestCEntry:
         assert _entry_context[_ENTRY_CONTEXT.index("rules")] is not None, "litellm's model functions changed"
         assert self._check_names(entry) > 2000
 
+    @pytest.mark.usefixtures("without_model_rules")
     def test_without_the_reproduction_litellms_functions_are_called(self) -> None:
         """Another litellm's model functions (no rules): the entry calls them, with the same counts."""
-        from fast_litellm._litellm_token_counter import _ENTRY_CONTEXT, _entry_context
-
-        entry = self.entry()
-        at = _ENTRY_CONTEXT.index("rules")
-        rules, _entry_context[at] = _entry_context[at], None
-        try:
-            assert self._check_names(entry) > 2000
-        finally:
-            _entry_context[at] = rules
+        assert self._check_names(self.entry()) > 2000
 
     def test_the_source_of_litellms_model_functions_is_checked(self, monkeypatch: pytest.MonkeyPatch) -> None:
         from fast_litellm._litellm_token_counter import model_rules_codes

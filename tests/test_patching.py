@@ -11,6 +11,7 @@ litellm = pytest.importorskip("litellm")
 
 import fast_litellm  # noqa: E402
 from _subprocess import run_python  # noqa: E402
+from conftest import model_names  # noqa: E402
 from fast_litellm import _patching  # noqa: E402
 
 SITES = ("litellm.utils.encode", "litellm.encode", "litellm.utils.decode", "litellm.decode")
@@ -283,22 +284,13 @@ class TestEncodeEntry:
         run.gate, run.stats = fake, stats  # type: ignore[attr-defined]
         return run
 
-    @staticmethod
-    def names() -> list[str]:
-        tables = (litellm.model_cost, litellm.cohere_models, litellm.anthropic_models, litellm.azure_llms,
-                  litellm.open_ai_chat_completion_models)
-        names = sorted({name for table in tables for name in table if isinstance(name, str)})
-        variants = [f(name) for name in names[::7] for f in (str.upper, str.title, "azure/{}".format)]
-        return [*names, *variants, "", "unknown-model", "Meta-LLAMA-3-8b", "replicate/meta/llama-2-70b",
-                "command-r-plus", "COMMAND-R", "claude-2", "clàude-2", "x" * 300, "claude-" + "y" * 300]
-
     def _check_names(self, entry: Any) -> int:
         """Every name: litellm's ids where litellm encodes with tiktoken, None where it uses a
         HuggingFace tokenizer.  Returns how many names the entry answered."""
         enc, _ = originals()
         kind_of = litellm.utils.huggingface_tokenizer_kind
         answered = 0
-        for name in self.names():
+        for name in model_names():
             text = self.TEXTS[answered % 6]
             got = entry(name, text)
             if kind_of(name) is not None:
@@ -315,16 +307,9 @@ class TestEncodeEntry:
         assert _entry_context[_ENTRY_CONTEXT.index("rules")] is not None, "litellm's model functions changed"
         assert self._check_names(entry) > 2000
 
+    @pytest.mark.usefixtures("without_model_rules")
     def test_without_the_reproduction_litellms_function_is_called(self) -> None:
-        from fast_litellm._litellm_token_counter import _ENTRY_CONTEXT, _entry_context
-
-        entry = self.entry()
-        at = _ENTRY_CONTEXT.index("rules")
-        rules, _entry_context[at] = _entry_context[at], None
-        try:
-            assert self._check_names(entry) > 2000
-        finally:
-            _entry_context[at] = rules
+        assert self._check_names(self.entry()) > 2000
 
     def test_every_text_encodes_like_litellm(self) -> None:
         enc, _ = originals()
