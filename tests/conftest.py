@@ -21,7 +21,7 @@ import importlib.util
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -138,11 +138,33 @@ def model_names() -> list[str]:
 @pytest.fixture
 def without_model_rules() -> Iterator[None]:
     """The C entries without their reproduction of litellm's model functions: they call litellm's."""
-    from fast_litellm._litellm_token_counter import _ENTRY_CONTEXT, _entry_context
+    from fast_litellm._litellm_token_counter import _ENTRY_CONTEXT, _entry_context, load_litellm
 
+    load_litellm()  # first: loading sets the rules
     at = _ENTRY_CONTEXT.index("rules")
     rules, _entry_context[at] = _entry_context[at], None
     try:
         yield
     finally:
         _entry_context[at] = rules
+
+
+def stand_in_gate() -> tuple[Any, Any]:
+    """A gate for the C entries that is always in the untimed fast path: (gate, its native stats);
+    the stats' calls start where the monitor stops timing every call."""
+    from types import SimpleNamespace
+
+    from fast_litellm._monitor import SAMPLES
+
+    stats = SimpleNamespace(calls=SAMPLES + 1)
+    gate = SimpleNamespace(all_native=True, breaker=SimpleNamespace(clean=True), stats=SimpleNamespace(native=stats))
+    return gate, stats
+
+
+@pytest.fixture
+def with_model_rules() -> None:
+    """The C entries reproduce litellm's model functions (litellm holds the 1.106 ones)."""
+    from fast_litellm._litellm_token_counter import _ENTRY_CONTEXT, _entry_context, load_litellm
+
+    load_litellm()
+    assert _entry_context[_ENTRY_CONTEXT.index("rules")] is not None, "litellm's model functions changed"

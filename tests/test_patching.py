@@ -11,7 +11,7 @@ litellm = pytest.importorskip("litellm")
 
 import fast_litellm  # noqa: E402
 from _subprocess import run_python  # noqa: E402
-from conftest import model_names  # noqa: E402
+from conftest import model_names, stand_in_gate  # noqa: E402
 from fast_litellm import _patching  # noqa: E402
 
 SITES = ("litellm.utils.encode", "litellm.encode", "litellm.utils.decode", "litellm.decode")
@@ -267,15 +267,12 @@ class TestEncodeEntry:
 
     @staticmethod
     def entry() -> Any:
-        from types import SimpleNamespace
-
         from fast_litellm._litellm_token_counter import encode_entry
         from fast_litellm._monitor import SAMPLES
 
         litellm.encode(model="gpt-4o", text="load")  # the Python path loads the vocabulary and litellm
-        stats = SimpleNamespace(calls=SAMPLES + 1)
-        fake = SimpleNamespace(all_native=True, breaker=SimpleNamespace(clean=True), stats=SimpleNamespace(native=stats))
-        call = encode_entry(fake)  # type: ignore[arg-type]
+        fake, stats = stand_in_gate()
+        call = encode_entry(fake)
 
         def run(model: Any, text: Any, custom_tokenizer: Any = None, calls: int = SAMPLES + 1) -> Any:
             stats.calls = calls
@@ -300,12 +297,9 @@ class TestEncodeEntry:
             answered += 1
         return answered
 
+    @pytest.mark.usefixtures("with_model_rules")
     def test_every_model_name_encodes_like_litellm(self) -> None:
-        from fast_litellm._litellm_token_counter import _ENTRY_CONTEXT, _entry_context
-
-        entry = self.entry()
-        assert _entry_context[_ENTRY_CONTEXT.index("rules")] is not None, "litellm's model functions changed"
-        assert self._check_names(entry) > 2000
+        assert self._check_names(self.entry()) > 2000
 
     @pytest.mark.usefixtures("without_model_rules")
     def test_without_the_reproduction_litellms_function_is_called(self) -> None:
