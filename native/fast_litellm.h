@@ -22,7 +22,7 @@
 
 /* Bumped whenever a prototype or constant below changes meaning; the Python
  * bindings refuse to load a _native built from another version. */
-#define FL_ABI_VERSION 10
+#define FL_ABI_VERSION 11
 
 enum {
     FL_OK = 0,
@@ -40,6 +40,14 @@ enum {
     FL_PATTERN_GPT2 = 1,   /* r50k_base, p50k_base, p50k_edit, gpt2 */
     FL_PATTERN_CL100K = 2, /* cl100k_base */
     FL_PATTERN_O200K = 3   /* o200k_base, o200k_harmony */
+};
+
+/* Modifiers of fl_pretokenize's pattern, for tests: the scanner's window path
+ * with the portable classifier instead of SIMD, or the per-piece scanner
+ * alone.  The encoder always uses the default. */
+enum {
+    FL_SCAN_PORTABLE = 16,
+    FL_SCAN_PIECEWISE = 32
 };
 
 /* A loaded byte-pair encoding: immutable after fl_encoding_new returns, so one
@@ -130,7 +138,8 @@ int fl_decode(const fl_encoding *enc, const uint32_t *ids, size_t n,
 /*
  * Split UTF-8 `text` into pre-tokenizer pieces of `pattern`, writing the end
  * offset of each piece to ends[0..*n_out).  For tests and diagnostics; the
- * encoder calls the scanner directly.  cap >= len always fits.
+ * encoder calls the scanner directly.  cap >= len always fits.  `pattern` may
+ * carry one FL_SCAN_ modifier.
  */
 int fl_pretokenize(int pattern, const char *text, size_t len,
                    size_t *ends, size_t cap, size_t *n_out);

@@ -480,8 +480,307 @@ static size_t next_o200k_general(const uint8_t *s, size_t pos, size_t n)
     return pos + c0.len;
 }
 
-size_t fl_scan(int pattern, const uint8_t *s, size_t len, size_t pos, size_t *ends,
-               size_t max_pieces)
+/*
+ * ---- O200K over windows of 64 bytes ---------------------------------------
+ *
+ * next_o200k decides each piece by branching on its first bytes, and on
+ * English or code those branches mispredict about once a piece.  Here the 64
+ * bytes from a known piece start pos are classified at once into bit masks
+ * (bit i = byte pos + i), the starts of the pieces inside the window follow
+ * from shifts and ands, and their ends are read off the mask with ctz.
+ *
+ * On ASCII the pattern reduces to rules on the class of a byte (c), of the
+ * one before it (a), of the one before that (z) and of the one after it (b).
+ * The classes: LO [a-z], UP [A-Z], D [0-9], SP ' ', TB [\t\v\f], NL [\r\n]
+ * and P, any other ASCII byte ([^\s\p{L}\p{N}]).  Byte i starts a piece iff
+ *   LO:  a is D or NL, or a is a P that is not a start (a P is the one-byte
+ *        prefix of the word after it iff it starts a piece, and it does not
+ *        iff z is SP or P: it goes on " ?P+");
+ *   UP:  as LO, or a is LO (a word is [A-Z]*[a-z]* here);
+ *   D:   i - (start of the digit run) is a multiple of 3 (\p{N}{1,3});
+ *   P:   a is LO, UP, D, TB or NL (after SP it is " ?P+", after P it is P+);
+ *   NL:  a is LO, UP or D (after P it is the tail [\r\n/]*; after whitespace
+ *        it joins \s*[\r\n]+);
+ *   SP, TB: a is LO, UP, D or P; or a is an NL of the tail of a P; or a is
+ *        another NL and the SP/TB run from i does not end at an NL (i follows
+ *        the last newline of \s*[\r\n]+); or a is SP
+ *        or TB and b is LO, UP, D or P (\s+(?!\S) leaves the run's last
+ *        byte to the next piece; at the end of the text it takes it).
+ * After a letter, '(?i:s|t|re|ve|m|ll|d) joins the word and the byte after it
+ * starts a piece.
+ *
+ * Where the rules do not hold, the window marks the bytes "hard" and
+ * next_o200k decides their pieces: bytes >= 0x80 and their neighbours; '/'
+ * after NL or '/' and its neighbours (the tail [\r\n/]* can run on through
+ * them); SP/TB at the last bit, whose b is past the window; digit runs and
+ * contractions that go on from a byte >= 0x80.  The walk takes a piece from
+ * the masks only when no hard bit lies between its start and its end, and
+ * otherwise hands it to next_o200k.  So a start the rules leave out is safe
+ * where a hard bit comes before the next start; a start they set where there
+ * is none never is.
+ */
+enum { K_LO, K_UP, K_DIGIT, K_SPACE, K_TAB, K_NL, K_APOS, K_SLASH, K_HIGH, K_OTHER, K_KINDS };
+
+/* The kind of each byte (K_HIGH for >= 0x80), for the portable classifier. */
+FL_INLINE unsigned kind_of(uint8_t b)
+{
+    if (b >= 0x80)
+        return K_HIGH;
+    if (b >= 'a' && b <= 'z')
+        return K_LO;
+    if (b >= 'A' && b <= 'Z')
+        return K_UP;
+    if (b >= '0' && b <= '9')
+        return K_DIGIT;
+    switch (b) {
+    case ' ':
+        return K_SPACE;
+    case '\t':
+    case '\v':
+    case '\f':
+        return K_TAB;
+    case '\n':
+    case '\r':
+        return K_NL;
+    case '\'':
+        return K_APOS;
+    case '/':
+        return K_SLASH;
+    default:
+        return K_OTHER;
+    }
+}
+
+static void classify_portable(const uint8_t *p, uint64_t m[K_KINDS])
+{
+    memset(m, 0, K_KINDS * sizeof *m);
+    for (unsigned i = 0; i < 64; i++)
+        m[kind_of(p[i])] |= 1ull << i;
+}
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+
+/* The bytes of x in [lo, lo + count): a signed compare once lo is moved to -128. */
+FL_INLINE __m128i in_range(__m128i x, int lo, int count)
+{
+    __m128i moved = _mm_add_epi8(x, _mm_set1_epi8((char)(0x80 - lo)));
+    return _mm_cmplt_epi8(moved, _mm_set1_epi8((char)(count - 128)));
+}
+
+FL_INLINE uint64_t bits_of(__m128i v, unsigned shift)
+{
+    return (uint64_t)(uint32_t)_mm_movemask_epi8(v) << shift;
+}
+
+static void classify_simd(const uint8_t *p, uint64_t m[K_KINDS])
+{
+    memset(m, 0, K_KINDS * sizeof *m);
+    for (unsigned k = 0; k < 64; k += 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + k));
+        __m128i nl = _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('\n')),
+                                  _mm_cmpeq_epi8(x, _mm_set1_epi8('\r')));
+        m[K_LO] |= bits_of(in_range(x, 'a', 26), k);
+        m[K_UP] |= bits_of(in_range(x, 'A', 26), k);
+        m[K_DIGIT] |= bits_of(in_range(x, '0', 10), k);
+        m[K_SPACE] |= bits_of(_mm_cmpeq_epi8(x, _mm_set1_epi8(' ')), k);
+        m[K_TAB] |= bits_of(_mm_andnot_si128(nl, in_range(x, '\t', 5)), k);
+        m[K_NL] |= bits_of(nl, k);
+        m[K_APOS] |= bits_of(_mm_cmpeq_epi8(x, _mm_set1_epi8('\'')), k);
+        m[K_SLASH] |= bits_of(_mm_cmpeq_epi8(x, _mm_set1_epi8('/')), k);
+        m[K_HIGH] |= bits_of(x, k);
+    }
+}
+#else
+#define classify_simd classify_portable
+#endif
+
+FL_INLINE unsigned ctz64(uint64_t x)
+{
+    return (unsigned)__builtin_ctzll(x);
+}
+
+/* Bits lo..63. */
+FL_INLINE uint64_t bits_from(unsigned lo)
+{
+    return lo >= 64 ? 0 : ~0ull << lo;
+}
+
+/*
+ * The piece starts (bit i: pos + i starts a piece; never bit 0) and the hard
+ * bits of the window at pos, a known piece start.  The window holds
+ * min(n - pos, 64) bytes; when the text ends inside it, bit n - pos is the
+ * end of the text and set in *start.
+ */
+FL_INLINE void o200k_window(const uint8_t *s, size_t n, size_t pos, int portable,
+                            uint64_t *start_out, uint64_t *hard_out)
+{
+    uint64_t m[K_KINDS];
+    size_t len = n - pos;
+    if (len >= 64) {
+        if (portable)
+            classify_portable(s + pos, m);
+        else
+            classify_simd(s + pos, m);
+    } else {
+        uint8_t tail[64] = {0};
+        memcpy(tail, s + pos, len);
+        if (portable)
+            classify_portable(tail, m);
+        else
+            classify_simd(tail, m);
+    }
+    uint64_t valid = len >= 64 ? ~0ull : (1ull << len) - 1;
+    uint64_t lo = m[K_LO] & valid, up = m[K_UP] & valid, d = m[K_DIGIT] & valid;
+    uint64_t sp = m[K_SPACE] & valid, tb = m[K_TAB] & valid, nl = m[K_NL] & valid;
+    uint64_t hi = m[K_HIGH] & valid, slash = m[K_SLASH] & valid;
+    uint64_t let = lo | up, q = sp | tb;
+    uint64_t p = valid & ~(let | d | q | nl | hi);
+    uint64_t solid = let | d | p; /* ASCII that is not whitespace */
+    uint64_t p_goes_on = p & (sp | p) << 1;
+
+    uint64_t start = (lo & (d | nl) << 1) | (up & (lo | d | nl) << 1) | (let & p_goes_on << 1) |
+                     (p & (let | d | tb | nl) << 1) | (nl & (let | d) << 1) | (q & solid << 1) |
+                     (q & q << 1 & solid >> 1);
+    uint64_t hard = 0;
+
+    /* Digit runs: a start every third digit from the run's first. */
+    uint64_t group = d & ~(d << 1), third = d & d << 1 & d << 2;
+    for (uint64_t t = group; t;) {
+        t = t << 3 & third;
+        group |= t;
+    }
+    start |= group;
+    /* A run after a byte >= 0x80 may go on from a digit there ("\u00bd99"). */
+    uint64_t group_unknown = d & ~(d << 1) & hi << 1;
+    hard |= d & ~(d + group_unknown);
+
+    /* SP/TB right after NL: a start if the NL run before it follows a P (it is
+     * that P's tail), else unless its SP/TB run ends at an NL.  A run that ends
+     * at a byte >= 0x80 (U+3000 is \s) or past the window is left out: the hard
+     * bit before that byte, or at bit 63, comes first. */
+    uint64_t tail = nl & ~(nl + (nl & p << 1));
+    start |= q & tail << 1;
+    uint64_t after_nl = q & (nl & ~tail) << 1;
+    if (after_nl) {
+        uint64_t run_ends = q + after_nl;
+        if (run_ends >= q && !(run_ends & ~q & (nl | hi))) {
+            start |= after_nl;
+        } else {
+            for (uint64_t t = after_nl; t; t &= t - 1) {
+                unsigned j = ctz64(t);
+                unsigned r = j + ctz64(~(q >> j));
+                if (r < 64 && !((nl | hi) >> r & 1))
+                    start |= 1ull << j;
+            }
+        }
+    }
+
+    /* Contractions after a word (not after another contraction: "a's's" is
+     * "a's", "'s").  After a byte >= 0x80 the word may or may not end there,
+     * and with it every choice up to the end of its run of letters and
+     * apostrophes. */
+    uint64_t apos = m[K_APOS] & valid, word = let | apos;
+    unsigned word_from = 0;
+    for (uint64_t t = apos & (let | hi) << 1; t; t &= t - 1) {
+        unsigned j = ctz64(t);
+        if (hi >> (j - 1) & 1) {
+            unsigned r = j + ctz64(~(word >> j));
+            hard |= r >= 63 ? bits_from(j) : bits_from(j) & ~bits_from(r + 1);
+            word_from = 0;
+            continue;
+        }
+        size_t k = contraction_ci(s, pos + j, n);
+        if (!k || j == word_from)
+            continue; /* a plain P */
+        word_from = (unsigned)(j + k + 1);
+        if (j + k >= 63) {
+            hard |= bits_from(j); /* its end is past the window */
+            continue;
+        }
+        start &= ~(bits_from(j) & ~bits_from((unsigned)(j + k + 1)));
+        start |= 1ull << (j + k + 1);
+    }
+
+    uint64_t odd = hi | (slash & (nl | slash) << 1);
+    hard |= odd | odd << 1 | odd << 2 | odd >> 1;
+    if (len >= 64)
+        hard |= q & 1ull << 63;
+    else
+        start |= 1ull << len;
+    *start_out = start & ~1ull;
+    *hard_out = hard;
+}
+
+/*
+ * fl_scan for O200K: windows while their rules hold, next_o200k for the hard
+ * bytes and for pieces longer than a window.
+ */
+FL_INLINE size_t scan_o200k(const uint8_t *s, size_t n, size_t pos, size_t *ends, size_t max,
+                            int portable)
+{
+    size_t k = 0;
+    size_t skip = 0; /* bytes past a hard window to scan piece by piece */
+    while (pos < n && k < max) {
+        uint64_t start, hard;
+        o200k_window(s, n, pos, portable, &start, &hard);
+        unsigned rel = 0; /* pos + rel: the start of the next piece */
+        for (;;) {
+            uint64_t above = bits_from(rel + 1);
+            uint64_t hb = hard & above, sb = start & above;
+            uint64_t ok = hb ? sb & ((hb & -hb) - 1) : sb;
+            if (ok)
+                skip = 0;
+            for (; ok; ok &= ok - 1) {
+                if (k == max)
+                    return k;
+                rel = ctz64(ok);
+                ends[k++] = pos + rel;
+            }
+            if (pos + rel >= n)
+                return k;
+            if (!hb) {
+                /* No start after rel in the window. */
+                if (rel) {
+                    pos += rel;
+                } else {
+                    if (k == max)
+                        return k;
+                    pos = ends[k++] = next_o200k(s, pos, n);
+                }
+                break;
+            }
+            /* The piece at rel reaches a hard bit: scalar up to the end of the
+             * hard run. */
+            unsigned h = ctz64(hb);
+            size_t stop = pos + h + ctz64(~(hard >> h));
+            if (stop >= pos + 64 && h <= rel + 8) {
+                /* Hard to the end of the window (CJK, say): the windows after
+                 * it are skipped over more and more bytes while they are too. */
+                stop += skip;
+                skip = skip < 2048 ? 2 * skip + 64 : 4096;
+            }
+            size_t q = pos + rel;
+            do {
+                if (k == max)
+                    return k;
+                q = ends[k++] = next_o200k(s, q, n);
+            } while (q < stop && q < n);
+            if (q >= n)
+                return k;
+            if (q - pos >= 64) {
+                pos = q;
+                break;
+            }
+            rel = (unsigned)(q - pos);
+        }
+    }
+    return k;
+}
+
+/* fl_scan with a mode (fl_pretokenize's modifiers; 0 for the encoder's). */
+FL_INLINE size_t scan_mode(int pattern, int mode, const uint8_t *s, size_t len, size_t pos,
+                           size_t *ends, size_t max_pieces)
 {
     size_t k = 0;
     switch (pattern) {
@@ -490,8 +789,14 @@ size_t fl_scan(int pattern, const uint8_t *s, size_t len, size_t pos, size_t *en
             ends[k++] = pos = next_cl100k(s, pos, len);
         break;
     case FL_PATTERN_O200K:
-        while (pos < len && k < max_pieces)
-            ends[k++] = pos = next_o200k(s, pos, len);
+        if (mode == FL_SCAN_PIECEWISE) {
+            while (pos < len && k < max_pieces)
+                ends[k++] = pos = next_o200k(s, pos, len);
+        } else if (mode == FL_SCAN_PORTABLE) {
+            k = scan_o200k(s, len, pos, ends, max_pieces, 1);
+        } else {
+            k = scan_o200k(s, len, pos, ends, max_pieces, 0);
+        }
         break;
     default:
         while (pos < len && k < max_pieces)
@@ -501,10 +806,18 @@ size_t fl_scan(int pattern, const uint8_t *s, size_t len, size_t pos, size_t *en
     return k;
 }
 
+size_t fl_scan(int pattern, const uint8_t *s, size_t len, size_t pos, size_t *ends,
+               size_t max_pieces)
+{
+    return scan_mode(pattern, 0, s, len, pos, ends, max_pieces);
+}
+
 int fl_pretokenize(int pattern, const char *text, size_t len, size_t *ends, size_t cap,
                    size_t *n_out)
 {
-    if ((!text && len) || !n_out || (!ends && cap))
+    int mode = pattern & (FL_SCAN_PORTABLE | FL_SCAN_PIECEWISE);
+    pattern &= ~mode;
+    if ((!text && len) || !n_out || (!ends && cap) || mode == (FL_SCAN_PORTABLE | FL_SCAN_PIECEWISE))
         return FL_E_ARG;
     if (pattern != FL_PATTERN_GPT2 && pattern != FL_PATTERN_CL100K && pattern != FL_PATTERN_O200K)
         return FL_E_ARG;
@@ -514,7 +827,7 @@ int fl_pretokenize(int pattern, const char *text, size_t len, size_t *ends, size
             *n_out = k;
             return FL_E_BUFFER;
         }
-        size_t got = fl_scan(pattern, (const uint8_t *)text, len, pos, ends + k, cap - k);
+        size_t got = scan_mode(pattern, mode, (const uint8_t *)text, len, pos, ends + k, cap - k);
         k += got;
         pos = ends[k - 1];
     }

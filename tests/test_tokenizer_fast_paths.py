@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import base64
 import gc
+import itertools
 import random
 import string
 import sys
 from collections.abc import Callable
 
 import pytest
+import regex
 import tiktoken
 
 from fast_litellm._bindings import ffi, lib, tokens
@@ -38,6 +40,15 @@ def pair(
 ) -> tuple[Encoding, tiktoken.Encoding]:
     """The (native, tiktoken) pair of each encoding."""
     return native_enc(request.param), tiktoken_enc(request.param)
+
+
+@pytest.fixture(scope="module")
+def o200k(
+    native_enc: Callable[[str], Encoding],
+    tiktoken_enc: Callable[[str], tiktoken.Encoding],
+) -> tuple[Encoding, tiktoken.Encoding]:
+    """The (native, tiktoken) pair of o200k_base."""
+    return native_enc("o200k_base"), tiktoken_enc("o200k_base")
 
 
 def assert_same(pair: tuple[Encoding, tiktoken.Encoding], text: str) -> list[int]:
@@ -190,6 +201,117 @@ class TestCaseSplitWords:
         # Each shape alone, so that the word also meets the end of the text.
         for part in parts[:: 7]:
             assert_same(pair, part)
+
+
+# Pieces of every kind the o200k window rules (native/pretokenize.c) name, and
+# the bytes >= 0x80 next to which they do not hold: letters of each case class,
+# digits (\p{N} too), \s beyond ASCII, punctuation, the long s.
+_WINDOW_FRAGMENTS: tuple[str, ...] = (
+    "the", "The", "THE", "don't", "It's", "we'LL", "I'm", "'s", "'", "''", "'t", "ab'cd", "x'",
+    "hello", "camelCase", "HTTPServer", "1", "12", "123", "1234", "12345678", "3.14",
+    "\u00bd", "\u0663", "\u2026", "\u2014", "\u00ab", "\u00bb", "\u3000", "\u0085", "\u00a0",
+    "\u2028", "\u00e9", "\u00c9", "\u02b0", "\u01c5", "\u017f", "'\u017f", "\u4e2d\u6587",
+    "\U0001f600", "\U0001f44d\U0001f3fd", "\u0301", " ", "  ", "   ", "\t", "\t\t", "\n", "\n\n",
+    "\r\n", "\r", "\x0b", "\x0c", " \n", "\n ", "\n  ", "  \n", "\n\t", ".", ",", "!", "?",
+    "(", ")", "((", "))", "/", "//", "\\", "-", "--", "_", "#", "@", '"', "\x00", "\x7f", "\x1c",
+    ":", "://", "/*", "*/", ";\n", "!\n/", "\n/", "\n//",
+)
+
+# Shapes that once split wrongly while the window rules were written.
+_WINDOW_REGRESSIONS: tuple[str, ...] = (
+    "a's's", "a's'sa", "\u00e9's'sa",                  # a contraction right after another one
+    "\r  \u3000\r", "\n  \u3000x", "\n     \u00e9x",   # an SP/TB run after NL that meets a byte >= 0x80
+    "\u00bd9999", "\u06639999\u0663", "9\u00bd99999",   # digit runs that go on from \p{N} >= 0x80
+    "E'\u017f", "E'\u017fE",                           # the long s in a contraction
+    "\u2026\n\n\n  \nx", "\u2026\n  \nx",              # the tail of a P >= 0x80
+    ".\n        x", "#\n       \n", "!\n//(x",        # the tail of an ASCII P
+)
+
+
+def _window_texts(seed: int, count: int) -> list[str]:
+    """Texts drawn from a few of _WINDOW_FRAGMENTS each, most of them longer than a window."""
+    rng = random.Random(seed)
+    texts = []
+    for _ in range(count):
+        chosen = rng.sample(_WINDOW_FRAGMENTS, rng.randint(2, 14))
+        weights = [rng.random() ** 2 for _ in chosen]
+        texts.append("".join(rng.choices(chosen, weights, k=rng.randint(1, 120))))
+    return texts
+
+
+def _split(data: bytes, modifier: int = 0) -> list[int]:
+    """Piece ends of o200k's scanner on data (the encoder's path unless modifier says)."""
+    ends = ffi.new("size_t[]", max(len(data), 1))
+    n = ffi.new("size_t *")
+    assert lib.fl_pretokenize(lib.FL_PATTERN_O200K | modifier, data, len(data), ends, max(len(data), 1), n) == lib.FL_OK
+    return list(ends[0:n[0]])
+
+
+def _regex_ends(pattern: regex.Pattern[str], text: str) -> list[int]:
+    ends, end = [], 0
+    for piece in pattern.findall(text):
+        end += len(piece.encode())
+        ends.append(end)
+    return ends
+
+
+class TestO200kWindows:
+    """o200k's scanner over 64-byte windows equals the regex, tiktoken and the per-piece scanner."""
+
+    @pytest.mark.parametrize("seed", range(3))
+    def test_pieces_are_the_regex_matches(self, seed: int) -> None:
+        """Piece by piece against the o200k pattern itself (the `regex` module, tiktoken's own dependency)."""
+        pattern = regex.compile(PATTERN_STRINGS["o200k"])
+        for text in _window_texts(seed, 6000) + list(_WINDOW_REGRESSIONS):
+            assert _split(text.encode()) == _regex_ends(pattern, text), repr(text)
+
+    @pytest.mark.parametrize("seed", range(3))
+    def test_ids_against_tiktoken(self, o200k: tuple[Encoding, tiktoken.Encoding], seed: int) -> None:
+        """The texts each alone and all together (so each meets a window at many offsets)."""
+        texts = _window_texts(100 + seed, 3000)
+        for text in texts[:500]:
+            assert_same(o200k, text)
+        assert_same(o200k, "".join(texts))
+
+    @pytest.mark.parametrize("text", _WINDOW_REGRESSIONS)
+    def test_regressions_at_every_window_offset(self, o200k: tuple[Encoding, tiktoken.Encoding], text: str) -> None:
+        """Each shape after 0..130 bytes of short words, so that it meets each window at another offset."""
+        words = "ab " * 50
+        for offset in range(131):
+            assert_same(o200k, words[:offset] + text)
+            assert_same(o200k, words[:offset] + text + " ab")
+
+    def test_three_scanners_agree_on_every_short_text(self) -> None:
+        """All texts of up to 5 characters over an alphabet of one character per rule."""
+        alphabet = ["a", "A", "1", " ", "\t", "\n", ".", "'", "/", "s", "\u00e9"]
+        for length in range(1, 6):
+            for chars in itertools.product(alphabet, repeat=length):
+                data = "".join(chars).encode()
+                piecewise = _split(data, lib.FL_SCAN_PIECEWISE)
+                assert _split(data) == piecewise, data
+                assert _split(data, lib.FL_SCAN_PORTABLE) == piecewise, data
+
+    @pytest.mark.parametrize("seed", range(2))
+    def test_portable_classifier_equals_simd(self, seed: int) -> None:
+        """The byte-by-byte classifier (other machines) against the SIMD one, and both against per piece."""
+        for text in _window_texts(200 + seed, 4000):
+            data = text.encode()
+            piecewise = _split(data, lib.FL_SCAN_PIECEWISE)
+            assert _split(data) == piecewise, repr(text)
+            assert _split(data, lib.FL_SCAN_PORTABLE) == piecewise, repr(text)
+
+    def test_invalid_utf8_and_both_modifiers(self) -> None:
+        """Bytes that are not UTF-8 scan like the per-piece scanner; both modifiers at once are refused."""
+        rng = random.Random(5)
+        for text in _window_texts(300, 2000):
+            data = bytearray(text.encode())
+            for _ in range(rng.randint(1, 3)):
+                data[rng.randrange(len(data))] = rng.choice([0x80, 0xBF, 0xC3, 0xE3, 0xF0, 0xFF])
+            assert _split(bytes(data)) == _split(bytes(data), lib.FL_SCAN_PIECEWISE), bytes(data)
+        n = ffi.new("size_t *")
+        ends = ffi.new("size_t[]", 1)
+        both = lib.FL_PATTERN_O200K | lib.FL_SCAN_PORTABLE | lib.FL_SCAN_PIECEWISE
+        assert lib.fl_pretokenize(both, b"a", 1, ends, 1, n) == lib.FL_E_ARG
 
 
 class TestLockstepMerges:
