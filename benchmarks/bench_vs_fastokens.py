@@ -15,7 +15,12 @@ none of them has seen ("first sight"); passes 2 and 3 see the same chunks again 
 the better of the two).  fastokens keeps caches across calls that a repeat benefits from
 far more than ours, so both are printed.
 ``RAYON_NUM_THREADS=1`` keeps fastokens on one thread (it splits large inputs across
-cores).  fastokens' ids are checked against tiktoken's; the script exits 1 on any
+cores).
+
+``--stream`` measures instead the research's STREAM mode, where neither library shares the
+process (or the CPU caches) with the other: each run is a fresh process that encodes the whole
+10 MB corpus once, in chunks of the given size, and times only the calls; fastokens and native
+alternate, ``--runs`` times each, and the medians are compared.  fastokens' ids are checked against tiktoken's; the script exits 1 on any
 difference.  Without fastokens installed it says so and exits 0.
 """
 
@@ -26,6 +31,8 @@ import hashlib
 import importlib.util
 import math
 import os
+import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -58,7 +65,13 @@ def main() -> int:
                         help="MB of each corpus per chunk size and pass (at most 4.5)")
     parser.add_argument("--encodings", default="o200k_base,cl100k_base")
     parser.add_argument("--corpora", default="english,code,cjk_emoji")
+    parser.add_argument("--stream", action="store_true", help="each library alone in fresh processes")
+    parser.add_argument("--runs", type=int, default=5, help="--stream: processes per library and case")
+    parser.add_argument("--stream-worker", nargs=4, metavar=("LIB", "ENCODING", "CORPUS", "BYTES"),
+                        help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.stream_worker:
+        return _stream_worker(*args.stream_worker)
     try:
         from fastokens._native import Tokenizer
     except ImportError:
@@ -69,7 +82,9 @@ def main() -> int:
 
     import fast_litellm.tokenizer as native_tokenizer
 
-    corpora = bench.load_corpora(10 * bench.MB, Path(os.environ.get("TMPDIR", "/tmp")) / "fast_litellm_bench")
+    corpora = bench.load_corpora(10 * bench.MB, _cache_dir())
+    if args.stream:
+        return _stream(args)
     print("\n| case | tiktoken MB/s | fastokens MB/s | native MB/s | native/fastokens | "
           "repeat: fastokens MB/s | native MB/s | native/fastokens |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
@@ -121,6 +136,64 @@ def main() -> int:
                       f"{again['native'] / again['fastokens']:.2f}× |", flush=True)
     print(f"\nexact: {'yes' if exact else 'NO'} (every chunk of the first pass, all three libraries)")
     return 0 if exact else 1
+
+
+def _cache_dir() -> Path:
+    return Path(os.environ.get("TMPDIR", "/tmp")) / "fast_litellm_bench"
+
+
+def _encoder(lib: str, name: str) -> Callable[[str], Any]:
+    """``lib``'s encode_ordinary for encoding ``name``, returning a list of ids."""
+    if lib == "native":
+        import fast_litellm.tokenizer as native_tokenizer
+
+        return native_tokenizer.get_encoding(name).encode_ordinary
+    import tiktoken
+    from fastokens._native import Tokenizer
+
+    tt = tiktoken.get_encoding(name)
+    fast = Tokenizer.from_tiktoken(_rank_file(name), pattern=tt._pat_str, special_tokens=tt._special_tokens)
+    return lambda s: fast.encode_ordinary(s).ids
+
+
+def _stream_worker(lib: str, name: str, corpus: str, size: str) -> int:
+    """One STREAM run: print the MB/s of one pass over the corpus in chunks of ``size`` bytes."""
+    bench = _bench_tokenizer()
+    data = bench.load_corpora(10 * bench.MB, _cache_dir())[corpus]
+    texts = [piece.decode("utf-8") for piece in bench.chunk(data, int(size))]
+    fn = _encoder(lib, name)
+    fn("hello world")
+    total = 0.0
+    for text in texts:
+        t0 = time.perf_counter()
+        fn(text)
+        total += time.perf_counter() - t0
+    print(len(data) / total / bench.MB)
+    return 0
+
+
+def _stream(args: argparse.Namespace) -> int:
+    """fastokens and native each alone in fresh processes, alternated; medians of --runs each."""
+    bench = _bench_tokenizer()
+    print("\n| case | fastokens MB/s (median) | native MB/s (median) | native/fastokens | "
+          "fastokens runs | native runs |")
+    print("|---|---:|---:|---:|---|---|")
+    for name in args.encodings.split(","):
+        for corpus in args.corpora.split(","):
+            for size in (1 * bench.KB, 100 * bench.KB):
+                runs: dict[str, list[float]] = {"fastokens": [], "native": []}
+                for r in range(args.runs):
+                    for lib in (("fastokens", "native") if r % 2 == 0 else ("native", "fastokens")):
+                        out = subprocess.run(
+                            [sys.executable, __file__, "--stream-worker", lib, name, corpus, str(size)],
+                            check=True, capture_output=True, text=True)
+                        runs[lib].append(float(out.stdout.split()[-1]))
+                med = {lib: statistics.median(v) for lib, v in runs.items()}
+                print(f"| {name} · {corpus} · {bench.size_label(size)} chunks | {med['fastokens']:.1f} | "
+                      f"{med['native']:.1f} | {med['native'] / med['fastokens']:.2f}× | "
+                      f"{', '.join(f'{v:.0f}' for v in runs['fastokens'])} | "
+                      f"{', '.join(f'{v:.0f}' for v in runs['native'])} |", flush=True)
+    return 0
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import sys
 from collections.abc import Callable
 
 import pytest
-import regex
+import regex  # type: ignore[import-untyped]  # no stubs installed
 import tiktoken
 
 from fast_litellm._bindings import ffi, lib, tokens
