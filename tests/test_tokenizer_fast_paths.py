@@ -2,7 +2,8 @@
 
 Each test builds inputs that drive one fast path hard and compares ids and
 counts with tiktoken: the two ways of building the Python list of ids (by its
-length) and the native list fill's own contract, the one-load case-split word scanner of o200k, and the lockstep merge
+length) and the native list fill's own contract, the one-load case-split word scanner of o200k,
+o200k's scanner over 64-byte windows (against the pattern itself and the per-piece scanner), and the lockstep merge
 of many short pieces (more pieces that need a merge than one group holds, next
 to cache hits, whole-token pieces and long pieces), and the cutting of pieces at
 boundaries between multi-byte characters that no token crosses (text made of the
