@@ -617,19 +617,16 @@ FL_INLINE void o200k_window(const uint8_t *s, size_t n, size_t pos, int portable
 {
     uint64_t m[K_KINDS];
     size_t len = n - pos;
-    if (len >= 64) {
-        if (portable)
-            classify_portable(s + pos, m);
-        else
-            classify_simd(s + pos, m);
-    } else {
-        uint8_t tail[64] = {0};
-        memcpy(tail, s + pos, len);
-        if (portable)
-            classify_portable(tail, m);
-        else
-            classify_simd(tail, m);
+    uint8_t padded[64]; /* the last window, zero-padded */
+    const uint8_t *w = s + pos;
+    if (len < 64) {
+        memset(padded, 0, sizeof padded);
+        w = memcpy(padded, w, len);
     }
+    if (portable)
+        classify_portable(w, m);
+    else
+        classify_simd(w, m);
     uint64_t valid = len >= 64 ? ~0ull : (1ull << len) - 1;
     uint64_t lo = m[K_LO] & valid, up = m[K_UP] & valid, d = m[K_DIGIT] & valid;
     uint64_t sp = m[K_SPACE] & valid, tb = m[K_TAB] & valid, nl = m[K_NL] & valid;
