@@ -715,7 +715,7 @@ static size_t cut_pieces(const struct fl_encoding *e, const fl_cross **cross, co
         /* Multi-byte text starts a piece (after at most one leading byte). */
         if (end - start >= 4 && (s[start] >= 0x80 || s[start + 1] >= 0x80)) {
             if (!*cross && has_cut_candidate(s + start, end - start))
-                *cross = fl_encoding_cross(e); /* built on the first boundary to ask about */
+                *cross = fl_encoding_cross(e, end - start); /* NULL until enough pieces asked */
             if (*cross && (*cross)->words) {
                 int done;
                 size_t cut = cut_piece(e, *cross, s, start, end, ends, out, &done);

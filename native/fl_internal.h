@@ -170,6 +170,7 @@ struct fl_encoding {
      * fl_encoding_cross (multi-byte text), then immutable; built under lazy_lock. */
     _Atomic(fl_trie *) trie;
     _Atomic(struct fl_cross *) cross;
+    atomic_size_t cross_demand; /* bytes of pieces that asked for the filter before it was built */
     pthread_mutex_t lazy_lock;
     atomic_size_t memory;
 };
@@ -203,8 +204,16 @@ typedef struct fl_cross {
 
 enum { FL_CROSS_W4 = 1, FL_CROSS_PRE3 = 2, FL_CROSS_SUF3 = 3 };
 
-/* Built on first call (thread-safe); NULL if out of memory. */
-FL_HIDDEN const fl_cross *fl_encoding_cross(const struct fl_encoding *e);
+/* Building the filter takes a few milliseconds and 512 KB (o200k), more than
+ * cutting saves on text that is mostly ASCII: it is built once pieces holding
+ * FL_CROSS_BUILD_AFTER bytes have asked for it (on CJK text, within the
+ * first few kilobytes); until then those pieces are merged whole, which gives
+ * the same ids. */
+#define FL_CROSS_BUILD_AFTER 16384u
+
+/* The filter, built (thread-safe) once pieces of `bytes` (this one's included)
+ * have asked for it; NULL before that, or if out of memory. */
+FL_HIDDEN const fl_cross *fl_encoding_cross(const struct fl_encoding *e, size_t bytes);
 
 #define FL_GOLDEN 0x9E3779B97F4A7C15ull
 

@@ -458,35 +458,21 @@ static void cross_free(fl_cross *c)
     }
 }
 
-/* The windows of token t (length n) that fl_cross_maybe asks about: counted,
- * and added to c's filter when c is not NULL.  Returns how many. */
-static size_t cross_windows(const uint8_t *t, size_t n, fl_cross *c)
+/* Append to h[*n..] the hashes of the windows of token t (length n) that
+ * fl_cross_maybe asks about (room for n of them is there). */
+static void cross_windows(const uint8_t *t, size_t n, uint64_t *h, size_t *count)
 {
-    size_t count = 0;
     for (size_t k = 1; k < n; k++) {
         if (t[k] < 0xC0 || t[k - 1] < 0x80)
             continue;
-        unsigned kind = 0;
-        const uint8_t *w = NULL;
-        if (k >= 2 && n - k >= 2) {
-            kind = FL_CROSS_W4;
-            w = t + k - 2;
-        } else if (k == 1 && n >= 3) {
-            kind = FL_CROSS_PRE3;
-            w = t;
-        } else if (k >= 2) { /* n - k == 1 */
-            kind = FL_CROSS_SUF3;
-            w = t + k - 2;
-        } else {
-            continue; /* a two-byte token: byte_pairs knows it */
-        }
-        count++;
-        if (c) {
-            uint64_t h = fl_cross_hash(kind, w);
-            c->words[h >> c->shift] |= fl_cross_bits(h);
-        }
+        if (k >= 2 && n - k >= 2)
+            h[(*count)++] = fl_cross_hash(FL_CROSS_W4, t + k - 2);
+        else if (k == 1 && n >= 3)
+            h[(*count)++] = fl_cross_hash(FL_CROSS_PRE3, t);
+        else if (k >= 2) /* n - k == 1 */
+            h[(*count)++] = fl_cross_hash(FL_CROSS_SUF3, t + k - 2);
+        /* else a two-byte token: byte_pairs knows it */
     }
-    return count;
 }
 
 static fl_cross *cross_build(const struct fl_encoding *e)
@@ -496,27 +482,53 @@ static fl_cross *cross_build(const struct fl_encoding *e)
         return NULL;
     if (!e->high_rebuild)
         return c; /* never cut */
-    size_t windows = 0;
-    for (uint32_t rank = 0; rank < e->max_rank; rank++)
-        windows += cross_windows(e->pool + e->tok_off[rank], e->tok_len[rank], NULL);
+    /* One pass over the tokens collects the windows' hashes; most tokens are
+     * ASCII and are skipped on a branch-free test of their bytes. */
+    size_t cap = 1024, windows = 0;
+    uint64_t *h = malloc(cap * sizeof *h);
+    for (uint32_t rank = 0; h && rank < e->max_rank; rank++) {
+        const uint8_t *t = e->pool + e->tok_off[rank];
+        size_t n = e->tok_len[rank];
+        uint8_t high = 0;
+        for (size_t k = 1; k < n; k++)
+            high |= t[k];
+        if (high < 0xC0)
+            continue;
+        if (cap - windows < n) {
+            uint64_t *grown = realloc(h, 2 * cap * sizeof *h);
+            if (!grown) {
+                free(h);
+                h = NULL;
+                break;
+            }
+            h = grown;
+            cap *= 2;
+        }
+        cross_windows(t, n, h, &windows);
+    }
+    if (!h)
+        return c; /* out of memory: never cut, rather than redo the rebuild check on every call */
     unsigned bits = 10; /* words; about 16 filter bits per window */
     while (((size_t)64 << bits) < windows * 16 && bits < 40)
         bits++;
     c->words = calloc((size_t)1 << bits, sizeof *c->words);
-    if (!c->words)
-        return c; /* out of memory: never cut, rather than redo the rebuild check on every call */
-    c->shift = 64 - bits;
-    for (uint32_t rank = 0; rank < e->max_rank; rank++)
-        cross_windows(e->pool + e->tok_off[rank], e->tok_len[rank], c);
+    if (c->words) {
+        c->shift = 64 - bits;
+        for (size_t i = 0; i < windows; i++)
+            c->words[h[i] >> c->shift] |= fl_cross_bits(h[i]);
+    }
+    free(h);
     return c;
 }
 
-const fl_cross *fl_encoding_cross(const struct fl_encoding *ce)
+const fl_cross *fl_encoding_cross(const struct fl_encoding *ce, size_t bytes)
 {
     struct fl_encoding *e = (struct fl_encoding *)(uintptr_t)ce;
     fl_cross *c = atomic_load_explicit(&e->cross, memory_order_acquire);
     if (c)
         return c;
+    if (atomic_fetch_add_explicit(&e->cross_demand, bytes, memory_order_relaxed) + bytes < FL_CROSS_BUILD_AFTER)
+        return NULL;
     pthread_mutex_lock(&e->lazy_lock);
     c = atomic_load_explicit(&e->cross, memory_order_relaxed);
     if (!c) {
@@ -546,6 +558,7 @@ static int encoding_new(const char *data, size_t len, const uint32_t *merges, si
     e->memory = sizeof *e;
     atomic_init(&e->trie, NULL);
     atomic_init(&e->cross, NULL);
+    atomic_init(&e->cross_demand, 0);
     if (pthread_mutex_init(&e->lazy_lock, NULL) != 0) {
         free(e);
         return FL_E_NOMEM;
