@@ -23,19 +23,23 @@
  * of the multi-megabyte vocabulary tables (or a whole merge).  Entries are
  * tagged with the encoding's never-reused cache_tag, so one thread may use
  * several encodings; each thread owns its cache (no locks), freed when the
- * thread exits.
+ * thread exits.  Behind it, a per-thread memo keeps merged pieces the cache
+ * cannot hold (longer, or more ids) once they come back.
  */
+#define _POSIX_C_SOURCE 200809L /* posix_memalign */
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 
 #include "fl_internal.h"
 
 #define SMALL_PIECE 96   /* pieces shorter than this use the array merge */
+#define GROUP 16         /* ... up to this many in lockstep (merge_lanes) */
 #define SCAN_BATCH 256   /* piece ends produced per scanner call */
 #define PIECE_BATCH 512  /* ... and after cutting them at boundaries no token crosses */
 #define CUT_GROUP 16     /* boundaries whose cross-filter words are fetched together */
 
-/* ---- Per-thread piece cache -------------------------------------------------- */
+/* ---- Per-thread piece cache and memo of merged pieces ----------------------- */
 
 /* 64K entries of 32 bytes (2 MB per thread): English and code have ~70K
  * distinct short pieces per 10 MB; 16K entries missed on 13 % of pieces,
@@ -50,33 +54,145 @@ typedef struct {
     uint32_t ids[CACHE_MAX_IDS];
 } cache_entry;
 
-static pthread_key_t cache_key;
-static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
-static int cache_key_ok;
-static _Thread_local cache_entry *tls_cache;
+/*
+ * Behind the cache, the memo keeps the ids of merged pieces the cache cannot
+ * hold: over CACHE_MAX_LEN bytes, or over CACHE_MAX_IDS ids (the cache then
+ * holds an entry with no ids that sends the piece here).  Such a piece goes in
+ * on its second merge (the cache's entry, or for long pieces a bit in `seen`,
+ * remembers the first): most of those in CJK text never come back.  On text
+ * seen again (a conversation re-counted every turn) these pieces were all
+ * merged each time.  It is asked only after the cache and the vocabulary
+ * missed, so its lookups are few.  An open-addressing table of 32K slots over
+ * a pool of entries
+ *     [tag] [len | n << 16] [n ids] [len bytes, padded to a word]
+ * filled in order and emptied all at once when either is three quarters full
+ * (resolve_misses empties it between groups only, so that the ids a lookup
+ * returned stay valid while its group is written out).  Pieces under
+ * SMALL_PIECE bytes only.
+ */
+#define MERGED_BITS 15
+#define MERGED_MAX_ENTRIES (3u << (MERGED_BITS - 2))
+#define MERGED_POOL_WORDS (192u * 1024u) /* 768 KB */
+#define MERGED_ENTRY_MAX_WORDS (2u + SMALL_PIECE + SMALL_PIECE / 4u)
 
-static void cache_key_init(void)
+typedef struct {
+    uint32_t check; /* bits of the piece's hash */
+    uint32_t off;   /* pool word of the entry; 0 = empty slot */
+} memo_slot;
+
+typedef struct {
+    cache_entry cache[(size_t)1 << CACHE_BITS];
+    uint64_t seen[1024]; /* pieces over CACHE_MAX_LEN merged before: one bit per hash */
+    memo_slot memo[(size_t)1 << MERGED_BITS];
+    uint32_t memo_entries;
+    uint32_t memo_used; /* pool words in use; word 0 is never an entry */
+    uint32_t pool[MERGED_POOL_WORDS];
+} thread_state;
+
+static pthread_key_t state_key;
+static pthread_once_t state_once = PTHREAD_ONCE_INIT;
+static int state_key_ok;
+static _Thread_local thread_state *tls_state;
+
+static void state_key_init(void)
 {
-    cache_key_ok = pthread_key_create(&cache_key, free) == 0;
+    state_key_ok = pthread_key_create(&state_key, free) == 0;
 }
 
-/* This thread's cache, allocated on first use; NULL if that fails. */
-static cache_entry *thread_cache(void)
+/* This thread's cache and memo, allocated on first use (64-byte aligned, so no
+ * cache entry straddles two lines; the pool's pages are left untouched until
+ * used); NULL if that fails. */
+static thread_state *thread_cache(void)
 {
-    if (FL_LIKELY(tls_cache != NULL))
-        return tls_cache;
-    pthread_once(&cache_once, cache_key_init);
-    if (!cache_key_ok)
+    if (FL_LIKELY(tls_state != NULL))
+        return tls_state;
+    pthread_once(&state_once, state_key_init);
+    if (!state_key_ok)
         return NULL;
-    cache_entry *c = calloc((size_t)1 << CACHE_BITS, sizeof *c);
-    if (!c)
+    void *mem = NULL;
+    if (posix_memalign(&mem, 64, sizeof(thread_state)) != 0)
         return NULL;
-    if (pthread_setspecific(cache_key, c) != 0) {
-        free(c);
+    thread_state *t = mem;
+    memset(t, 0, offsetof(thread_state, pool));
+    t->memo_used = 1;
+    if (pthread_setspecific(state_key, t) != 0) {
+        free(t);
         return NULL;
     }
-    tls_cache = c;
-    return c;
+    tls_state = t;
+    return t;
+}
+
+FL_INLINE int seen_test(const thread_state *t, uint64_t h)
+{
+    return (t->seen[(h >> 42) & 1023] >> ((h >> 36) & 63)) & 1;
+}
+
+FL_INLINE void seen_set(thread_state *t, uint64_t h)
+{
+    t->seen[(h >> 42) & 1023] |= 1ull << ((h >> 36) & 63);
+}
+
+/* A piece's home slot, the same for every encoding (the entries' tags tell them apart). */
+FL_INLINE size_t memo_index(uint64_t h)
+{
+    return (size_t)((h * 0xd6e8feb86659fd93ull) >> (64 - MERGED_BITS));
+}
+
+FL_INLINE uint32_t memo_check(uint64_t h)
+{
+    return (uint32_t)(h >> 7) | 1u;
+}
+
+/* The ids of piece p[0..len) (fl_piece_hash h) under tag, and their number in
+ * *n; NULL if the memo does not hold it. */
+static const uint32_t *memo_find(const thread_state *t, uint32_t tag, const uint8_t *p, size_t len,
+                                 uint64_t h, size_t *n)
+{
+    size_t mask = ((size_t)1 << MERGED_BITS) - 1, i = memo_index(h);
+    uint32_t check = memo_check(h);
+    for (;; i = (i + 1) & mask) {
+        memo_slot s = t->memo[i];
+        if (s.off == 0)
+            return NULL;
+        if (s.check != check)
+            continue;
+        const uint32_t *entry = t->pool + s.off;
+        size_t m = entry[1] >> 16;
+        if (entry[0] == tag && (entry[1] & 0xFFFF) == len && memcmp(entry + 2 + m, p, len) == 0) {
+            *n = m;
+            return entry + 2;
+        }
+    }
+}
+
+/* Make room for a group of GROUP inserts, emptying the memo if it lacks it. */
+static void memo_reserve(thread_state *t)
+{
+    if (t->memo_entries + GROUP <= MERGED_MAX_ENTRIES &&
+        t->memo_used + GROUP * MERGED_ENTRY_MAX_WORDS <= MERGED_POOL_WORDS)
+        return;
+    memset(t->memo, 0, sizeof t->memo);
+    t->memo_entries = 0;
+    t->memo_used = 1;
+}
+
+/* Remember the n ids of piece p[0..len) (len < SMALL_PIECE, after memo_reserve). */
+static void memo_insert(thread_state *t, uint32_t tag, const uint8_t *p, size_t len, uint64_t h,
+                        const uint32_t *ids, size_t n)
+{
+    size_t mask = ((size_t)1 << MERGED_BITS) - 1, i = memo_index(h);
+    while (t->memo[i].off != 0)
+        i = (i + 1) & mask;
+    uint32_t off = t->memo_used, *entry = t->pool + off;
+    entry[0] = tag;
+    entry[1] = (uint32_t)len | (uint32_t)n << 16;
+    memcpy(entry + 2, ids, n * sizeof *ids);
+    memcpy(entry + 2 + n, p, len);
+    t->memo_used = off + 2 + (uint32_t)n + (uint32_t)(len + 3) / 4;
+    t->memo_entries++;
+    t->memo[i].check = memo_check(h);
+    t->memo[i].off = off;
 }
 
 /* Injective (given len <= 16) packing of a piece into two words. */
@@ -143,8 +259,6 @@ static size_t merge_small(const struct fl_encoding *e, const uint8_t *p, size_t 
  * its two new pairs, then a second loop reads them, by which time the misses
  * of all pieces have been in flight together.
  */
-
-#define GROUP 16
 
 typedef struct {
     uint32_t tok[SMALL_PIECE], pr[SMALL_PIECE];
@@ -744,6 +858,8 @@ typedef struct {
     size_t at;         /* out mode: where its ids go; len slots are reserved there */
     size_t n;          /* its number of ids, once resolved */
     uint64_t key, h;   /* piece-table key and hash (len <= FL_MAX_TOKEN_LEN), then key = rank */
+    int memo;            /* 1: ask the memo (over CACHE_MAX_LEN bytes, or the cache said so) */
+    const uint32_t *ids; /* its ids in the memo, if it held them */
 } miss_t;
 
 #define MISS_FLUSH 48                       /* misses are resolved once this many wait ... */
@@ -756,6 +872,7 @@ typedef struct {
     size_t at;           /* ids so far, reservations of pending misses included */
     uint32_t tag;        /* cache tag << 8 */
     cache_entry *cache;  /* this thread's piece cache, NULL if none */
+    thread_state *ts;    /* ... and the memo behind it */
     size_t nm;           /* pending misses */
     uint32_t *big_buf;   /* scratch of a long piece's merge (count mode) */
     miss_t miss[MISS_CAP];
@@ -781,18 +898,35 @@ static int resolve_misses(encoder_t *x)
     if (nm == 0)
         return FL_OK;
     x->nm = 0;
+    thread_state *ts = x->ts;
+    uint32_t mtag = e->cache_tag;
     for (size_t i = 0; i < nm;) {
-        /* Pass C: misses i .. ii - 1. */
-        size_t g = 0, ii = i;
-        for (; ii < nm && g < GROUP; ii++) {
+        /* Pass C: misses i .. ii - 1, at most GROUP of them to merge.  Those the
+         * vocabulary does not hold are looked up in the memo (their slots fetched
+         * first, together), the rest merged in lockstep. */
+        size_t g = 0, ii = i, asked = 0;
+        if (ts)
+            memo_reserve(ts);
+        for (; ii < nm && asked < GROUP; ii++) {
             miss_t *M = &miss[ii];
             uint32_t r = M->len <= FL_MAX_TOKEN_LEN ? fl_piece_find(e, M->p, M->len, M->key, M->h) : FL_NO_RANK;
             M->n = r != FL_NO_RANK;
             M->key = r;
+            M->ids = NULL;
             if (r == FL_NO_RANK && M->len < SMALL_PIECE) {
-                g_piece[g] = M->p;
-                g_len[g++] = M->len;
+                asked++;
+                if (M->memo && ts)
+                    __builtin_prefetch(&ts->memo[memo_index(M->h)]);
             }
+        }
+        for (size_t j = i; j < ii; j++) {
+            miss_t *M = &miss[j];
+            if (M->n || M->len >= SMALL_PIECE)
+                continue;
+            if (M->memo && ts && (M->ids = memo_find(ts, mtag, M->p, M->len, M->h, &M->n)) != NULL)
+                continue;
+            g_piece[g] = M->p;
+            g_len[g++] = M->len;
         }
         if (g)
             merge_lanes(e, g_piece, g_len, g, x->merged, g_ids);
@@ -804,12 +938,23 @@ static int resolve_misses(encoder_t *x)
             uint32_t one = (uint32_t)M->key;
             const uint32_t *ids = &one;
             size_t m = M->n;
-            if (m == 0) {
+            if (M->ids) {
+                ids = M->ids;
+                if (dst)
+                    memcpy(dst, ids, m * sizeof *ids);
+            } else if (m == 0) {
                 if (M->len < SMALL_PIECE) {
                     ids = x->merged + g * SMALL_PIECE;
                     m = g_ids[g++];
                     if (dst)
                         memcpy(dst, ids, m * sizeof *ids);
+                    /* Over CACHE_MAX_LEN bytes or CACHE_MAX_IDS ids, on second sight
+                     * (the seen bits or the cache's entry asked for the memo): most
+                     * such pieces of CJK text never come back. */
+                    if (ts && M->memo)
+                        memo_insert(ts, mtag, M->p, M->len, M->h, ids, m);
+                    else if (ts && M->len > CACHE_MAX_LEN)
+                        seen_set(ts, M->h);
                 } else {
                     m = encode_merged(e, M->p, M->len, dst, x->small_buf, &x->big_buf);
                     if (m == 0)
@@ -820,14 +965,15 @@ static int resolve_misses(encoder_t *x)
                 dst[0] = one;
             }
             M->n = m;
-            if (x->cache && M->len <= CACHE_MAX_LEN && m <= CACHE_MAX_IDS) {
+            if (x->cache && M->len <= CACHE_MAX_LEN && (m <= CACHE_MAX_IDS || M->len < SMALL_PIECE)) {
+                /* Over CACHE_MAX_IDS ids: the entry says "in the memo" (n_ids 0). */
                 uint64_t k0, k1;
                 cache_key_of(M->p, M->len, &k0, &k1);
                 cache_entry *ce = &x->cache[cache_index(k0, k1, M->len)];
                 ce->k0 = k0;
                 ce->k1 = k1;
-                ce->meta = x->tag | (uint32_t)M->len << 2 | (uint32_t)m;
-                memcpy(ce->ids, ids, m * sizeof *ids);
+                ce->meta = x->tag | (uint32_t)M->len << 2 | (uint32_t)(m <= CACHE_MAX_IDS ? m : 0);
+                memcpy(ce->ids, ids, (m <= CACHE_MAX_IDS ? m : 0) * sizeof *ids);
             }
         }
     }
@@ -879,7 +1025,8 @@ static int encode_impl(const struct fl_encoding *e, const uint8_t *s, size_t len
     x->tag = e->cache_tag << 8;
     x->nm = 0;
     x->big_buf = NULL;
-    x->cache = e->cache_tag ? thread_cache() : NULL;
+    x->ts = e->cache_tag ? thread_cache() : NULL;
+    x->cache = x->ts ? x->ts->cache : NULL;
     const fl_cross *cross = NULL;
     size_t pending = 0; /* the end of a piece whose cutting goes on at pos */
     size_t pos = 0;
@@ -918,8 +1065,9 @@ static int encode_impl(const struct fl_encoding *e, const uint8_t *s, size_t len
         for (size_t j = 0; j < k; j++) {
             size_t plen = ends[j] - start;
             const cache_entry *ce = slot[j];
-            if (ce && cache_holds(ce, key0[j], key1[j], tag | (uint32_t)plen << 2)) {
-                size_t m = ce->meta & 3u;
+            int hit = ce && cache_holds(ce, key0[j], key1[j], tag | (uint32_t)plen << 2);
+            size_t m = hit ? ce->meta & 3u : 0;
+            if (FL_LIKELY(m != 0)) {
                 if (out) {
                     if (FL_LIKELY(at + CACHE_MAX_IDS <= len))
                         memcpy(out + at, ce->ids, sizeof ce->ids);
@@ -928,13 +1076,17 @@ static int encode_impl(const struct fl_encoding *e, const uint8_t *s, size_t len
                 }
                 at += m;
             } else {
+                /* A miss, or a hit that says the ids are in the memo (n_ids 0). */
                 miss_t *M = &x->miss[nm++];
                 M->p = s + start;
                 M->len = plen;
                 M->at = at;
+                M->memo = hit;
                 if (plen <= FL_MAX_TOKEN_LEN) {
                     M->h = fl_piece_hash(M->p, plen, &M->key);
                     __builtin_prefetch(&e->pieces[M->h >> e->piece_shift]);
+                    if (plen > CACHE_MAX_LEN && plen < SMALL_PIECE && x->ts)
+                        M->memo = seen_test(x->ts, M->h);
                 }
                 if (out)
                     at += plen;

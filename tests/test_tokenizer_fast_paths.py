@@ -351,6 +351,49 @@ class TestLockstepMerges:
         assert_same(pair, text)
 
 
+class TestMergedMemo:
+    """Merged pieces the piece cache cannot hold (over 16 bytes, over 3 ids) come back from the
+    per-thread memo on their third sight; every call still equals tiktoken."""
+
+    @staticmethod
+    def _words(rng: random.Random, count: int, lo: int, hi: int) -> list[str]:
+        return [" " + "".join(rng.choice("qxzjkvwyg" + string.ascii_letters) for _ in range(rng.randint(lo, hi)))
+                for _ in range(count)]
+
+    def test_pieces_seen_again(self, pair: tuple[Encoding, tiktoken.Encoding]) -> None:
+        """Short pieces of many ids and long pieces, each met again in later calls and in one text."""
+        rng = random.Random(5)
+        words = self._words(rng, 300, 5, 16) + self._words(rng, 300, 17, 95) + self._words(rng, 20, 96, 200)
+        many = [w for w in words if len(pair[1].encode_ordinary(w)) > 3]
+        assert len(many) > 400  # the memo's cases, not cache hits
+        for _ in range(3):
+            rng.shuffle(words)
+            for i in range(0, len(words), 50):
+                assert_same(pair, ",".join(words[i:i + 50]))
+        assert_same(pair, "".join(words * 3))
+
+    def test_memo_fills_and_empties(self, o200k: tuple[Encoding, tiktoken.Encoding]) -> None:
+        """More distinct pieces seen twice than the memo holds (24K): it empties and refills."""
+        rng = random.Random(6)
+        words = self._words(rng, 30_000, 17, 30)
+        text = "".join(words)
+        for _ in range(3):
+            assert_same(o200k, text)
+
+    def test_encodings_share_a_thread(
+        self,
+        native_enc: Callable[[str], Encoding],
+        tiktoken_enc: Callable[[str], tiktoken.Encoding],
+    ) -> None:
+        """The same pieces through two encodings in one thread: each gets its own ids from the memo."""
+        rng = random.Random(7)
+        words = self._words(rng, 400, 10, 60)
+        for _ in range(3):
+            for name in ("cl100k_base", "o200k_base"):
+                for i in range(0, len(words), 100):
+                    assert_same((native_enc(name), tiktoken_enc(name)), "".join(words[i:i + 100]))
+
+
 def _multichar_tokens(tt: tiktoken.Encoding) -> list[str]:
     """The vocabulary's tokens that decode to two or more characters, not all ASCII."""
     found = []
@@ -399,6 +442,32 @@ class TestCutsBetweenCharacters:
         assert_same(pair, " ".join("".join(rng.choice(self.CJK) for _ in range(10)) for _ in range(300)))
         assert_same(pair, "，".join("".join(rng.choice(self.CJK + self.OTHER) for _ in range(40))
                                     for _ in range(100)))
+
+
+def test_cross_filter_built_after_enough_multibyte_text(
+    native_enc: Callable[[str], Encoding],
+    tiktoken_enc: Callable[[str], tiktoken.Encoding],
+) -> None:
+    """A new encoding merges multi-byte pieces whole until 16 KB of them asked for the filter
+    (same ids), then builds it (its memory grows) and cuts."""
+    from fast_litellm._registry import ENCODINGS
+    from fast_litellm._rank_files import read_rank_file
+
+    info = ENCODINGS["o200k_base"]
+    native = NativeVocabulary(read_rank_file(info.url, info.sha256), "o200k")
+    tt = tiktoken_enc("o200k_base")
+    rng = random.Random(8)
+    cjk = TestCutsBetweenCharacters.CJK
+    before = native.memory
+    seen = 0
+    while seen < 15_000:
+        text = "".join(rng.choice(cjk) for _ in range(rng.randint(2, 60))) + "，"
+        assert native.encode(text.encode()) == tt.encode_ordinary(text)
+        seen += len(text.encode())
+    assert native.memory == before
+    text = "".join(rng.choice(cjk) for _ in range(3000))
+    assert native.encode(text.encode()) == tt.encode_ordinary(text)
+    assert native.memory > before
 
 
 def test_no_cuts_when_bpe_does_not_rebuild_a_token() -> None:
