@@ -965,8 +965,9 @@ static int resolve_misses(encoder_t *x)
                 dst[0] = one;
             }
             M->n = m;
-            if (x->cache && M->len <= CACHE_MAX_LEN && (m <= CACHE_MAX_IDS || M->len < SMALL_PIECE)) {
-                /* Over CACHE_MAX_IDS ids: the entry says "in the memo" (n_ids 0). */
+            if (x->cache && M->len <= CACHE_MAX_LEN) {
+                /* Over CACHE_MAX_IDS ids (a merged piece, in the memo from its second
+                 * merge on): the entry says "ask the memo" (n_ids 0). */
                 uint64_t k0, k1;
                 cache_key_of(M->p, M->len, &k0, &k1);
                 cache_entry *ce = &x->cache[cache_index(k0, k1, M->len)];
