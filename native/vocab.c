@@ -458,7 +458,7 @@ static void cross_free(fl_cross *c)
     }
 }
 
-/* Append to h[*n..] the hashes of the windows of token t (length n) that
+/* Append to h[*count..] the hashes of the windows of token t (length n) that
  * fl_cross_maybe asks about (room for n of them is there). */
 static void cross_windows(const uint8_t *t, size_t n, uint64_t *h, size_t *count)
 {
