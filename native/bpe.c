@@ -271,10 +271,10 @@ typedef struct {
 
 /* Merge pieces p[j][0..len[j]) (1 <= len[j] < SMALL_PIECE, j < count <= GROUP),
  * none a whole token, writing the ids of piece j to out + j * SMALL_PIECE and
- * their number to n_ids[j]. */
+ * their number to n_ids[j].  Pieces shorter than min_len are left alone. */
 FL_AVX2_CLONES
 static void merge_lanes(const struct fl_encoding *e, const uint8_t *const *p, const size_t *len,
-                        size_t count, uint32_t *out, size_t *n_ids)
+                        size_t count, size_t min_len, uint32_t *out, size_t *n_ids)
 {
     lane_t lane[GROUP];
     size_t act[GROUP], na = 0;
@@ -282,6 +282,8 @@ static void merge_lanes(const struct fl_encoding *e, const uint8_t *const *p, co
         lane_t *L = &lane[j];
         const uint8_t *q = p[j];
         size_t n = len[j];
+        if (n < min_len)
+            continue;
         for (size_t i = 0; i < n; i++)
             L->tok[i] = e->byte_rank[q[i]];
         for (size_t i = 0; i + 1 < n; i++)
@@ -341,6 +343,180 @@ static void merge_lanes(const struct fl_encoding *e, const uint8_t *const *p, co
                 L->pr[bi - 1] = left;
         }
     }
+}
+
+/* ---- Pieces of up to 16 bytes in AVX-512 registers ----------------------------- */
+
+#if FL_X86_AVX512
+#include <immintrin.h>
+
+#define LANE16 16 /* tokens per register */
+
+/* fl_pair_find, the home slot and the next seven compared at once (one or two cache
+ * lines); probe sequences that run on past them, or past the table's end, are rare.
+ * Nothing is ever removed, so a key found past an empty slot cannot be there. */
+FL_TARGET_AVX512 static inline uint32_t pair_find8(const struct fl_encoding *e, uint64_t k, size_t i)
+{
+    if (FL_LIKELY(i + 8 <= e->pair_mask + 1)) {
+        __m512i s = _mm512_loadu_si512((const void *)&e->pairs[i]);
+        unsigned hit = _mm512_cmpeq_epi64_mask(_mm512_srli_epi64(s, 21), _mm512_set1_epi64((long long)k));
+        if (hit)
+            return (uint32_t)e->pairs[i + (unsigned)__builtin_ctz(hit)] & 0x1FFFFF;
+        if (_mm512_cmpeq_epi64_mask(s, _mm512_setzero_si512()))
+            return FL_NO_RANK;
+    }
+    return fl_pair_find(e, k, i);
+}
+
+/* Element i of the 32 elements lo, hi, as a scalar. */
+FL_TARGET_AVX512 static inline uint32_t lane_at(__m512i lo, __m512i hi, unsigned i)
+{
+    __m512i v = _mm512_permutex2var_epi32(lo, _mm512_set1_epi32((int)i), hi);
+    return (uint32_t)_mm_cvtsi128_si32(_mm512_castsi512_si128(v));
+}
+
+/*
+ * merge_lanes for the pieces of 2 .. 16 bytes (wide = 0) or of 17 .. 32 bytes
+ * (wide = 1) in registers, leaving the others alone; returns how many were
+ * left.  A piece's tokens and pair ranks live in one register each (two when
+ * wide), padded with FL_NO_RANK: a round finds the lowest rank by a reduction
+ * and removes the merged token with a permutation, where the scalar lanes run
+ * loops whose lengths the branch predictor cannot guess (three times the time
+ * per piece, with the tables in cache).  Same order of merges, same lockstep
+ * prefetches of the new pairs' slots.  The narrow case does everything on one
+ * register, the high half being FL_NO_RANK throughout.
+ */
+FL_TARGET_AVX512 static inline __attribute__((always_inline)) size_t
+merge_lanes_vec(const struct fl_encoding *e, const uint8_t *const *p, const size_t *len, size_t count,
+                uint32_t *out, size_t *n_ids, const int wide)
+{
+    __m512i tlo[GROUP], thi[GROUP], plo[GROUP], phi[GROUP];
+    uint32_t m[GROUP], bi[GROUP], best[GROUP];
+    uint64_t rk[GROUP], lk[GROUP];
+    size_t ri[GROUP], li[GROUP], act[GROUP], na = 0, left_alone = 0;
+    const __m512i iota = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+    const __m512i iota16 = _mm512_add_epi32(iota, _mm512_set1_epi32(16));
+    const __m512i one = _mm512_set1_epi32(1);
+    const __m512i none = _mm512_set1_epi32((int)FL_NO_RANK);
+    const size_t shortest = wide ? LANE16 + 1 : 1, longest = wide ? 2 * LANE16 : LANE16;
+    for (size_t j = 0; j < count; j++) {
+        const uint8_t *q = p[j];
+        size_t n = len[j];
+        if (n < shortest || n > longest) {
+            left_alone++;
+            continue;
+        }
+        uint32_t t[2 * LANE16] __attribute__((aligned(64))), r[2 * LANE16] __attribute__((aligned(64)));
+        for (size_t i = 0; i < 2 * LANE16; i++)
+            t[i] = r[i] = FL_NO_RANK;
+        for (size_t i = 0; i < n; i++)
+            t[i] = e->byte_rank[q[i]];
+        for (size_t i = 0; i + 1 < n; i++)
+            r[i] = e->byte_pairs[(unsigned)q[i] << 8 | q[i + 1]];
+        tlo[j] = _mm512_load_si512((const void *)t);
+        plo[j] = _mm512_load_si512((const void *)r);
+        thi[j] = wide ? _mm512_load_si512((const void *)(t + LANE16)) : none;
+        phi[j] = wide ? _mm512_load_si512((const void *)(r + LANE16)) : none;
+        m[j] = (uint32_t)n;
+        act[na++] = j;
+    }
+    while (na > 0) {
+        /* Pick each piece's merge and prefetch its new pairs' slots. */
+        size_t keep = 0;
+        for (size_t a = 0; a < na; a++) {
+            size_t j = act[a];
+            __m512i lo = tlo[j], hi = wide ? thi[j] : none;
+            uint32_t b = _mm512_reduce_min_epu32(wide ? _mm512_min_epu32(plo[j], phi[j]) : plo[j]);
+            if (b == FL_NO_RANK) {
+                _mm512_storeu_si512((void *)(out + j * SMALL_PIECE), lo);
+                if (wide)
+                    _mm512_storeu_si512((void *)(out + j * SMALL_PIECE + LANE16), hi);
+                n_ids[j] = m[j];
+                continue;
+            }
+            __m512i vb = _mm512_set1_epi32((int)b);
+            uint32_t eq = _mm512_cmpeq_epi32_mask(plo[j], vb);
+            if (wide)
+                eq |= (uint32_t)_mm512_cmpeq_epi32_mask(phi[j], vb) << LANE16;
+            unsigned at = (unsigned)__builtin_ctz(eq);
+            bi[j] = at;
+            best[j] = b;
+            rk[j] = lk[j] = 0;
+            if (at + 2 < m[j]) {
+                rk[j] = fl_pair_key(b, lane_at(lo, hi, at + 2));
+                ri[j] = fl_pair_slot(e, rk[j]);
+                __builtin_prefetch(&e->pairs[ri[j]]);
+            }
+            if (at > 0) {
+                lk[j] = fl_pair_key(lane_at(lo, hi, at - 1), b);
+                li[j] = fl_pair_slot(e, lk[j]);
+                __builtin_prefetch(&e->pairs[li[j]]);
+            }
+            act[keep++] = j;
+        }
+        na = keep;
+        /* Apply the merges: token bi becomes best, token bi + 1 goes (every later
+         * element takes its right neighbour's value; the last one takes none). */
+        for (size_t a = 0; a < na; a++) {
+            size_t j = act[a];
+            unsigned at = bi[j];
+            uint32_t right = rk[j] ? pair_find8(e, rk[j], ri[j]) : FL_NO_RANK;
+            uint32_t left = lk[j] ? pair_find8(e, lk[j], li[j]) : FL_NO_RANK;
+            uint32_t later = 0xFFFFFFFFu << at << 1, here = 1u << at, before = here >> 1;
+            __m512i vb = _mm512_set1_epi32((int)best[j]), vr = _mm512_set1_epi32((int)right),
+                    vl = _mm512_set1_epi32((int)left);
+            __m512i tl = tlo[j], th = wide ? thi[j] : none, pl = plo[j], ph = wide ? phi[j] : none;
+            __m512i from = _mm512_mask_add_epi32(iota, (__mmask16)later, iota, one);
+            __m512i t = _mm512_permutex2var_epi32(tl, from, th);
+            __m512i r = _mm512_permutex2var_epi32(pl, from, ph);
+            tlo[j] = _mm512_mask_mov_epi32(t, (__mmask16)here, vb);
+            r = _mm512_mask_mov_epi32(r, (__mmask16)here, vr);
+            plo[j] = _mm512_mask_mov_epi32(r, (__mmask16)before, vl);
+            if (wide) {
+                from = _mm512_mask_add_epi32(iota16, (__mmask16)(later >> LANE16), iota16, one);
+                t = _mm512_permutex2var_epi32(tl, from, th);
+                r = _mm512_permutex2var_epi32(pl, from, ph);
+                r = _mm512_mask_mov_epi32(r, (__mmask16)0x8000u, none); /* element 31 wrapped to 0 */
+                thi[j] = _mm512_mask_mov_epi32(t, (__mmask16)(here >> LANE16), vb);
+                r = _mm512_mask_mov_epi32(r, (__mmask16)(here >> LANE16), vr);
+                phi[j] = _mm512_mask_mov_epi32(r, (__mmask16)(before >> LANE16), vl);
+            }
+            m[j]--;
+        }
+    }
+    return left_alone;
+}
+
+FL_TARGET_AVX512 static size_t merge_lanes16(const struct fl_encoding *e, const uint8_t *const *p,
+                                             const size_t *len, size_t count, uint32_t *out,
+                                             size_t *n_ids)
+{
+    return merge_lanes_vec(e, p, len, count, out, n_ids, 0);
+}
+
+FL_TARGET_AVX512 static size_t merge_lanes32(const struct fl_encoding *e, const uint8_t *const *p,
+                                             const size_t *len, size_t count, uint32_t *out,
+                                             size_t *n_ids)
+{
+    return merge_lanes_vec(e, p, len, count, out, n_ids, 1);
+}
+#endif
+
+/* merge_lanes, with the pieces of at most 2 * LANE16 bytes in registers where the CPU
+ * and the encoding allow (those of at most LANE16 bytes on their own: one register is
+ * three times as fast as two for them). */
+static void merge_group(const struct fl_encoding *e, const uint8_t *const *p, const size_t *len,
+                        size_t count, uint32_t *out, size_t *n_ids)
+{
+#if FL_X86_AVX512
+    if (atomic_load_explicit(&e->simd, memory_order_relaxed)) {
+        size_t longer = merge_lanes16(e, p, len, count, out, n_ids); /* over LANE16 bytes */
+        if (longer > 0 && merge_lanes32(e, p, len, count, out, n_ids) > count - longer) /* some over 32 */
+            merge_lanes(e, p, len, count, 2 * LANE16 + 1, out, n_ids);
+        return;
+    }
+#endif
+    merge_lanes(e, p, len, count, 0, out, n_ids);
 }
 
 /* ---- Long pieces: linked list + blocked tournament tree -------------------- */
@@ -701,7 +877,7 @@ int fl_bpe_final_pairs(const struct fl_encoding *e, const uint32_t *ranks, size_
         }
         if (g) {
             /* Lockstep: a third of the time of one token after another. */
-            merge_lanes(e, piece, len, g, merged, n_ids);
+            merge_group(e, piece, len, g, merged, n_ids);
             for (size_t j = 0; j < g; j++) {
                 if (n_ids[j] == 2) {
                     left[at[j]] = merged[j * SMALL_PIECE];
@@ -929,7 +1105,7 @@ static int resolve_misses(encoder_t *x)
             g_len[g++] = M->len;
         }
         if (g)
-            merge_lanes(e, g_piece, g_len, g, x->merged, g_ids);
+            merge_group(e, g_piece, g_len, g, x->merged, g_ids);
         /* Pass D */
         g = 0;
         for (; i < ii; i++) {

@@ -93,6 +93,13 @@ size_t fl_encoding_memory(const fl_encoding *enc);
 uint32_t fl_encoding_max_rank(const fl_encoding *enc);
 
 /*
+ * Vector code for the encoding's merges: on (1, the default where the CPU has
+ * AVX-512F) or off (0: the portable code, the same ids; for tests).  Safe while
+ * other threads encode.  Returns FL_OK, or FL_E_ARG for 1 where the CPU cannot.
+ */
+int fl_encoding_set_simd(fl_encoding *enc, int on);
+
+/*
  * Encode UTF-8 `text` as ordinary text (special-token text is plain text),
  * exactly as tiktoken's encode_ordinary, writing ids to out[0..cap).
  * Returns the number of ids (>= 0) or a negative FL_E_* code: FL_E_BUFFER if

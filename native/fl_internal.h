@@ -34,6 +34,24 @@
 #define FL_AVX2_CLONES
 #endif
 
+/* AVX-512 code paths (x86-64, GCC or clang), taken where the CPU has AVX-512F. */
+#if defined(__GNUC__) && defined(__x86_64__)
+#define FL_X86_AVX512 1
+#define FL_TARGET_AVX512 __attribute__((target("avx512f")))
+#else
+#define FL_X86_AVX512 0
+#endif
+
+/* 1 if the vector merges may run here (the CPU and the OS support AVX-512F). */
+FL_INLINE int fl_cpu_avx512(void)
+{
+#if FL_X86_AVX512
+    return __builtin_cpu_supports("avx512f");
+#else
+    return 0;
+#endif
+}
+
 /* ---- Unicode character classes (bits of fl_unicode_stage2) ---------------- */
 
 #define FL_U_L 1u   /* \p{L} */
@@ -163,6 +181,8 @@ struct fl_encoding {
     size_t pair_mask;
     uint32_t byte_rank[256];
     uint32_t *byte_pairs; /* [65536] rank of the two bytes a, b at a << 8 | b */
+    atomic_int simd;      /* 1: merge short pieces with AVX-512 (the CPU has it; see
+                           * fl_encoding_set_simd) */
     uint32_t cache_tag;   /* tags this encoding's entries in the per-thread piece cache; 0 = none */
     int high_rebuild;     /* tiktoken mode: 1 if BPE of the bytes of every token with a byte
                            * >= 0x80 gives that token back (the condition for cutting, fl_cross) */

@@ -559,6 +559,7 @@ static int encoding_new(const char *data, size_t len, const uint32_t *merges, si
     atomic_init(&e->trie, NULL);
     atomic_init(&e->cross, NULL);
     atomic_init(&e->cross_demand, 0);
+    atomic_init(&e->simd, fl_cpu_avx512());
     if (pthread_mutex_init(&e->lazy_lock, NULL) != 0) {
         free(e);
         return FL_E_NOMEM;
@@ -576,6 +577,14 @@ static int encoding_new(const char *data, size_t len, const uint32_t *merges, si
         return rc;
     }
     *out = e;
+    return FL_OK;
+}
+
+int fl_encoding_set_simd(fl_encoding *enc, int on)
+{
+    if (!enc || (on && !fl_cpu_avx512()))
+        return FL_E_ARG;
+    atomic_store(&enc->simd, on != 0);
     return FL_OK;
 }
 

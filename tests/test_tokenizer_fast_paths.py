@@ -351,6 +351,55 @@ class TestLockstepMerges:
         assert_same(pair, text)
 
 
+def _fresh_vocabulary(name: str) -> NativeVocabulary:
+    """A newly loaded encoding: its own cache tag, so nothing cached for another answers for it."""
+    from fast_litellm._registry import ENCODINGS
+    from fast_litellm._rank_files import read_rank_file
+
+    info = ENCODINGS[name]
+    return NativeVocabulary(read_rank_file(info.url, info.sha256), info.pattern)
+
+
+class TestVectorMerges:
+    """Pieces of up to 16 bytes merge in AVX-512 registers where the CPU has it, the others
+    (and every piece elsewhere) in the portable lanes: both give tiktoken's ids."""
+
+    @pytest.fixture(scope="class", params=["vector", "portable"])
+    def mode(self, request: pytest.FixtureRequest) -> str:
+        return str(request.param)
+
+    @pytest.mark.parametrize("name", ["cl100k_base", "o200k_base"])
+    def test_rare_words_of_every_length(
+        self, tiktoken_enc: Callable[[str], tiktoken.Encoding], mode: str, name: str
+    ) -> None:
+        """Never-seen words of 2-40 bytes, so that groups hold pieces of both kinds, and some
+        of exactly 16 and 17 bytes (with the leading space)."""
+        native = _fresh_vocabulary(name)
+        if not native.set_simd(mode == "vector"):
+            pytest.skip("this CPU has no AVX-512F")
+        tt = tiktoken_enc(name)
+        rng = random.Random(31)
+        letters = "qxzjkvwyg" + string.ascii_letters + string.digits + "_"
+        words = [" " + "".join(rng.choice(letters) for _ in range(rng.choice([15, 16]) if i % 5 == 0
+                                                                  else rng.randint(1, 39)))
+                 for i in range(6000)]
+        for i in range(0, len(words), 40):
+            text = "".join(words[i:i + 40])
+            assert native.encode(text.encode()) == tt.encode_ordinary(text)
+            assert native.count(text.encode()) == len(tt.encode_ordinary(text))
+
+    def test_vector_code_where_the_cpu_has_it(self) -> None:
+        """set_simd(True) succeeds exactly where the CPU has AVX-512F (Linux: /proc/cpuinfo)."""
+        native = _fresh_vocabulary("o200k_base")
+        try:
+            with open("/proc/cpuinfo") as f:
+                has = " avx512f " in f.read().replace("\n", " ")
+        except OSError:
+            pytest.skip("no /proc/cpuinfo")
+        assert native.set_simd(True) is has
+        assert native.set_simd(False) is True
+
+
 class TestMergedMemo:
     """Merged pieces the piece cache cannot hold (over 16 bytes, over 3 ids) come back from the
     per-thread memo on their third sight; every call still equals tiktoken."""
@@ -521,6 +570,7 @@ def test_random_vocabularies_merge_like_tiktoken(seed: int) -> None:
     lines = b"\n".join(base64.b64encode(token) + b" " + str(rank).encode() for token, rank in ranks.items())
     pattern = rng.choice(["cl100k", "o200k"])
     native = NativeVocabulary(lines + b"\n", pattern)
+    native.set_simd(seed % 2 == 0)  # the vector merges (where the CPU has them) and the portable ones
     tt = tiktoken.Encoding(f"test_random_{seed}", pat_str=PATTERN_STRINGS[pattern], mergeable_ranks=ranks,
                            special_tokens={})
     words = [token.decode() for token in ranks if len(token) > 1]

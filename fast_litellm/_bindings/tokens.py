@@ -67,6 +67,11 @@ class NativeVocabulary:
         result: int = lib.fl_encoding_memory(self._ptr)
         return result
 
+    def set_simd(self, on: bool) -> bool:
+        """Merge with the AVX-512 code (on, the default where the CPU has it) or the portable
+        code (off): the same ids either way, for tests.  False if the CPU cannot run it."""
+        return bool(lib.fl_encoding_set_simd(self._ptr, int(on)) == lib.FL_OK)
+
     def int_table(self) -> tuple[int, ...]:
         """The tuple whose item i is the int i, for every rank (built on first use)."""
         ints = self._ints
