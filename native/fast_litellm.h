@@ -195,6 +195,23 @@ int fl_ids_to_pylist(const uint32_t *ids, size_t n, uintptr_t table, uintptr_t o
 int64_t fl_encode_pylist(const fl_encoding *enc, const char *text, size_t len, uintptr_t table,
                          uintptr_t out);
 
+/* Kinds of fl_str_function. */
+enum {
+    FL_STR_ENCODE = 0, /* the list of ids */
+    FL_STR_COUNT = 1   /* their number */
+};
+
+/*
+ * CPython only (pylist.c): makes f(text), a builtin that encodes (or counts)
+ * an exact str in one C call, bound to `state`, the address of a tuple
+ * (int table, fl_encoding address as an int, the object owning the encoding,
+ * fallback): any other argument, a str with lone surrogates, or a failure
+ * goes to fallback(text), whose answer it returns.  Puts f in out[0] (the
+ * address of a one-item list).  Returns FL_OK, FL_E_ARG for another kind or
+ * layout, FL_E_NOMEM.  Takes the GIL itself.
+ */
+int64_t fl_str_function(int kind, uintptr_t state, uintptr_t out);
+
 /* Flags of fl_count_messages. */
 enum {
     FL_MSG_NO_LT = 1 /* a string holding '<' is FL_E_SHAPE (the Anthropic tokenizer's added tokens) */

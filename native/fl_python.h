@@ -16,4 +16,12 @@ __attribute__((visibility("hidden")))
  * The caller holds the GIL. */
 PyObject *fl_list_of_ids(const uint32_t *ids, size_t n, PyObject *table, int *out_rc);
 
+#if defined(__GNUC__)
+__attribute__((visibility("hidden")))
+#endif
+/* A builtin function of def bound to `state` (the address of a tuple of state_size
+ * items), put in out[0] (the address of a one-item list, whose old item is released).
+ * Returns FL_OK, FL_E_ARG for another layout, FL_E_NOMEM.  Takes the GIL itself. */
+int64_t fl_make_builtin(PyMethodDef *def, uintptr_t state, Py_ssize_t state_size, uintptr_t out);
+
 #endif /* FL_PYTHON_H */

@@ -718,38 +718,14 @@ static PyMethodDef encode_entry_def = {
     "fast-litellm's C entry of litellm.encode: the ids, or None for the Python path.",
 };
 
-/* The builtin of def bound to the state tuple at `state`, put in the one-item list at `out`. */
-static int64_t make_entry(PyMethodDef *def, uintptr_t state, uintptr_t out)
-{
-    if (state == 0 || out == 0)
-        return FL_E_ARG;
-    PyGILState_STATE gil = PyGILState_Ensure();
-    PyObject *st = (PyObject *)state, *holder = (PyObject *)out;
-    int64_t rc = FL_OK;
-    if (!PyTuple_CheckExact(st) || PyTuple_GET_SIZE(st) != ST_SIZE || !PyList_CheckExact(holder) ||
-        PyList_GET_SIZE(holder) != 1) {
-        rc = FL_E_ARG;
-    } else {
-        PyObject *f = PyCFunction_New(def, st);
-        if (f == NULL) {
-            PyErr_Clear();
-            rc = FL_E_NOMEM;
-        } else {
-            PyList_SetItem(holder, 0, f); /* steals f, releases the old item */
-        }
-    }
-    PyGILState_Release(gil);
-    return rc;
-}
-
 int64_t fl_token_counter_entry(uintptr_t state, uintptr_t out)
 {
-    return make_entry(&entry_def, state, out);
+    return fl_make_builtin(&entry_def, state, ST_SIZE, out);
 }
 
 int64_t fl_encode_entry(uintptr_t state, uintptr_t out)
 {
-    return make_entry(&encode_entry_def, state, out);
+    return fl_make_builtin(&encode_entry_def, state, ST_SIZE, out);
 }
 
 /* ---- The key of the tools memo ------------------------------------------------ */

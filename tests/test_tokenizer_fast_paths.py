@@ -181,6 +181,45 @@ class TestNativeListFill:
         assert lib.fl_encode_pylist(ffi.NULL, b"a", 1, id(()), id(holder)) == lib.FL_E_ARG
 
 
+class TestStrBuiltins:
+    """encode_ordinary and count run as one C call for an exact str and hand everything else to
+    the Python path: every kind of argument gives tiktoken's answer or its exception."""
+
+    ARGUMENTS: tuple[object, ...] = (
+        "", "hello world", "naïve café 你好 👋🏽", "a\ud800b", "\udfff", "x" * 513, "é" * 300,
+        type("Sub", (str,), {})("sub class"), None, b"bytes", 42, ["list"],
+    )
+
+    @pytest.mark.parametrize("argument", ARGUMENTS, ids=lambda a: type(a).__name__ + str(len(repr(a))))
+    def test_every_kind_of_argument(self, pair: tuple[Encoding, tiktoken.Encoding], argument: object) -> None:
+        native, tt = pair
+        try:
+            theirs: object = tt.encode_ordinary(argument)  # type: ignore[arg-type]
+        except Exception as exc:  # noqa: BLE001 - the same exception is the expected answer
+            for method in (native.encode_ordinary, native.count):
+                with pytest.raises(type(exc)) as raised:
+                    method(argument)  # type: ignore[arg-type]
+                assert str(raised.value) == str(exc)
+            return
+        assert native.encode_ordinary(argument) == theirs  # type: ignore[arg-type]
+        assert native.count(argument) == len(theirs)  # type: ignore[arg-type, arg-type]
+
+    def test_long_texts_from_two_threads(self, o200k: tuple[Encoding, tiktoken.Encoding]) -> None:
+        """Texts past 64 KB (encoded with the GIL released) from two threads at once."""
+        import concurrent.futures
+
+        native, tt = o200k
+        rng = random.Random(12)
+        texts = ["".join(rng.choice(string.ascii_letters + "  .,\n") for _ in range(100_000)),
+                 "".join(rng.choice("你好世界中文字符。") for _ in range(40_000))] * 3
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            ids = list(pool.map(native.encode_ordinary, texts))
+            counts = list(pool.map(native.count, texts))
+        for text, got, n in zip(texts, ids, counts):
+            assert got == tt.encode_ordinary(text)
+            assert n == len(got)
+
+
 class TestCaseSplitWords:
     """ASCII words of every case shape, length and alignment split as tiktoken does."""
 
@@ -353,8 +392,8 @@ class TestLockstepMerges:
 
 def _fresh_vocabulary(name: str) -> NativeVocabulary:
     """A newly loaded encoding: its own cache tag, so nothing cached for another answers for it."""
-    from fast_litellm._registry import ENCODINGS
     from fast_litellm._rank_files import read_rank_file
+    from fast_litellm._registry import ENCODINGS
 
     info = ENCODINGS[name]
     return NativeVocabulary(read_rank_file(info.url, info.sha256), info.pattern)
@@ -499,8 +538,8 @@ def test_cross_filter_built_after_enough_multibyte_text(
 ) -> None:
     """A new encoding merges multi-byte pieces whole until 16 KB of them asked for the filter
     (same ids), then builds it (its memory grows) and cuts."""
-    from fast_litellm._registry import ENCODINGS
     from fast_litellm._rank_files import read_rank_file
+    from fast_litellm._registry import ENCODINGS
 
     info = ENCODINGS["o200k_base"]
     native = NativeVocabulary(read_rank_file(info.url, info.sha256), "o200k")

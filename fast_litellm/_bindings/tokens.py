@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import array
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from fast_litellm._bindings import CPYTHON, check, ffi, lib
@@ -66,6 +66,21 @@ class NativeVocabulary:
         """Heap bytes the native tables own now (the token trie is built on first use)."""
         result: int = lib.fl_encoding_memory(self._ptr)
         return result
+
+    def str_function(self, kind: str, fallback: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        """A builtin ``f(text)`` that encodes (kind "encode": the list of ids; builds the int
+        table) or counts (kind "count") an exact str in one C call, and returns
+        ``fallback(text)`` for anything else (another type, lone surrogates, a failure):
+        ``fl_str_function``."""
+        if not CPYTHON:  # pragma: no cover
+            return fallback
+        kinds = {"encode": lib.FL_STR_ENCODE, "count": lib.FL_STR_COUNT}
+        ints = self._ints or self.int_table() if kind == "encode" else None
+        state = (ints, self.address, self, fallback)
+        holder: list[Any] = [None]
+        check(lib.fl_str_function(kinds[kind], id(state), id(holder)))
+        function: Callable[[Any], Any] = holder[0]
+        return function
 
     def set_simd(self, on: bool) -> bool:
         """Merge with the AVX-512 code (on, the default where the CPU has it) or the portable
