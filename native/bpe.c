@@ -345,7 +345,7 @@ static void merge_lanes(const struct fl_encoding *e, const uint8_t *const *p, co
     }
 }
 
-/* ---- Pieces of up to 16 bytes in AVX-512 registers ----------------------------- */
+/* ---- Pieces of up to 32 bytes in AVX-512 registers ----------------------------- */
 
 #if FL_X86_AVX512
 #include <immintrin.h>
@@ -376,7 +376,7 @@ FL_TARGET_AVX512 static inline uint32_t lane_at(__m512i lo, __m512i hi, unsigned
 }
 
 /*
- * merge_lanes for the pieces of 2 .. 16 bytes (wide = 0) or of 17 .. 32 bytes
+ * merge_lanes for the pieces of 1 .. 16 bytes (wide = 0) or of 17 .. 32 bytes
  * (wide = 1) in registers, leaving the others alone; returns how many were
  * left.  A piece's tokens and pair ranks live in one register each (two when
  * wide), padded with FL_NO_RANK: a round finds the lowest rank by a reduction
