@@ -126,7 +126,7 @@ class Encoding:
         text = _as_str(text)
         allowed = self._allowed(allowed_special, disallowed_special, text)
         if not allowed:
-            return self._vocab.encode(_utf8(text))
+            return self.encode_ordinary(text)
         return self._encode_with_specials(text, allowed)
 
     def _allowed(
