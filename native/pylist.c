@@ -63,6 +63,31 @@ PyObject *fl_list_of_ids(const uint32_t *ids, size_t n, PyObject *table, int *ou
     return list;
 }
 
+/* Below this many bytes an encode keeps the GIL: releasing it costs more than it frees. */
+#define KEEP_GIL_BELOW 65536
+
+PyObject *fl_encode_to_list(const fl_encoding *enc, const char *text, size_t len, PyObject *table)
+{
+    enum { STACK_IDS = 512 };
+    uint32_t stack_ids[STACK_IDS];
+    uint32_t *ids = len <= STACK_IDS ? stack_ids : malloc(len * sizeof *ids);
+    if (ids == NULL)
+        return NULL;
+    int64_t n;
+    if (len >= KEEP_GIL_BELOW) {
+        Py_BEGIN_ALLOW_THREADS
+        n = fl_encode(enc, text, len, ids, len);
+        Py_END_ALLOW_THREADS
+    } else {
+        n = fl_encode(enc, text, len, ids, len);
+    }
+    int rc = FL_OK;
+    PyObject *list = n >= 0 ? fl_list_of_ids(ids, (size_t)n, table, &rc) : NULL;
+    if (ids != stack_ids)
+        free(ids);
+    return list;
+}
+
 int fl_ids_to_pylist(const uint32_t *ids, size_t n, uintptr_t table, uintptr_t out)
 {
     if ((ids == NULL && n > 0) || table == 0 || out == 0 || n > (size_t)PY_SSIZE_T_MAX)
@@ -140,8 +165,6 @@ int64_t fl_make_builtin(PyMethodDef *def, uintptr_t state, Py_ssize_t state_size
  * fails), no memory -- with the same argument.
  */
 enum { ST_INTS, ST_ADDRESS, ST_OWNER, ST_FALLBACK, ST_STR_SIZE };
-#define STR_STACK_IDS 512
-#define STR_WITHOUT_GIL 65536 /* bytes: below this, releasing the GIL costs more than it frees */
 
 /* The fallback's answer for args. */
 static PyObject *fallback(PyObject *const *st, PyObject *const *args, Py_ssize_t nargs)
@@ -175,29 +198,23 @@ static PyObject *str_call(PyObject *const *st, PyObject *text, int want_list)
         data = PyBytes_AS_STRING(utf8);
         len = (size_t)PyBytes_GET_SIZE(utf8);
     }
-    uint32_t stack_ids[STR_STACK_IDS];
-    uint32_t *ids = !want_list ? NULL : len <= STR_STACK_IDS ? stack_ids : malloc(len * sizeof *ids);
-    PyObject *result = NULL;
-    if (want_list && ids == NULL)
-        goto done;
-    int64_t n;
     /* text and utf8 are held by the caller and by us, the encoding by the state's owner */
-    if (len >= STR_WITHOUT_GIL) {
-        Py_BEGIN_ALLOW_THREADS
-        n = want_list ? fl_encode(enc, data, len, ids, len) : fl_count(enc, data, len);
-        Py_END_ALLOW_THREADS
+    PyObject *result = NULL;
+    if (want_list) {
+        result = fl_encode_to_list(enc, data, len, ints);
     } else {
-        n = want_list ? fl_encode(enc, data, len, ids, len) : fl_count(enc, data, len);
+        int64_t n;
+        if (len >= KEEP_GIL_BELOW) {
+            Py_BEGIN_ALLOW_THREADS
+            n = fl_count(enc, data, len);
+            Py_END_ALLOW_THREADS
+        } else {
+            n = fl_count(enc, data, len);
+        }
+        result = n >= 0 ? PyLong_FromLongLong(n) : NULL;
     }
-    if (n >= 0) {
-        int rc = FL_OK;
-        result = want_list ? fl_list_of_ids(ids, (size_t)n, ints, &rc) : PyLong_FromLongLong(n);
-        if (result == NULL)
-            PyErr_Clear();
-    }
-done:
-    if (ids != stack_ids)
-        free(ids);
+    if (result == NULL)
+        PyErr_Clear();
     Py_XDECREF(utf8);
     return result;
 }

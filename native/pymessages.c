@@ -622,9 +622,6 @@ static PyMethodDef entry_def = {
  * Python path about 2.5 us, this entry 0.7 us.
  */
 
-#define ENCODE_STACK_IDS 512
-#define ENCODE_WITHOUT_GIL 65536 /* bytes: below this, releasing the GIL costs more than it frees */
-
 /* Would litellm encode the model with its default tiktoken encoding?  1, 0 or ENTRY_PYERR. */
 static int uses_tiktoken(PyObject *const *nm, PyObject *const *cx, PyObject *model)
 {
@@ -662,24 +659,9 @@ static int encode_ids(PyObject *const *st, PyObject *const *nm, PyObject *const 
     const fl_encoding *enc = PyLong_AsVoidPtr(address);
     if (enc == NULL)
         return PyErr_Occurred() ? ENTRY_PYERR : ENTRY_DECLINE;
-    const char *data = (const char *)PyUnicode_DATA(text); /* ASCII: its own UTF-8 */
-    size_t len = (size_t)PyUnicode_GET_LENGTH(text);
-    uint32_t stack_ids[ENCODE_STACK_IDS];
-    uint32_t *ids = len <= ENCODE_STACK_IDS ? stack_ids : malloc(len * sizeof *ids);
-    if (ids == NULL)
-        return ENTRY_DECLINE;
-    int64_t n;
-    if (len >= ENCODE_WITHOUT_GIL) {
-        Py_BEGIN_ALLOW_THREADS /* text is the caller's argument: alive and immutable */
-        n = fl_encode(enc, data, len, ids, len);
-        Py_END_ALLOW_THREADS
-    } else {
-        n = fl_encode(enc, data, len, ids, len);
-    }
-    int list_rc = FL_OK;
-    *list = n >= 0 ? fl_list_of_ids(ids, (size_t)n, ints, &list_rc) : NULL;
-    if (ids != stack_ids)
-        free(ids);
+    /* ASCII: its own UTF-8; text is the caller's argument, alive and immutable */
+    *list = fl_encode_to_list(enc, (const char *)PyUnicode_DATA(text), (size_t)PyUnicode_GET_LENGTH(text),
+                              ints);
     if (*list == NULL)
         return ENTRY_DECLINE; /* no memory, or ids the table does not hold: the Python path says */
     rc = gate_counted(st, nm, calls);
