@@ -107,6 +107,22 @@ FL_INLINE unsigned fl_utf8_decode(const uint8_t *s, size_t i, size_t n, uint32_t
     return 1;
 }
 
+/* ---- UTF-8 of a str's code points (utf8.c) -------------------------------- */
+
+/* Bytes of UTF-8 that n code points of PEP 393 kind `kind` (1, 2 or 4) may take. */
+FL_INLINE size_t fl_utf8_room(int kind, size_t n)
+{
+    return n * (kind == 1 ? 2u : kind == 2 ? 3u : 4u);
+}
+
+/*
+ * Write the UTF-8 of the n code points at data (a str's PEP 393 array of
+ * kind 1, 2 or 4) to out, which has room for fl_utf8_room(kind, n) bytes.
+ * Returns the number of bytes written, or -1 if a code point is a surrogate
+ * (it has no UTF-8) or kind is not 1, 2 or 4.  Thread-safe; needs no GIL.
+ */
+FL_HIDDEN ptrdiff_t fl_utf8_from_ucs(int kind, const void *data, size_t n, uint8_t *out);
+
 /* ---- Pre-tokenizer (pretokenize.c) ---------------------------------------- */
 
 /*

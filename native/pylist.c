@@ -25,6 +25,7 @@
 #include <stdlib.h>
 
 #include "fast_litellm.h"
+#include "fl_internal.h"
 #include "fl_python.h"
 
 PyObject *fl_list_of_ids(const uint32_t *ids, size_t n, PyObject *table, int *out_rc)
@@ -183,22 +184,26 @@ static PyObject *str_call(PyObject *const *st, PyObject *text, int want_list)
         PyErr_Clear();
         return NULL;
     }
-    PyObject *utf8 = NULL;
+    enum { STACK_UTF8 = 1024 };
+    uint8_t stack_utf8[STACK_UTF8], *heap_utf8 = NULL;
     const char *data;
     size_t len;
     if (PyUnicode_IS_ASCII(text)) {
         data = (const char *)PyUnicode_DATA(text); /* its own UTF-8 */
         len = (size_t)PyUnicode_GET_LENGTH(text);
     } else {
-        utf8 = PyUnicode_AsUTF8String(text);
-        if (utf8 == NULL) {
-            PyErr_Clear(); /* lone surrogates: the fallback replaces them as tiktoken does */
+        int kind = PyUnicode_KIND(text);
+        size_t n = (size_t)PyUnicode_GET_LENGTH(text), room = fl_utf8_room(kind, n);
+        uint8_t *buf = room <= STACK_UTF8 ? stack_utf8 : (heap_utf8 = malloc(room));
+        ptrdiff_t got = buf ? fl_utf8_from_ucs(kind, PyUnicode_DATA(text), n, buf) : -1;
+        if (got < 0) {
+            free(heap_utf8); /* lone surrogates or no memory: the fallback answers as tiktoken does */
             return NULL;
         }
-        data = PyBytes_AS_STRING(utf8);
-        len = (size_t)PyBytes_GET_SIZE(utf8);
+        data = (const char *)buf;
+        len = (size_t)got;
     }
-    /* text and utf8 are held by the caller and by us, the encoding by the state's owner */
+    /* text is held by the caller, the encoding by the state's owner */
     PyObject *result = NULL;
     if (want_list) {
         result = fl_encode_to_list(enc, data, len, ints);
@@ -215,7 +220,7 @@ static PyObject *str_call(PyObject *const *st, PyObject *text, int want_list)
     }
     if (result == NULL)
         PyErr_Clear();
-    Py_XDECREF(utf8);
+    free(heap_utf8);
     return result;
 }
 

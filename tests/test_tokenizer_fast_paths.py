@@ -220,6 +220,51 @@ class TestStrBuiltins:
             assert n == len(got)
 
 
+class TestUtf8OfStr:
+    """The builtins' own UTF-8 of 1-, 2- and 4-byte strs (native/utf8.c): ASCII 16 code points
+    at a time, the rest one by one, surrogates to the Python path."""
+
+    # The first and last code point of each UTF-8 length, and surrogates on either side.
+    SPECIALS = ("\x80", "\xe9", "\xff", "\u0100", "\u07ff", "\u0800", "\u20ac", "\ud7ff", "\ue000",
+                "\uffff", "\U00010000", "\U0001f600", "\U0010ffff", "\ud800", "\udbff", "\udc00",
+                "\udfff")
+
+    @pytest.mark.parametrize("special", SPECIALS, ids=lambda c: f"U+{ord(c):04X}")
+    def test_one_code_point_at_every_offset(self, pair: tuple[Encoding, tiktoken.Encoding],
+                                            special: str) -> None:
+        """ASCII runs of 0..40 code points on both sides, so the code point falls at every place
+        of a 16-code-point block and the runs end at every place too; in a str of its own kind
+        and, with a wider code point 40 places on, of the wider kinds."""
+        native, tt = pair
+        ascii_run = "ab cd;" * 7
+        for widen in ("", "\u4e2d", "\U0001f600"):
+            for before in range(41):
+                for after in (0, 1, 15, 16, 17, 40 - before):
+                    text = ascii_run[:before] + special + ascii_run[:after]
+                    if widen:
+                        text += ascii_run[:40] + widen
+                    want = tt.encode_ordinary(text)
+                    assert native.encode_ordinary(text) == want, (widen, before, after)
+                    assert native.count(text) == len(want)
+
+    def test_every_kind_in_long_texts(self, pair: tuple[Encoding, tiktoken.Encoding]) -> None:
+        """Random mixes where blocks of pure ASCII and of mixed code points alternate."""
+        native, tt = pair
+        rng = random.Random(5)
+        alphabets = ("\xe9\xff", "\u0100\u20ac\u4e2d\uffff", "\U0001f600\U0010ffff\u4e2d\xe9")
+        for alphabet in alphabets:
+            for _ in range(40):
+                parts = []
+                for _ in range(rng.randrange(1, 12)):
+                    run = rng.randrange(0, 70)
+                    parts.append("".join(rng.choice(string.printable) for _ in range(run)))
+                    parts.append("".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 4))))
+                text = "".join(parts)
+                want = tt.encode_ordinary(text)
+                assert native.encode_ordinary(text) == want
+                assert native.count(text) == len(want)
+
+
 class TestCaseSplitWords:
     """ASCII words of every case shape, length and alignment split as tiktoken does."""
 
