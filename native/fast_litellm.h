@@ -43,11 +43,13 @@ enum {
 };
 
 /* Modifiers of fl_pretokenize's pattern, for tests: the scanner's window path
- * with the portable classifier instead of SIMD, or the per-piece scanner
- * alone.  The encoder always uses the default. */
+ * with the portable classifier or the SSE2 one instead of the best the CPU
+ * has (AVX-512BW), or the per-piece scanner alone.  The encoder always uses
+ * the default. */
 enum {
     FL_SCAN_PORTABLE = 16,
-    FL_SCAN_PIECEWISE = 32
+    FL_SCAN_PIECEWISE = 32,
+    FL_SCAN_SSE2 = 64
 };
 
 /* A loaded byte-pair encoding: immutable after fl_encoding_new returns, so one

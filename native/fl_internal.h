@@ -38,6 +38,7 @@
 #if defined(__GNUC__) && defined(__x86_64__)
 #define FL_X86_AVX512 1
 #define FL_TARGET_AVX512 __attribute__((target("avx512f")))
+#define FL_TARGET_AVX512BW __attribute__((target("avx512f,avx512bw")))
 #else
 #define FL_X86_AVX512 0
 #endif
@@ -47,6 +48,16 @@ FL_INLINE int fl_cpu_avx512(void)
 {
 #if FL_X86_AVX512
     return __builtin_cpu_supports("avx512f");
+#else
+    return 0;
+#endif
+}
+
+/* 1 if the scanner's 64-byte classifier may run here (AVX-512BW). */
+FL_INLINE int fl_cpu_avx512bw(void)
+{
+#if FL_X86_AVX512
+    return __builtin_cpu_supports("avx512bw");
 #else
     return 0;
 #endif

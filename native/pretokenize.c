@@ -595,6 +595,38 @@ static void classify_simd(const uint8_t *p, uint64_t m[K_KINDS])
 #define classify_simd classify_portable
 #endif
 
+#if FL_X86_AVX512
+#include <immintrin.h>
+
+/* The bytes of x in [lo, lo + count). */
+FL_TARGET_AVX512BW static inline __mmask64 in_range64(__m512i x, int lo, int count)
+{
+    return _mm512_cmplt_epu8_mask(_mm512_sub_epi8(x, _mm512_set1_epi8((char)lo)),
+                                  _mm512_set1_epi8((char)count));
+}
+
+/* classify_simd, 64 bytes at once. */
+FL_TARGET_AVX512BW static void classify_avx512(const uint8_t *p, uint64_t m[K_KINDS])
+{
+    __m512i x = _mm512_loadu_si512((const void *)p);
+    uint64_t nl = _mm512_cmpeq_epi8_mask(x, _mm512_set1_epi8('\n')) |
+                  _mm512_cmpeq_epi8_mask(x, _mm512_set1_epi8('\r'));
+    m[K_LO] = in_range64(x, 'a', 26);
+    m[K_UP] = in_range64(x, 'A', 26);
+    m[K_DIGIT] = in_range64(x, '0', 10);
+    m[K_SPACE] = _mm512_cmpeq_epi8_mask(x, _mm512_set1_epi8(' '));
+    m[K_TAB] = in_range64(x, '\t', 5) & ~nl;
+    m[K_NL] = nl;
+    m[K_APOS] = _mm512_cmpeq_epi8_mask(x, _mm512_set1_epi8('\''));
+    m[K_SLASH] = _mm512_cmpeq_epi8_mask(x, _mm512_set1_epi8('/'));
+    m[K_HIGH] = _mm512_movepi8_mask(x);
+    m[K_OTHER] = 0;
+}
+#endif
+
+/* Which classifier a window uses: the best the CPU has, or one of the others (tests). */
+enum { CLASSIFY_BEST, CLASSIFY_PORTABLE, CLASSIFY_SSE2, CLASSIFY_AVX512 };
+
 FL_INLINE unsigned ctz64(uint64_t x)
 {
     return (unsigned)__builtin_ctzll(x);
@@ -612,7 +644,7 @@ FL_INLINE uint64_t bits_from(unsigned lo)
  * min(n - pos, 64) bytes; when the text ends inside it, bit n - pos is the
  * end of the text and set in *start.
  */
-FL_INLINE void o200k_window(const uint8_t *s, size_t n, size_t pos, int portable,
+FL_INLINE void o200k_window(const uint8_t *s, size_t n, size_t pos, int classifier,
                             uint64_t *start_out, uint64_t *hard_out)
 {
     uint64_t m[K_KINDS];
@@ -623,8 +655,12 @@ FL_INLINE void o200k_window(const uint8_t *s, size_t n, size_t pos, int portable
         memset(padded, 0, sizeof padded);
         w = memcpy(padded, w, len);
     }
-    if (portable)
+    if (classifier == CLASSIFY_PORTABLE)
         classify_portable(w, m);
+#if FL_X86_AVX512
+    else if (classifier == CLASSIFY_AVX512)
+        classify_avx512(w, m);
+#endif
     else
         classify_simd(w, m);
     uint64_t valid = len >= 64 ? ~0ull : (1ull << len) - 1;
@@ -714,13 +750,15 @@ FL_INLINE void o200k_window(const uint8_t *s, size_t n, size_t pos, int portable
  * bytes and for pieces longer than a window.
  */
 FL_INLINE size_t scan_o200k(const uint8_t *s, size_t n, size_t pos, size_t *ends, size_t max,
-                            int portable)
+                            int classifier)
 {
+    if (classifier == CLASSIFY_BEST)
+        classifier = fl_cpu_avx512bw() ? CLASSIFY_AVX512 : CLASSIFY_SSE2;
     size_t k = 0;
     size_t skip = 0; /* bytes past a hard window to scan piece by piece */
     while (pos < n && k < max) {
         uint64_t start, hard;
-        o200k_window(s, n, pos, portable, &start, &hard);
+        o200k_window(s, n, pos, classifier, &start, &hard);
         unsigned rel = 0; /* pos + rel: the start of the next piece */
         for (;;) {
             uint64_t above = bits_from(rel + 1);
@@ -790,9 +828,11 @@ FL_INLINE size_t scan_mode(int pattern, int mode, const uint8_t *s, size_t len, 
             while (pos < len && k < max_pieces)
                 ends[k++] = pos = next_o200k(s, pos, len);
         } else if (mode == FL_SCAN_PORTABLE) {
-            k = scan_o200k(s, len, pos, ends, max_pieces, 1);
+            k = scan_o200k(s, len, pos, ends, max_pieces, CLASSIFY_PORTABLE);
+        } else if (mode == FL_SCAN_SSE2) {
+            k = scan_o200k(s, len, pos, ends, max_pieces, CLASSIFY_SSE2);
         } else {
-            k = scan_o200k(s, len, pos, ends, max_pieces, 0);
+            k = scan_o200k(s, len, pos, ends, max_pieces, CLASSIFY_BEST);
         }
         break;
     default:
@@ -812,10 +852,10 @@ size_t fl_scan(int pattern, const uint8_t *s, size_t len, size_t pos, size_t *en
 int fl_pretokenize(int pattern, const char *text, size_t len, size_t *ends, size_t cap,
                    size_t *n_out)
 {
-    int mode = pattern & (FL_SCAN_PORTABLE | FL_SCAN_PIECEWISE);
+    int mode = pattern & (FL_SCAN_PORTABLE | FL_SCAN_PIECEWISE | FL_SCAN_SSE2);
     pattern &= ~mode;
-    if ((!text && len) || !n_out || (!ends && cap) || mode == (FL_SCAN_PORTABLE | FL_SCAN_PIECEWISE))
-        return FL_E_ARG;
+    if ((!text && len) || !n_out || (!ends && cap) || (mode & (mode - 1)) != 0)
+        return FL_E_ARG; /* at most one modifier */
     if (pattern != FL_PATTERN_GPT2 && pattern != FL_PATTERN_CL100K && pattern != FL_PATTERN_O200K)
         return FL_E_ARG;
     size_t pos = 0, k = 0;

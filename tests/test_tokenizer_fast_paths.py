@@ -375,18 +375,33 @@ class TestO200kWindows:
                 piecewise = _split(data, lib.FL_SCAN_PIECEWISE)
                 assert _split(data) == piecewise, data
                 assert _split(data, lib.FL_SCAN_PORTABLE) == piecewise, data
+                assert _split(data, lib.FL_SCAN_SSE2) == piecewise, data
 
     @pytest.mark.parametrize("seed", range(2))
     def test_portable_classifier_equals_simd(self, seed: int) -> None:
-        """The byte-by-byte classifier (other machines) against the SIMD one, and both against per piece."""
+        """The byte-by-byte classifier (other machines), the SSE2 one and the best this CPU has
+        (AVX-512BW where it has it), each against per piece."""
         for text in _window_texts(200 + seed, 4000):
             data = text.encode()
             piecewise = _split(data, lib.FL_SCAN_PIECEWISE)
             assert _split(data) == piecewise, repr(text)
             assert _split(data, lib.FL_SCAN_PORTABLE) == piecewise, repr(text)
+            assert _split(data, lib.FL_SCAN_SSE2) == piecewise, repr(text)
+
+    def test_every_ascii_byte_in_every_classifier(self) -> None:
+        """Random texts over all 128 ASCII bytes (a few multi-byte characters among them), so that
+        each byte value meets each class boundary at each place of a window."""
+        rng = random.Random(9)
+        alphabet = [chr(b) for b in range(128)] + ["\u00e9", "\u4e2d"]
+        for _ in range(3000):
+            data = "".join(rng.choices(alphabet, k=rng.randint(1, 200))).encode()
+            piecewise = _split(data, lib.FL_SCAN_PIECEWISE)
+            assert _split(data) == piecewise, data
+            assert _split(data, lib.FL_SCAN_PORTABLE) == piecewise, data
+            assert _split(data, lib.FL_SCAN_SSE2) == piecewise, data
 
     def test_invalid_utf8_and_both_modifiers(self) -> None:
-        """Bytes that are not UTF-8 scan like the per-piece scanner; both modifiers at once are refused."""
+        """Bytes that are not UTF-8 scan like the per-piece scanner; two modifiers at once are refused."""
         rng = random.Random(5)
         for text in _window_texts(300, 2000):
             data = bytearray(text.encode())
@@ -395,8 +410,8 @@ class TestO200kWindows:
             assert _split(bytes(data)) == _split(bytes(data), lib.FL_SCAN_PIECEWISE), bytes(data)
         n = ffi.new("size_t *")
         ends = ffi.new("size_t[]", 1)
-        both = lib.FL_PATTERN_O200K | lib.FL_SCAN_PORTABLE | lib.FL_SCAN_PIECEWISE
-        assert lib.fl_pretokenize(both, b"a", 1, ends, 1, n) == lib.FL_E_ARG
+        for a, b in itertools.combinations((lib.FL_SCAN_PORTABLE, lib.FL_SCAN_PIECEWISE, lib.FL_SCAN_SSE2), 2):
+            assert lib.fl_pretokenize(lib.FL_PATTERN_O200K | a | b, b"a", 1, ends, 1, n) == lib.FL_E_ARG
 
 
 class TestLockstepMerges:
