@@ -1036,7 +1036,22 @@ typedef struct {
     uint64_t key, h;   /* piece-table key and hash (len <= FL_MAX_TOKEN_LEN), then key = rank */
     int memo;            /* 1: ask the memo (over CACHE_MAX_LEN bytes, or the cache said so) */
     const uint32_t *ids; /* its ids in the memo, if it held them */
+    size_t same;         /* NOT_SAME, or an earlier pending miss with the same bytes */
 } miss_t;
+
+#define NOT_SAME SIZE_MAX
+
+/* A cache entry with no ids (n_ids 0) and ids[0] == PENDING stands for the
+ * piece of pending miss ids[1]: its next occurrences before the misses are
+ * resolved copy that miss's ids instead of being merged again (a new word
+ * tends to come back within a few lines).  resolve_misses overwrites every
+ * such entry, but one left by an error is stale, hence the check. */
+#define PENDING FL_NO_RANK
+
+FL_INLINE int same_piece(const miss_t *miss, uint32_t i, size_t nm, const miss_t *M)
+{
+    return i < nm && miss[i].len == M->len && memcmp(miss[i].p, M->p, M->len) == 0;
+}
 
 #define MISS_FLUSH 48                       /* misses are resolved once this many wait ... */
 #define MISS_CAP (MISS_FLUSH + PIECE_BATCH) /* ... so one more batch always fits */
@@ -1085,6 +1100,8 @@ static int resolve_misses(encoder_t *x)
             memo_reserve(ts);
         for (; ii < nm && asked < GROUP; ii++) {
             miss_t *M = &miss[ii];
+            if (M->same != NOT_SAME)
+                continue;
             uint32_t r = M->len <= FL_MAX_TOKEN_LEN ? fl_piece_find(e, M->p, M->len, M->key, M->h) : FL_NO_RANK;
             M->n = r != FL_NO_RANK;
             M->key = r;
@@ -1097,7 +1114,7 @@ static int resolve_misses(encoder_t *x)
         }
         for (size_t j = i; j < ii; j++) {
             miss_t *M = &miss[j];
-            if (M->n || M->len >= SMALL_PIECE)
+            if (M->same != NOT_SAME || M->n || M->len >= SMALL_PIECE)
                 continue;
             if (M->memo && ts && (M->ids = memo_find(ts, mtag, M->p, M->len, M->h, &M->n)) != NULL)
                 continue;
@@ -1111,6 +1128,14 @@ static int resolve_misses(encoder_t *x)
         for (; i < ii; i++) {
             miss_t *M = &miss[i];
             uint32_t *dst = x->out ? x->out + M->at : NULL;
+            if (M->same != NOT_SAME) {
+                /* Resolved above (an earlier miss): its ids are at its place in out. */
+                const miss_t *F = &miss[M->same];
+                M->n = F->n;
+                if (dst)
+                    memcpy(dst, x->out + F->at, F->n * sizeof *dst);
+                continue;
+            }
             uint32_t one = (uint32_t)M->key;
             const uint32_t *ids = &one;
             size_t m = M->n;
@@ -1150,7 +1175,10 @@ static int resolve_misses(encoder_t *x)
                 ce->k0 = k0;
                 ce->k1 = k1;
                 ce->meta = x->tag | (uint32_t)M->len << 2 | (uint32_t)(m <= CACHE_MAX_IDS ? m : 0);
-                memcpy(ce->ids, ids, (m <= CACHE_MAX_IDS ? m : 0) * sizeof *ids);
+                if (m <= CACHE_MAX_IDS)
+                    memcpy(ce->ids, ids, m * sizeof *ids);
+                else
+                    ce->ids[0] = 0; /* not PENDING */
             }
         }
     }
@@ -1241,7 +1269,7 @@ static int encode_impl(const struct fl_encoding *e, const uint8_t *s, size_t len
         size_t at = x->at, nm = x->nm;
         for (size_t j = 0; j < k; j++) {
             size_t plen = ends[j] - start;
-            const cache_entry *ce = slot[j];
+            cache_entry *ce = slot[j];
             int hit = ce && cache_holds(ce, key0[j], key1[j], tag | (uint32_t)plen << 2);
             size_t m = hit ? ce->meta & 3u : 0;
             if (FL_LIKELY(m != 0)) {
@@ -1253,13 +1281,30 @@ static int encode_impl(const struct fl_encoding *e, const uint8_t *s, size_t len
                 }
                 at += m;
             } else {
-                /* A miss, or a hit that says the ids are in the memo (n_ids 0). */
-                miss_t *M = &x->miss[nm++];
+                /* A miss, or a hit that says the ids are in the memo or in a
+                 * pending miss (n_ids 0). */
+                miss_t *M = &x->miss[nm];
                 M->p = s + start;
                 M->len = plen;
                 M->at = at;
                 M->memo = hit;
-                if (plen <= FL_MAX_TOKEN_LEN) {
+                M->same = NOT_SAME;
+                if (hit && ce->ids[0] == PENDING && same_piece(x->miss, ce->ids[1], nm, M)) {
+                    M->same = ce->ids[1];
+                    M->memo = 0;
+                } else if (ce) {
+                    /* Until the misses are resolved, the slot sends this piece's
+                     * next occurrences to this miss. */
+                    ce->k0 = key0[j];
+                    ce->k1 = key1[j];
+                    ce->meta = tag | (uint32_t)plen << 2;
+                    ce->ids[0] = PENDING;
+                    ce->ids[1] = (uint32_t)nm;
+                }
+                nm++;
+                if (M->same != NOT_SAME) {
+                    /* its ids are copied from the first one's */
+                } else if (plen <= FL_MAX_TOKEN_LEN) {
                     M->h = fl_piece_hash(M->p, plen, &M->key);
                     __builtin_prefetch(&e->pieces[M->h >> e->piece_shift]);
                     if (plen > CACHE_MAX_LEN && plen < SMALL_PIECE && x->ts)

@@ -449,6 +449,28 @@ class TestLockstepMerges:
         assert_same(pair, text)
         assert_same(pair, text)
 
+    @pytest.mark.parametrize("seed", range(3))
+    def test_new_words_repeated_before_they_are_resolved(
+        self, pair: tuple[Encoding, tiktoken.Encoding], seed: int
+    ) -> None:
+        """Never-seen pieces of 1 to 16 bytes (one id to many) met again a few pieces later,
+        while the first occurrence still waits to be resolved: the later ones copy its ids."""
+        rng = random.Random(2000 + seed)
+        native, tt = pair
+        pieces: list[str] = []
+        for _ in range(3000):
+            word = " " + self._word(rng, 0, 15, "qxzjkvwyg" + string.ascii_letters + "0123456789_")
+            pieces.append(word)
+            for _ in range(rng.randint(0, 4)):
+                pieces.extend(rng.choice([" the", ",", "\n", " of"]) for _ in range(rng.randint(0, 6)))
+                pieces.append(word)
+        sizes = {len(tt.encode_ordinary(p)) for p in set(pieces)}
+        assert {1, 2, 3, 4} <= sizes  # whole tokens, cached ids and memo marks all repeat
+        text = "".join(pieces)
+        assert_same(pair, text)
+        parts = [text[:5000], text, text[-7000:]]
+        assert native.encode_ordinary_batch(parts) == [tt.encode_ordinary(t) for t in parts]
+
 
 def _fresh_vocabulary(name: str) -> NativeVocabulary:
     """A newly loaded encoding: its own cache tag, so nothing cached for another answers for it."""
