@@ -195,15 +195,30 @@ static void memo_insert(thread_state *t, uint32_t tag, const uint8_t *p, size_t 
     t->memo[i].off = off;
 }
 
-/* Injective (given len <= 16) packing of a piece into two words. */
-FL_INLINE void cache_key_of(const uint8_t *p, size_t len, uint64_t *k0, uint64_t *k1)
+/* The bytes of pieces of 0 .. 16 bytes in two words: masks of the first and
+ * of the second word. */
+static const uint64_t key_low[17] = {
+    0, 0xFF, 0xFFFF, 0xFFFFFF, 0xFFFFFFFF, 0xFFFFFFFFFF, 0xFFFFFFFFFFFF, 0xFFFFFFFFFFFFFF,
+    UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX,
+    UINT64_MAX};
+static const uint64_t key_high[17] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFFFF, 0xFFFFFF, 0xFFFFFFFF, 0xFFFFFFFFFF, 0xFFFFFFFFFFFF,
+    0xFFFFFFFFFFFFFF, UINT64_MAX};
+
+/* Injective (given len <= 16) packing of piece p[0..len) into two words, its
+ * bytes zero-padded.  Where the text goes on for 16 bytes from p (end is its
+ * end), that is two loads and two masks: no branch on the length, which
+ * follows no pattern a branch predictor learns. */
+FL_INLINE void cache_key_of(const uint8_t *p, size_t len, const uint8_t *end, uint64_t *k0, uint64_t *k1)
 {
-    if (len >= 8) {
-        *k0 = fl_load64(p);
-        *k1 = fl_load64(p + len - 8);
+    if (FL_LIKELY(end - p >= 16)) {
+        *k0 = fl_load64(p) & key_low[len];
+        *k1 = fl_load64(p + 8) & key_high[len];
     } else {
-        *k0 = fl_short_key(p, len);
-        *k1 = 0;
+        uint8_t b[16] = {0};
+        memcpy(b, p, len);
+        *k0 = fl_load64(b);
+        *k1 = fl_load64(b + 8);
     }
 }
 
@@ -1068,6 +1083,7 @@ FL_INLINE int same_piece(const miss_t *miss, uint32_t i, size_t nm, const miss_t
 typedef struct {
     const struct fl_encoding *e;
     uint32_t *out;       /* NULL: count only */
+    const uint8_t *end;  /* the text's end */
     size_t at;           /* ids so far, reservations of pending misses included */
     uint32_t tag;        /* cache tag << 8 */
     cache_entry *cache;  /* this thread's piece cache, NULL if none */
@@ -1178,7 +1194,7 @@ static int resolve_misses(encoder_t *x)
                 /* Over CACHE_MAX_IDS ids (a merged piece, in the memo from its second
                  * merge on): the entry says "ask the memo" (n_ids 0). */
                 uint64_t k0, k1;
-                cache_key_of(M->p, M->len, &k0, &k1);
+                cache_key_of(M->p, M->len, x->end, &k0, &k1);
                 cache_entry *ce = &x->cache[cache_index(k0, k1, M->len)];
                 ce->k0 = k0;
                 ce->k1 = k1;
@@ -1234,6 +1250,7 @@ static int encode_impl(const struct fl_encoding *e, const uint8_t *s, size_t len
     encoder_t xs, *x = &xs;
     x->e = e;
     x->out = out;
+    x->end = s + len;
     x->at = 0;
     x->tag = e->cache_tag << 8;
     x->nm = 0;
@@ -1266,7 +1283,7 @@ static int encode_impl(const struct fl_encoding *e, const uint8_t *s, size_t len
             size_t plen = ends[j] - start;
             slot[j] = NULL;
             if (FL_LIKELY(plen <= CACHE_MAX_LEN && cache)) {
-                cache_key_of(s + start, plen, &key0[j], &key1[j]);
+                cache_key_of(s + start, plen, s + len, &key0[j], &key1[j]);
                 slot[j] = &cache[cache_index(key0[j], key1[j], plen)];
                 __builtin_prefetch(slot[j]);
             }
