@@ -40,7 +40,7 @@ class _Native:
                 from fast_litellm.tokenizer import get_encoding
 
                 cls.vocab = get_encoding(_DEFAULT_ENCODING)._vocab
-                set_encode_vocabulary(cls.vocab.int_table(), cls.vocab.address)
+                set_encode_vocabulary(cls.vocab.int_table(), cls.vocab.handle)
             except Exception:  # noqa: BLE001 - any failure means "use litellm's own"
                 cls.failed = True
                 logger.exception("fast_litellm: native %s unavailable; litellm keeps tiktoken",

@@ -11,13 +11,14 @@ import array
 import functools
 import os
 import re
-import threading
 from collections.abc import Callable, Collection, Sequence
 from typing import AbstractSet, Literal
 
 from fast_litellm._bindings.tokens import NativeVocabulary
+from fast_litellm._forksafe import Lock
 from fast_litellm._rank_files import read_rank_file
 from fast_litellm._registry import ENCODINGS, EncodingSpec
+from fast_litellm._workers import MIN_PART_BYTES
 from fast_litellm.exceptions import UnknownEncodingError
 
 __all__ = ["Encoding", "get_encoding", "list_encoding_names"]
@@ -42,6 +43,14 @@ def _as_str(text: object) -> str:
         return str.__str__(text)
     name = "'None'" if text is None else f"'{type(text).__name__}' object"
     raise TypeError(f"{name} is not an instance of 'str'")
+
+
+def _small(texts: Sequence[str]) -> bool:
+    """A batch that gains nothing from threads: one text, or under two parts' worth of text."""
+    try:
+        return len(texts) < 2 or sum(map(len, texts)) < 2 * MIN_PART_BYTES
+    except TypeError:  # not a sized sequence of str: the general path takes it (and raises tiktoken's error)
+        return False
 
 
 def _check_threads(num_threads: int) -> None:
@@ -100,11 +109,17 @@ class Encoding:
 
     def encode_ordinary(self, text: str) -> list[int]:
         """Ids of ``text``, special-token text encoded as plain text."""
-        encode = self._encode_str
-        if encode is None:
-            vocab = self._vocab
-            encode = self._encode_str = vocab.str_function("encode", lambda text: vocab.encode(_utf8(_as_str(text))))
+        encode = self._encode_str or self._make_encode_str()
         return encode(text)
+
+    def _make_encode_str(self) -> Callable[[str], list[int]]:
+        """The encode builtin, made on first use (it holds the int table).  Threads that make it
+        at the same moment each get a correct one; the last stays."""
+        vocab = self._vocab
+        encode: Callable[[str], list[int]] = vocab.str_function(
+            "encode", lambda text: vocab.encode(_utf8(_as_str(text))))
+        self._encode_str = encode
+        return encode
 
     def count(self, text: str) -> int:
         """``len(encode_ordinary(text))`` without building the list."""
@@ -159,8 +174,12 @@ class Encoding:
         return ids
 
     def encode_ordinary_batch(self, text: Sequence[str], *, num_threads: int = _DEFAULT_THREADS) -> list[list[int]]:
-        """``[encode_ordinary(t) for t in text]`` in one native call over ``num_threads`` threads."""
+        """``[encode_ordinary(t) for t in text]``; a large batch in parts on up to ``num_threads``
+        threads of a reused pool (see ``_workers``)."""
         _check_threads(num_threads)
+        if num_threads == 1 or _small(text):
+            encode = self._encode_str or self._make_encode_str()
+            return [encode(t) for t in text]
         return self._vocab.encode_batch([_utf8(_as_str(t)) for t in text], num_threads)
 
     def encode_batch(
@@ -173,6 +192,9 @@ class Encoding:
     ) -> list[list[int]]:
         """``[encode(t, ...) for t in text]``; texts without allowed specials go in one native call."""
         _check_threads(num_threads)
+        if num_threads == 1 or _small(text):
+            return [self.encode(t, allowed_special=allowed_special, disallowed_special=disallowed_special)
+                    for t in text]
         results: list[list[int]] = []
         plain: list[int] = []
         text = [_as_str(t) for t in text]
@@ -189,8 +211,11 @@ class Encoding:
         return results
 
     def count_batch(self, text: Sequence[str], *, num_threads: int = _DEFAULT_THREADS) -> list[int]:
-        """``[count(t) for t in text]`` in one native call."""
+        """``[count(t) for t in text]``; a large batch as in ``encode_ordinary_batch``."""
         _check_threads(num_threads)
+        if num_threads == 1 or _small(text):
+            count = self._count_str
+            return [count(t) for t in text]
         return self._vocab.count_batch([_utf8(_as_str(t)) for t in text], num_threads)
 
     # -- decoding ------------------------------------------------------------------
@@ -247,7 +272,7 @@ class Encoding:
             raise KeyError(str(token)) from None
 
 
-_lock = threading.Lock()
+_lock = Lock()
 _cache: dict[str, Encoding] = {}
 
 

@@ -28,8 +28,11 @@
  */
 #define _POSIX_C_SOURCE 200809L /* posix_memalign */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "fl_internal.h"
 
@@ -89,25 +92,49 @@ typedef struct {
     uint32_t pool[MERGED_POOL_WORDS];
 } thread_state;
 
-static pthread_key_t state_key;
-static pthread_once_t state_once = PTHREAD_ONCE_INIT;
-static int state_key_ok;
+/*
+ * The key whose destructor frees a thread's state when the thread exits,
+ * created once and published with a compare-and-swap (no lock and no
+ * pthread_once, so a fork at any moment leaves the child nothing to wait
+ * for): key_slot holds the key + 1, 0 until one is made; a thread that loses
+ * the race deletes its own key.
+ */
+_Static_assert(sizeof(pthread_key_t) <= sizeof(uint64_t), "pthread_key_t fits the slot");
+static _Atomic(uint64_t) key_slot;
 static _Thread_local thread_state *tls_state;
 
-static void state_key_init(void)
+/* The state key (1 with *key set), or 0 if none can be made. */
+static int state_key(pthread_key_t *key)
 {
-    state_key_ok = pthread_key_create(&state_key, free) == 0;
+    uint64_t slot = atomic_load_explicit(&key_slot, memory_order_acquire);
+    if (slot == 0) {
+        pthread_key_t made;
+        if (pthread_key_create(&made, free) != 0)
+            return 0;
+        uint64_t bits = 0;
+        memcpy(&bits, &made, sizeof made);
+        uint64_t mine = bits + 1;
+        if (atomic_compare_exchange_strong_explicit(&key_slot, &slot, mine, memory_order_acq_rel,
+                                                    memory_order_acquire))
+            slot = mine;
+        else
+            pthread_key_delete(made); /* another thread's key won; slot holds it */
+    }
+    uint64_t bits = slot - 1;
+    memcpy(key, &bits, sizeof *key); /* the bytes state_key stored, whatever the width and byte order */
+    return 1;
 }
 
 /* This thread's cache and memo, allocated on first use (64-byte aligned, so no
  * cache entry straddles two lines; the pool's pages are left untouched until
- * used); NULL if that fails. */
+ * used); NULL if that fails.  A forked child keeps the forking thread's state
+ * (a copy, valid there); the other threads' states are not its to free. */
 static thread_state *thread_cache(void)
 {
     if (FL_LIKELY(tls_state != NULL))
         return tls_state;
-    pthread_once(&state_once, state_key_init);
-    if (!state_key_ok)
+    pthread_key_t key;
+    if (!state_key(&key))
         return NULL;
     void *mem = NULL;
     if (posix_memalign(&mem, 64, sizeof(thread_state)) != 0)
@@ -115,7 +142,7 @@ static thread_state *thread_cache(void)
     thread_state *t = mem;
     memset(t, 0, offsetof(thread_state, pool));
     t->memo_used = 1;
-    if (pthread_setspecific(state_key, t) != 0) {
+    if (pthread_setspecific(key, t) != 0) {
         free(t);
         return NULL;
     }
@@ -287,9 +314,8 @@ typedef struct {
 /* Merge pieces p[j][0..len[j]) (1 <= len[j] < SMALL_PIECE, j < count <= GROUP),
  * none a whole token, writing the ids of piece j to out + j * SMALL_PIECE and
  * their number to n_ids[j].  Pieces shorter than min_len are left alone. */
-FL_AVX2_CLONES
-static void merge_lanes(const struct fl_encoding *e, const uint8_t *const *p, const size_t *len,
-                        size_t count, size_t min_len, uint32_t *out, size_t *n_ids)
+FL_INLINE void merge_lanes_body(const struct fl_encoding *e, const uint8_t *const *p, const size_t *len,
+                                 size_t count, size_t min_len, uint32_t *out, size_t *n_ids)
 {
     lane_t lane[GROUP];
     size_t act[GROUP], na = 0;
@@ -358,6 +384,36 @@ static void merge_lanes(const struct fl_encoding *e, const uint8_t *const *p, co
                 L->pr[bi - 1] = left;
         }
     }
+}
+
+/* merge_lanes_body compiled for the baseline and, where the CPU may run it, for AVX2; the
+ * encoding's level chooses (so that tests run both on every machine with AVX2). */
+static void merge_lanes_base(const struct fl_encoding *e, const uint8_t *const *p, const size_t *len,
+                             size_t count, size_t min_len, uint32_t *out, size_t *n_ids)
+{
+    merge_lanes_body(e, p, len, count, min_len, out, n_ids);
+}
+
+#if FL_X86_AVX512
+FL_TARGET_AVX2 static void merge_lanes_avx2(const struct fl_encoding *e, const uint8_t *const *p,
+                                            const size_t *len, size_t count, size_t min_len, uint32_t *out,
+                                            size_t *n_ids)
+{
+    merge_lanes_body(e, p, len, count, min_len, out, n_ids);
+}
+#endif
+
+FL_INLINE void merge_lanes(int level, const struct fl_encoding *e, const uint8_t *const *p, const size_t *len,
+                           size_t count, size_t min_len, uint32_t *out, size_t *n_ids)
+{
+#if FL_X86_AVX512
+    if (level >= FL_SIMD_AVX2) {
+        merge_lanes_avx2(e, p, len, count, min_len, out, n_ids);
+        return;
+    }
+#endif
+    (void)level;
+    merge_lanes_base(e, p, len, count, min_len, out, n_ids);
 }
 
 /* ---- Pieces of up to 32 bytes in AVX-512 registers ----------------------------- */
@@ -531,15 +587,16 @@ FL_TARGET_AVX512 static size_t merge_lanes32(const struct fl_encoding *e, const 
 static void merge_group(const struct fl_encoding *e, const uint8_t *const *p, const size_t *len,
                         size_t count, uint32_t *out, size_t *n_ids)
 {
+    int level = atomic_load_explicit(&e->simd, memory_order_relaxed);
 #if FL_X86_AVX512
-    if (atomic_load_explicit(&e->simd, memory_order_relaxed)) {
+    if (level >= FL_SIMD_AVX512) {
         size_t longer = merge_lanes16(e, p, len, count, out, n_ids); /* over LANE16 bytes */
         if (longer > 0 && merge_lanes32(e, p, len, count, out, n_ids) > count - longer) /* some over 32 */
-            merge_lanes(e, p, len, count, 2 * LANE16 + 1, out, n_ids);
+            merge_lanes(level, e, p, len, count, 2 * LANE16 + 1, out, n_ids);
         return;
     }
 #endif
-    merge_lanes(e, p, len, count, 0, out, n_ids);
+    merge_lanes(level, e, p, len, count, 0, out, n_ids);
 }
 
 /* ---- Long pieces: linked list + blocked tournament tree -------------------- */
@@ -1248,6 +1305,7 @@ static int encode_impl(const struct fl_encoding *e, const uint8_t *s, size_t len
     cache_entry *slot[PIECE_BATCH];
     uint64_t key0[PIECE_BATCH], key1[PIECE_BATCH];
     encoder_t xs, *x = &xs;
+    int level = atomic_load_explicit(&e->simd, memory_order_relaxed);
     x->e = e;
     x->out = out;
     x->end = s + len;
@@ -1270,7 +1328,7 @@ static int encode_impl(const struct fl_encoding *e, const uint8_t *s, size_t len
             scanned[0] = pending;
             k = 1;
         } else {
-            k = fl_scan(e->pattern, s, len, pos, scanned, SCAN_BATCH);
+            k = fl_scan(e->pattern, level, s, len, pos, scanned, SCAN_BATCH);
         }
         ends = scanned;
         if (!e->hf_merges && (rest || any_multibyte(s + pos, scanned[k - 1] - pos))) {
@@ -1389,36 +1447,9 @@ int64_t fl_count(const fl_encoding *enc, const char *text, size_t len)
 
 /* ---- Batches ----------------------------------------------------------------- */
 
-typedef struct {
-    const struct fl_encoding *e;
-    const uint8_t *blob;
-    const size_t *bounds;
-    size_t first, last; /* texts [first, last) */
-    uint32_t *out;
-    size_t *counts;
-    int rc;
-} batch_job;
-
-static void *batch_worker(void *arg)
-{
-    batch_job *job = arg;
-    job->rc = FL_OK;
-    for (size_t i = job->first; i < job->last; i++) {
-        size_t a = job->bounds[i], b = job->bounds[i + 1];
-        uint32_t *dst = job->out ? job->out + a : NULL;
-        int rc = encode_impl(job->e, job->blob + a, b - a, dst, &job->counts[i]);
-        if (rc != FL_OK) {
-            job->rc = rc;
-            break;
-        }
-    }
-    return NULL;
-}
-
-#define MAX_THREADS 64
-
+/* The texts of a batch, one after the other on this thread. */
 static int run_batch(const fl_encoding *enc, const char *blob, size_t blob_len, const size_t *bounds,
-                     size_t n_texts, uint32_t *out, size_t *counts, int n_threads)
+                     size_t n_texts, uint32_t *out, size_t *counts)
 {
     if (!enc || !bounds || (!counts && n_texts) || (!blob && blob_len))
         return FL_E_ARG;
@@ -1427,56 +1458,25 @@ static int run_batch(const fl_encoding *enc, const char *blob, size_t blob_len, 
             return FL_E_ARG;
     if (bounds[n_texts] > blob_len)
         return FL_E_ARG;
-    if (n_texts == 0)
-        return FL_OK;
-    if (n_threads < 1)
-        n_threads = 1;
-    if (n_threads > MAX_THREADS)
-        n_threads = MAX_THREADS;
-    if ((size_t)n_threads > n_texts)
-        n_threads = (int)n_texts;
-
-    batch_job jobs[MAX_THREADS];
-    pthread_t tids[MAX_THREADS];
-    /* Cut the texts into n_threads contiguous runs of about equal bytes. */
-    size_t total = bounds[n_texts] - bounds[0], first = 0;
-    for (int t = 0; t < n_threads; t++) {
-        size_t last = first;
-        size_t target = bounds[0] + total / (size_t)n_threads * (size_t)(t + 1);
-        if (t == n_threads - 1)
-            last = n_texts;
-        else
-            while (last < n_texts && (last == first || bounds[last] < target))
-                last++;
-        jobs[t] = (batch_job){enc, (const uint8_t *)blob, bounds, first, last, out, counts, FL_OK};
-        first = last;
+    for (size_t i = 0; i < n_texts; i++) {
+        size_t a = bounds[i], b = bounds[i + 1];
+        int rc = encode_impl(enc, (const uint8_t *)blob + a, b - a, out ? out + a : NULL, &counts[i]);
+        if (rc != FL_OK)
+            return rc;
     }
-    int created[MAX_THREADS] = {0};
-    for (int t = 1; t < n_threads; t++)
-        created[t] = pthread_create(&tids[t], NULL, batch_worker, &jobs[t]) == 0;
-    batch_worker(&jobs[0]);
-    for (int t = 1; t < n_threads; t++) {
-        if (created[t])
-            pthread_join(tids[t], NULL);
-        else
-            batch_worker(&jobs[t]); /* no thread available: do it here */
-    }
-    int rc = FL_OK;
-    for (int t = 0; t < n_threads && rc == FL_OK; t++)
-        rc = jobs[t].rc;
-    return rc;
+    return FL_OK;
 }
 
 int fl_encode_batch(const fl_encoding *enc, const char *blob, size_t blob_len, const size_t *bounds,
-                    size_t n_texts, uint32_t *out, size_t *counts, int n_threads)
+                    size_t n_texts, uint32_t *out, size_t *counts)
 {
     if (!out)
         return FL_E_ARG;
-    return run_batch(enc, blob, blob_len, bounds, n_texts, out, counts, n_threads);
+    return run_batch(enc, blob, blob_len, bounds, n_texts, out, counts);
 }
 
 int fl_count_batch(const fl_encoding *enc, const char *blob, size_t blob_len, const size_t *bounds,
-                   size_t n_texts, size_t *counts, int n_threads)
+                   size_t n_texts, size_t *counts)
 {
-    return run_batch(enc, blob, blob_len, bounds, n_texts, NULL, counts, n_threads);
+    return run_batch(enc, blob, blob_len, bounds, n_texts, NULL, counts);
 }

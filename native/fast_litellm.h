@@ -22,7 +22,7 @@
 
 /* Bumped whenever a prototype or constant below changes meaning; the Python
  * bindings refuse to load a _native built from another version. */
-#define FL_ABI_VERSION 11
+#define FL_ABI_VERSION 12
 
 enum {
     FL_OK = 0,
@@ -32,7 +32,7 @@ enum {
     FL_E_BUFFER = -4,      /* an output buffer is too small */
     FL_E_TOKEN = -5,       /* a token id is not in the vocabulary */
     FL_E_TOO_LARGE = -6,   /* a vocabulary too large for the packed tables */
-    FL_E_SHAPE = -7        /* an input this function leaves to the Python code (fl_count_messages) */
+    FL_E_SHAPE = -7        /* an input a function leaves to the Python code (_native_py.count_messages) */
 };
 
 /* Pre-tokenizer patterns, one hand-written scanner each (pretokenize.c). */
@@ -95,11 +95,30 @@ size_t fl_encoding_memory(const fl_encoding *enc);
 uint32_t fl_encoding_max_rank(const fl_encoding *enc);
 
 /*
- * Vector code for the encoding's merges: on (1, the default where the CPU has
- * AVX-512F) or off (0: the portable code, the same ids; for tests).  Safe while
- * other threads encode.  Returns FL_OK, or FL_E_ARG for 1 where the CPU cannot.
+ * SIMD levels: which vector code an encoding runs.  Each level also runs the
+ * code of the levels below it where it has none of its own, and every level
+ * gives the same ids.
  */
-int fl_encoding_set_simd(fl_encoding *enc, int on);
+enum {
+    FL_SIMD_PORTABLE = 0, /* plain C everywhere */
+    FL_SIMD_SSE2 = 1,     /* + the o200k scanner's 16-byte classifier, the str builtins' UTF-8 */
+    FL_SIMD_AVX2 = 2,     /* + the merge lanes compiled for AVX2 */
+    FL_SIMD_AVX512 = 3    /* + the 64-byte classifier (AVX-512BW), merges in AVX-512 registers */
+};
+
+/* The highest level this CPU and this build run (x86-64: SSE2 at least). */
+int fl_simd_max(void);
+
+/*
+ * Run the encoding's code at `level` (default: fl_simd_max()), so that tests
+ * can run every level the CPU has, on any machine.  Safe while other threads
+ * encode (a call in flight may finish at the old level).  Returns FL_OK, or
+ * FL_E_ARG for a level above fl_simd_max() or below FL_SIMD_PORTABLE.
+ */
+int fl_encoding_set_simd(fl_encoding *enc, int level);
+
+/* The encoding's current level. */
+int fl_encoding_simd(const fl_encoding *enc);
 
 /*
  * Encode UTF-8 `text` as ordinary text (special-token text is plain text),
@@ -118,19 +137,20 @@ int64_t fl_encode(const fl_encoding *enc, const char *text, size_t len, uint32_t
 int64_t fl_count(const fl_encoding *enc, const char *text, size_t len);
 
 /*
- * Encode n_texts texts in one call.  Text i is blob[bounds[i] .. bounds[i+1])
- * (bounds has n_texts + 1 entries, non-decreasing, bounds[n_texts] <= blob_len).
+ * Encode n_texts texts in one call, on the calling thread.  Text i is
+ * blob[bounds[i] .. bounds[i+1]) (bounds has n_texts + 1 entries,
+ * non-decreasing, bounds[n_texts] <= blob_len; bounds[0] need not be 0, so a
+ * caller may hand parts of one batch to several threads as bounds + first).
  * Ids of text i go to out[bounds[i] ..] and their number to counts[i]; out
- * must hold bounds[n_texts] ids.  The work is split over up to n_threads
- * threads (1 = the calling thread only).  counts may not alias out.
+ * must hold bounds[n_texts] ids.  counts may not alias out.  The library
+ * starts no threads: parallel batches are the caller's (the bindings' pool).
  */
 int fl_encode_batch(const fl_encoding *enc, const char *blob, size_t blob_len,
-                    const size_t *bounds, size_t n_texts, uint32_t *out,
-                    size_t *counts, int n_threads);
+                    const size_t *bounds, size_t n_texts, uint32_t *out, size_t *counts);
 
 /* As fl_encode_batch, storing only counts[i]. */
 int fl_count_batch(const fl_encoding *enc, const char *blob, size_t blob_len,
-                   const size_t *bounds, size_t n_texts, size_t *counts, int n_threads);
+                   const size_t *bounds, size_t n_texts, size_t *counts);
 
 /*
  * Byte length of the concatenated token bytes of ids[0..n).  Returns
@@ -178,84 +198,26 @@ uint32_t fl_rollout_bucket(const char *feature, size_t feature_len,
  */
 int64_t fl_count_chunked(const fl_encoding *enc, const char *blob, size_t blob_len, size_t chunk_chars);
 
-/*
- * CPython only (pylist.c): put a new Python list of ids[0..n) in out[0], each
- * item the object table[ids[i]].  `table` is the address (id()) of a tuple
- * whose item i is the int i; `out` the address of a one-item list, whose old
- * item is released.  The caller keeps both alive for the call.  Unlike every
- * other function here it runs Python code, so it takes the GIL itself.
- * Returns FL_OK; FL_E_TOKEN if some id is not below len(table); FL_E_ARG if
- * table is not a tuple or out not a one-item list; FL_E_NOMEM.
- */
-int fl_ids_to_pylist(const uint32_t *ids, size_t n, uintptr_t table, uintptr_t out);
-
-/*
- * CPython only (pylist.c): fl_encode of `text` into memory of its own, then
- * fl_ids_to_pylist of the ids (table and out as there).  Returns the number
- * of ids, or a negative code of either function.
- */
-int64_t fl_encode_pylist(const fl_encoding *enc, const char *text, size_t len, uintptr_t table,
-                         uintptr_t out);
-
-/* Kinds of fl_str_function. */
+/* Kinds of _native_py.str_function (pylist.c). */
 enum {
     FL_STR_ENCODE = 0, /* the list of ids */
     FL_STR_COUNT = 1   /* their number */
 };
 
-/*
- * CPython only (pylist.c): makes f(text), a builtin that encodes (or counts)
- * an exact str in one C call, bound to `state`, the address of a tuple
- * (int table, fl_encoding address as an int, the object owning the encoding,
- * fallback): any other argument, a str with lone surrogates, or a failure
- * goes to fallback(text), whose answer it returns.  Puts f in out[0] (the
- * address of a one-item list).  Returns FL_OK, FL_E_ARG for another kind or
- * layout, FL_E_NOMEM.  Takes the GIL itself.
- */
-int64_t fl_str_function(int kind, uintptr_t state, uintptr_t out);
-
-/* Flags of fl_count_messages. */
+/* Flags of _native_py.count_messages (pymessages.c). */
 enum {
-    FL_MSG_NO_LT = 1 /* a string holding '<' is FL_E_SHAPE (the Anthropic tokenizer's added tokens) */
+    FL_MSG_NO_LT = 1 /* a string holding '<' is a shape left to Python (the Anthropic tokenizer's added tokens) */
 };
 
 /*
- * CPython only (pymessages.c): litellm's token_counter sum for `messages`, the
- * address (id()) of a list the caller keeps alive for the call: 3 tokens per
- * message, 1 per "name" key, plus the count of every str value, each in slices
- * of chunk_chars characters (litellm's 1024; SIZE_MAX-like values for whole
- * strings).  Takes the GIL itself.  Returns the sum, or FL_E_SHAPE for any
- * input but a list of dicts whose keys are str and whose values are None or
- * ASCII str of at most max_chars characters (none named "tool_calls" or
- * "function_call"; with FL_MSG_NO_LT, none holding '<'), or FL_E_NOMEM.
+ * CPython only (pymodule.c): make the module fast_litellm._native_py and put
+ * it in sys.modules, once (later calls find it there).  Its functions take
+ * Python objects as arguments, so no object crosses into C as an address:
+ * the token-id lists, the str builtins, token_counter's and litellm.encode's
+ * C entries, the message walk and the tools-memo key.  Takes the GIL itself.
+ * Returns FL_OK, or FL_E_NOMEM if the module could not be made.
  */
-int64_t fl_count_messages(const fl_encoding *enc, uintptr_t messages, size_t chunk_chars, size_t max_chars,
-                          int flags);
-
-/*
- * CPython only (pymessages.c): makes token_counter's C entry, a builtin
- * function bound to `state` (the address of a tuple laid out as pymessages.c
- * says), and puts it in out[0] (the address of a one-item list).  Returns
- * FL_OK, FL_E_ARG for another layout, FL_E_NOMEM.  Takes the GIL itself.
- */
-int64_t fl_token_counter_entry(uintptr_t state, uintptr_t out);
-
-/*
- * CPython only (pymessages.c): the same for litellm.utils.encode's C entry,
- * with the same state layout (the encode feature's gate, breaker and stats).
- */
-int64_t fl_encode_entry(uintptr_t state, uintptr_t out);
-
-/*
- * CPython only (pymessages.c): a key for token_counter's memo of rendered tools,
- * a type-tagged serialization of `value` (an address, as id()) that two values
- * share only if both are the same exact plain data (None, bool, int of 64 bits,
- * float, str, and list, tuple and dict of those, in order).  Puts a new bytes
- * object in out[0] (the address of a one-item list, whose old item is
- * released) and returns its length; FL_E_SHAPE for any other value or a key
- * over max_bytes; FL_E_ARG; FL_E_NOMEM.  Takes the GIL itself.
- */
-int64_t fl_plain_key(uintptr_t value, size_t max_bytes, uintptr_t out);
+int fl_python_init(void);
 
 /* FL_CDEF_END */
 

@@ -26,38 +26,32 @@
 #define FL_HIDDEN
 #endif
 
-/* A hot loop compiled twice, for AVX2 and for the baseline, chosen when the
- * library loads (an ifunc: x86-64 glibc only; elsewhere the baseline alone). */
-#if defined(__GNUC__) && defined(__x86_64__) && defined(__GLIBC__) && !defined(__clang__)
-#define FL_AVX2_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define FL_AVX2_CLONES
-#endif
-
 /* AVX-512 code paths (x86-64, GCC or clang), taken where the CPU has AVX-512F. */
 #if defined(__GNUC__) && defined(__x86_64__)
 #define FL_X86_AVX512 1
 #define FL_TARGET_AVX512 __attribute__((target("avx512f")))
 #define FL_TARGET_AVX512BW __attribute__((target("avx512f,avx512bw")))
+#define FL_TARGET_AVX2 __attribute__((target("avx2")))
 #else
 #define FL_X86_AVX512 0
 #endif
 
-/* 1 if the vector merges may run here (the CPU and the OS support AVX-512F). */
+/* 1 if the vector merges and the 64-byte classifier may run here (AVX-512F and
+ * AVX-512BW, and the OS saves their registers). */
 FL_INLINE int fl_cpu_avx512(void)
 {
 #if FL_X86_AVX512
-    return __builtin_cpu_supports("avx512f");
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
 #else
     return 0;
 #endif
 }
 
-/* 1 if the scanner's 64-byte classifier may run here (AVX-512BW). */
-FL_INLINE int fl_cpu_avx512bw(void)
+/* 1 if code compiled for AVX2 may run here. */
+FL_INLINE int fl_cpu_avx2(void)
 {
 #if FL_X86_AVX512
-    return __builtin_cpu_supports("avx512bw");
+    return __builtin_cpu_supports("avx2");
 #else
     return 0;
 #endif
@@ -130,18 +124,20 @@ FL_INLINE size_t fl_utf8_room(int kind, size_t n)
  * Write the UTF-8 of the n code points at data (a str's PEP 393 array of
  * kind 1, 2 or 4) to out, which has room for fl_utf8_room(kind, n) bytes.
  * Returns the number of bytes written, or -1 if a code point is a surrogate
- * (it has no UTF-8) or kind is not 1, 2 or 4.  Thread-safe; needs no GIL.
+ * (it has no UTF-8) or kind is not 1, 2 or 4.  `level` (FL_SIMD_*) picks the
+ * SSE2 code or the portable code.  Thread-safe; needs no GIL.
  */
-FL_HIDDEN ptrdiff_t fl_utf8_from_ucs(int kind, const void *data, size_t n, uint8_t *out);
+FL_HIDDEN ptrdiff_t fl_utf8_from_ucs(int kind, const void *data, size_t n, uint8_t *out, int level);
 
 /* ---- Pre-tokenizer (pretokenize.c) ---------------------------------------- */
 
 /*
  * Scan pieces of `pattern` starting at byte offset pos (< len); write up to
  * max_pieces piece end offsets to ends and return how many were written
- * (>= 1 when pos < len and max_pieces >= 1).
+ * (>= 1 when pos < len and max_pieces >= 1).  `level` (FL_SIMD_*) picks the
+ * o200k scanner's classifier.
  */
-FL_HIDDEN size_t fl_scan(int pattern, const uint8_t *s, size_t len, size_t pos, size_t *ends,
+FL_HIDDEN size_t fl_scan(int pattern, int level, const uint8_t *s, size_t len, size_t pos, size_t *ends,
                          size_t max_pieces);
 
 /* ---- Vocabulary (vocab.c) -------------------------------------------------- */
@@ -208,17 +204,16 @@ struct fl_encoding {
     size_t pair_mask;
     uint32_t byte_rank[256];
     uint32_t *byte_pairs; /* [65536] rank of the two bytes a, b at a << 8 | b */
-    atomic_int simd;      /* 1: merge short pieces with AVX-512 (the CPU has it; see
-                           * fl_encoding_set_simd) */
+    atomic_int simd;      /* the FL_SIMD_* level its code runs at (fl_encoding_set_simd) */
     uint32_t cache_tag;   /* tags this encoding's entries in the per-thread piece cache; 0 = none */
     int high_rebuild;     /* tiktoken mode: 1 if BPE of the bytes of every token with a byte
                            * >= 0x80 gives that token back (the condition for cutting, fl_cross) */
     /* Built on first use by fl_encoding_trie (long pieces only) and
-     * fl_encoding_cross (multi-byte text), then immutable; built under lazy_lock. */
+     * fl_encoding_cross (multi-byte text), then immutable; built under vocab.c's
+     * one lazy_lock (fork-safe, see there). */
     _Atomic(fl_trie *) trie;
     _Atomic(struct fl_cross *) cross;
     atomic_size_t cross_demand; /* bytes of pieces that asked for the filter before it was built */
-    pthread_mutex_t lazy_lock;
     atomic_size_t memory;
 };
 

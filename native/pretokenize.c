@@ -624,8 +624,14 @@ FL_TARGET_AVX512BW static void classify_avx512(const uint8_t *p, uint64_t m[K_KI
 }
 #endif
 
-/* Which classifier a window uses: the best the CPU has, or one of the others (tests). */
-enum { CLASSIFY_BEST, CLASSIFY_PORTABLE, CLASSIFY_SSE2, CLASSIFY_AVX512 };
+/* Which classifier a window uses: the encoding's SIMD level decides (fl_simd_classifier). */
+enum { CLASSIFY_PORTABLE, CLASSIFY_SSE2, CLASSIFY_AVX512 };
+
+/* The classifier of a SIMD level. */
+FL_INLINE int fl_simd_classifier(int level)
+{
+    return level >= FL_SIMD_AVX512 ? CLASSIFY_AVX512 : level >= FL_SIMD_SSE2 ? CLASSIFY_SSE2 : CLASSIFY_PORTABLE;
+}
 
 FL_INLINE unsigned ctz64(uint64_t x)
 {
@@ -752,8 +758,6 @@ FL_INLINE void o200k_window(const uint8_t *s, size_t n, size_t pos, int classifi
 FL_INLINE size_t scan_o200k(const uint8_t *s, size_t n, size_t pos, size_t *ends, size_t max,
                             int classifier)
 {
-    if (classifier == CLASSIFY_BEST)
-        classifier = fl_cpu_avx512bw() ? CLASSIFY_AVX512 : CLASSIFY_SSE2;
     size_t k = 0;
     size_t skip = 0; /* bytes past a hard window to scan piece by piece */
     while (pos < n && k < max) {
@@ -813,8 +817,9 @@ FL_INLINE size_t scan_o200k(const uint8_t *s, size_t n, size_t pos, size_t *ends
     return k;
 }
 
-/* fl_scan with a mode (fl_pretokenize's modifiers; 0 for the encoder's). */
-FL_INLINE size_t scan_mode(int pattern, int mode, const uint8_t *s, size_t len, size_t pos,
+/* fl_scan with a mode (fl_pretokenize's modifiers; 0 for the encoder's, whose level picks the
+ * classifier). */
+FL_INLINE size_t scan_mode(int pattern, int mode, int level, const uint8_t *s, size_t len, size_t pos,
                            size_t *ends, size_t max_pieces)
 {
     size_t k = 0;
@@ -832,7 +837,7 @@ FL_INLINE size_t scan_mode(int pattern, int mode, const uint8_t *s, size_t len, 
         } else if (mode == FL_SCAN_SSE2) {
             k = scan_o200k(s, len, pos, ends, max_pieces, CLASSIFY_SSE2);
         } else {
-            k = scan_o200k(s, len, pos, ends, max_pieces, CLASSIFY_BEST);
+            k = scan_o200k(s, len, pos, ends, max_pieces, fl_simd_classifier(level));
         }
         break;
     default:
@@ -843,10 +848,10 @@ FL_INLINE size_t scan_mode(int pattern, int mode, const uint8_t *s, size_t len, 
     return k;
 }
 
-size_t fl_scan(int pattern, const uint8_t *s, size_t len, size_t pos, size_t *ends,
+size_t fl_scan(int pattern, int level, const uint8_t *s, size_t len, size_t pos, size_t *ends,
                size_t max_pieces)
 {
-    return scan_mode(pattern, 0, s, len, pos, ends, max_pieces);
+    return scan_mode(pattern, 0, level, s, len, pos, ends, max_pieces);
 }
 
 int fl_pretokenize(int pattern, const char *text, size_t len, size_t *ends, size_t cap,
@@ -864,7 +869,7 @@ int fl_pretokenize(int pattern, const char *text, size_t len, size_t *ends, size
             *n_out = k;
             return FL_E_BUFFER;
         }
-        size_t got = scan_mode(pattern, mode, (const uint8_t *)text, len, pos, ends + k, cap - k);
+        size_t got = scan_mode(pattern, mode, fl_simd_max(), (const uint8_t *)text, len, pos, ends + k, cap - k);
         k += got;
         pos = ends[k - 1];
     }

@@ -8,15 +8,15 @@
  * int i at index i, and this file fills a new list with references to its
  * items: one pointer copy and one reference count per id.
  *
- * It also makes the builtins that encode or count a str in one C call
- * (fl_str_function), and the other files' builtins (fl_make_builtin).
+ * It also holds the encoding handles (capsules that own an fl_encoding), the
+ * builtins that encode or count a str in one C call (str_function), and the
+ * binding of the other files' builtins to their state (fl_builtin).
  *
- * It and pymessages.c are the only files that include Python.h.  It uses the
- * tuple and list macros of the full C API (the stable ABI's checked PyTuple_GetItem and
- * PyList_SetItem double the cost per id), so the module is built for one
- * Python version rather than as abi3.  cffi releases the GIL around every
- * call, so the function takes the GIL itself.  Objects arrive as addresses
- * (CPython's id()), which the caller keeps alive for the call.
+ * It uses the tuple and list macros of the full C API (the stable ABI's
+ * checked PyTuple_GetItem and PyList_SetItem double the cost per id), so the
+ * module is built for one Python version rather than as abi3.  Its functions
+ * are methods of fast_litellm._native_py (pymodule.c): CPython calls them with
+ * the GIL held and their arguments referenced for the call.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -89,83 +89,118 @@ PyObject *fl_encode_to_list(const fl_encoding *enc, const char *text, size_t len
     return list;
 }
 
-int fl_ids_to_pylist(const uint32_t *ids, size_t n, uintptr_t table, uintptr_t out)
+/* ---- Encoding handles ----------------------------------------------------------- */
+
+static void handle_free(PyObject *capsule)
 {
-    if ((ids == NULL && n > 0) || table == 0 || out == 0 || n > (size_t)PY_SSIZE_T_MAX)
-        return FL_E_ARG;
-    PyGILState_STATE gil = PyGILState_Ensure();
-    int rc = FL_OK;
-    PyObject *holder = (PyObject *)out;
-    if (!PyList_Check(holder) || PyList_Size(holder) != 1 || !PyTuple_Check((PyObject *)table)) {
-        rc = FL_E_ARG;
-    } else {
-        PyObject *list = fl_list_of_ids(ids, n, (PyObject *)table, &rc);
-        if (list != NULL)
-            PyList_SetItem(holder, 0, list); /* steals the new list, releases the old item */
-    }
-    PyGILState_Release(gil);
-    return rc;
+    fl_encoding_free(PyCapsule_GetPointer(capsule, FL_HANDLE_NAME));
 }
 
-int64_t fl_encode_pylist(const fl_encoding *enc, const char *text, size_t len, uintptr_t table,
-                         uintptr_t out)
+const fl_encoding *fl_handle_encoding(PyObject *handle)
 {
-    /* The ids live in memory of this call only: filling the list may run Python code
-     * (a garbage collection, finalizers), which may encode on this thread too. */
-    enum { STACK_IDS = 512 };
-    uint32_t stack_ids[STACK_IDS];
-    if (len > SIZE_MAX / sizeof(uint32_t))
-        return FL_E_NOMEM;
-    uint32_t *ids = len <= STACK_IDS ? stack_ids : malloc(len * sizeof *ids);
-    if (ids == NULL)
-        return FL_E_NOMEM;
-    int64_t n = fl_encode(enc, text, len, ids, len);
-    if (n >= 0) {
-        int rc = fl_ids_to_pylist(ids, (size_t)n, table, out);
-        if (rc != FL_OK)
-            n = rc;
+    if (!PyCapsule_CheckExact(handle) || !PyCapsule_IsValid(handle, FL_HANDLE_NAME)) {
+        PyErr_SetString(PyExc_TypeError, "expected a fast_litellm encoding handle");
+        return NULL;
     }
-    if (ids != stack_ids)
-        free(ids);
-    return n;
+    return PyCapsule_GetPointer(handle, FL_HANDLE_NAME);
+}
+
+/* own_encoding(address): the handle that owns the fl_encoding at address, just returned by
+ * fl_encoding_new (the caller frees it itself if this raises). */
+PyObject *fl_py_own_encoding(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    if (nargs != 1 || !PyLong_CheckExact(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "own_encoding(address: int)");
+        return NULL;
+    }
+    void *enc = PyLong_AsVoidPtr(args[0]);
+    if (enc == NULL) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_ValueError, "own_encoding: NULL address");
+        return NULL;
+    }
+    return PyCapsule_New(enc, FL_HANDLE_NAME, handle_free);
+}
+
+/* An exact tuple that holds an int for every rank of enc (1), or 0 with TypeError set. */
+static int is_int_table(PyObject *table, const fl_encoding *enc)
+{
+    if (PyTuple_CheckExact(table) && (size_t)PyTuple_GET_SIZE(table) >= fl_encoding_max_rank(enc))
+        return 1;
+    PyErr_SetString(PyExc_TypeError, "expected the encoding's int table (a tuple of its ranks)");
+    return 0;
+}
+
+/* encode_list(handle, data: bytes, table): the list of the ids of the UTF-8 data. */
+PyObject *fl_py_encode_list(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    if (nargs != 3 || !PyBytes_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "encode_list(handle, data: bytes, table)");
+        return NULL;
+    }
+    const fl_encoding *enc = fl_handle_encoding(args[0]);
+    if (enc == NULL || !is_int_table(args[2], enc))
+        return NULL;
+    /* data, handle and table are the call's arguments: referenced until it returns */
+    PyObject *list = fl_encode_to_list(enc, PyBytes_AS_STRING(args[1]), (size_t)PyBytes_GET_SIZE(args[1]),
+                                       args[2]);
+    return list != NULL ? list : PyErr_NoMemory();
+}
+
+/* ids_to_list(buffer, start, n, table): the list of the n uint32 ids of buffer from id start. */
+PyObject *fl_py_ids_to_list(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    if (nargs != 4 || !PyTuple_CheckExact(args[3])) {
+        PyErr_SetString(PyExc_TypeError, "ids_to_list(buffer, start: int, n: int, table: tuple)");
+        return NULL;
+    }
+    size_t start = PyLong_AsSize_t(args[1]), n = PyLong_AsSize_t(args[2]);
+    if (PyErr_Occurred())
+        return NULL;
+    Py_buffer view;
+    if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    PyObject *list = NULL;
+    size_t have = (size_t)view.len / sizeof(uint32_t);
+    if (start > have || n > have - start || ((uintptr_t)view.buf % _Alignof(uint32_t)) != 0) {
+        PyErr_SetString(PyExc_ValueError, "ids_to_list: the ids are not inside the buffer");
+    } else {
+        int rc = FL_OK;
+        list = fl_list_of_ids((const uint32_t *)view.buf + start, n, args[3], &rc);
+        if (list == NULL && rc == FL_E_TOKEN)
+            PyErr_SetString(PyExc_ValueError, "ids_to_list: an id is past the int table");
+        else if (list == NULL)
+            PyErr_NoMemory();
+    }
+    PyBuffer_Release(&view);
+    return list;
 }
 
 /* ---- Builtins ------------------------------------------------------------------ */
 
-int64_t fl_make_builtin(PyMethodDef *def, uintptr_t state, Py_ssize_t state_size, uintptr_t out)
+PyObject *fl_builtin(PyMethodDef *def, PyObject *state, Py_ssize_t state_size)
 {
-    if (state == 0 || out == 0)
-        return FL_E_ARG;
-    PyGILState_STATE gil = PyGILState_Ensure();
-    PyObject *st = (PyObject *)state, *holder = (PyObject *)out;
-    int64_t rc = FL_OK;
-    if (!PyTuple_CheckExact(st) || PyTuple_GET_SIZE(st) != state_size || !PyList_CheckExact(holder) ||
-        PyList_GET_SIZE(holder) != 1) {
-        rc = FL_E_ARG;
-    } else {
-        PyObject *f = PyCFunction_New(def, st);
-        if (f == NULL) {
-            PyErr_Clear();
-            rc = FL_E_NOMEM;
-        } else {
-            PyList_SetItem(holder, 0, f); /* steals f, releases the old item */
-        }
+    if (!PyTuple_CheckExact(state) || PyTuple_GET_SIZE(state) != state_size) {
+        PyErr_Format(PyExc_TypeError, "%s's state must be a tuple of %zd items", def->ml_name, state_size);
+        return NULL;
     }
-    PyGILState_Release(gil);
-    return rc;
+    return PyCFunction_New(def, state); /* the function references its state */
 }
 
 /*
  * f(text) for an encoding: the ids of an exact str (encode) or their number
  * (count), with no cffi call around it: cffi's own call releases and retakes
  * the GIL, and the list fill takes it again, about 0.4 us of the 0.9 us that
- * encoding 20 characters cost.  State: (ints, address, owner, fallback): the
- * int table (encode only), the fl_encoding's address as an int, the object that owns it
- * (kept alive by the state), and the Python function that answers every
- * other case -- not a str, a str subclass, lone surrogates (their UTF-8
- * fails), no memory -- with the same argument.
+ * encoding 20 characters cost.  State: (ints, handle, fallback): the int
+ * table (encode only; None for count), the encoding's handle, and the Python
+ * function that answers every other case -- not a str, a str subclass, lone
+ * surrogates (their UTF-8 fails), no memory -- with the same argument.  The
+ * state is checked when the function is made and never changes after.
  */
-enum { ST_INTS, ST_ADDRESS, ST_OWNER, ST_FALLBACK, ST_STR_SIZE };
+enum { ST_INTS, ST_HANDLE, ST_FALLBACK, ST_STR_SIZE };
 
 /* The fallback's answer for args. */
 static PyObject *fallback(PyObject *const *st, PyObject *const *args, Py_ssize_t nargs)
@@ -177,13 +212,7 @@ static PyObject *fallback(PyObject *const *st, PyObject *const *args, Py_ssize_t
 static PyObject *str_call(PyObject *const *st, PyObject *text, int want_list)
 {
     PyObject *ints = st[ST_INTS];
-    if ((want_list && !PyTuple_CheckExact(ints)) || !PyLong_Check(st[ST_ADDRESS]))
-        return NULL;
-    const fl_encoding *enc = PyLong_AsVoidPtr(st[ST_ADDRESS]);
-    if (enc == NULL) {
-        PyErr_Clear();
-        return NULL;
-    }
+    const fl_encoding *enc = PyCapsule_GetPointer(st[ST_HANDLE], FL_HANDLE_NAME); /* checked when made */
     enum { STACK_UTF8 = 1024 };
     uint8_t stack_utf8[STACK_UTF8], *heap_utf8 = NULL;
     const char *data;
@@ -195,7 +224,7 @@ static PyObject *str_call(PyObject *const *st, PyObject *text, int want_list)
         int kind = PyUnicode_KIND(text);
         size_t n = (size_t)PyUnicode_GET_LENGTH(text), room = fl_utf8_room(kind, n);
         uint8_t *buf = room <= STACK_UTF8 ? stack_utf8 : (heap_utf8 = malloc(room));
-        ptrdiff_t got = buf ? fl_utf8_from_ucs(kind, PyUnicode_DATA(text), n, buf) : -1;
+        ptrdiff_t got = buf ? fl_utf8_from_ucs(kind, PyUnicode_DATA(text), n, buf, fl_encoding_simd(enc)) : -1;
         if (got < 0) {
             free(heap_utf8); /* lone surrogates or no memory: the fallback answers as tiktoken does */
             return NULL;
@@ -203,7 +232,7 @@ static PyObject *str_call(PyObject *const *st, PyObject *text, int want_list)
         data = (const char *)buf;
         len = (size_t)got;
     }
-    /* text is held by the caller, the encoding by the state's owner */
+    /* text is the call's argument and the handle is in the state: both referenced for the call */
     PyObject *result = NULL;
     if (want_list) {
         result = fl_encode_to_list(enc, data, len, ints);
@@ -255,9 +284,27 @@ static PyMethodDef str_count_def = {
     "The number of ids of an exact str, in one C call; the fallback answers everything else.",
 };
 
-int64_t fl_str_function(int kind, uintptr_t state, uintptr_t out)
+/* str_function(kind: 0 encode | 1 count, state): f(text) bound to state (see above). */
+PyObject *fl_py_str_function(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (kind != FL_STR_ENCODE && kind != FL_STR_COUNT)
-        return FL_E_ARG;
-    return fl_make_builtin(kind == FL_STR_ENCODE ? &str_encode_def : &str_count_def, state, ST_STR_SIZE, out);
+    (void)self;
+    long kind = nargs == 2 ? PyLong_AsLong(args[0]) : -1;
+    if (nargs != 2 || (kind != FL_STR_ENCODE && kind != FL_STR_COUNT)) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_TypeError, "str_function(kind: 0 | 1, state: tuple)");
+        return NULL;
+    }
+    PyObject *state = args[1];
+    if (!PyTuple_CheckExact(state) || PyTuple_GET_SIZE(state) != ST_STR_SIZE) {
+        PyErr_SetString(PyExc_TypeError, "str_function's state is (ints, handle, fallback)");
+        return NULL;
+    }
+    const fl_encoding *enc = fl_handle_encoding(PyTuple_GET_ITEM(state, ST_HANDLE));
+    if (enc == NULL || (kind == FL_STR_ENCODE && !is_int_table(PyTuple_GET_ITEM(state, ST_INTS), enc)))
+        return NULL;
+    if (!PyCallable_Check(PyTuple_GET_ITEM(state, ST_FALLBACK))) {
+        PyErr_SetString(PyExc_TypeError, "str_function's fallback must be callable");
+        return NULL;
+    }
+    return fl_builtin(kind == FL_STR_ENCODE ? &str_encode_def : &str_count_def, state, ST_STR_SIZE);
 }

@@ -19,10 +19,11 @@
  * the Python path does that), longer than max_chars (litellm estimates those)
  * or, with FL_MSG_NO_LT, holding '<' (the Anthropic tokenizer's added tokens).
  *
- * CPython only, like pylist.c.  cffi releases the GIL around the call, so the
- * walk takes it again and calls no Python code while it holds it (exact types
- * only, so no __eq__ or __hash__ of a subclass runs and nothing can change the
- * objects under it).  The strings it collects are referenced for the call;
+ CPython only, like pylist.c: its functions are methods of
+ * fast_litellm._native_py (pymodule.c), called with the GIL held.  The walk
+ * calls no Python code (exact types only, so no __eq__ or __hash__ of a
+ * subclass runs and nothing can change the objects under it).  The strings
+ * it collects are referenced for the call, and so is the encoding's handle;
  * when their bytes add up to COUNT_WITHOUT_GIL or more, the counting runs
  * with the GIL released.
  */
@@ -154,15 +155,37 @@ static int64_t count_messages_held(const fl_encoding *enc, PyObject *messages, s
     return rc;
 }
 
-int64_t fl_count_messages(const fl_encoding *enc, uintptr_t messages, size_t chunk_chars, size_t max_chars,
-                          int flags)
+/* count_messages(handle, messages, chunk_chars, max_chars, flags): the sum (see
+ * count_messages_held), or None for a shape the Python walk takes. */
+PyObject *fl_py_count_messages(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (enc == NULL || messages == 0 || chunk_chars == 0)
-        return FL_E_ARG;
-    PyGILState_STATE gil = PyGILState_Ensure();
-    int64_t rc = count_messages_held(enc, (PyObject *)messages, chunk_chars, max_chars, flags);
-    PyGILState_Release(gil);
-    return rc;
+    (void)self;
+    if (nargs != 5) {
+        PyErr_SetString(PyExc_TypeError, "count_messages(handle, messages, chunk_chars, max_chars, flags)");
+        return NULL;
+    }
+    const fl_encoding *enc = fl_handle_encoding(args[0]);
+    if (enc == NULL)
+        return NULL;
+    size_t chunk_chars = PyLong_AsSize_t(args[2]), max_chars = PyLong_AsSize_t(args[3]);
+    long flags = PyLong_AsLong(args[4]);
+    if (PyErr_Occurred())
+        return NULL;
+    if (chunk_chars == 0) {
+        PyErr_SetString(PyExc_ValueError, "count_messages: chunk_chars must be positive");
+        return NULL;
+    }
+    /* the handle and messages are the call's arguments, referenced until it returns */
+    int64_t total = count_messages_held(enc, args[1], chunk_chars, max_chars, (int)flags);
+    if (total == FL_E_SHAPE)
+        Py_RETURN_NONE;
+    if (total == FL_E_NOMEM)
+        return PyErr_NoMemory();
+    if (total < 0) {
+        PyErr_Format(PyExc_RuntimeError, "fast_litellm native error %lld", (long long)total);
+        return NULL;
+    }
+    return PyLong_FromLongLong(total);
 }
 
 /* ---- The entry of token_counter ---------------------------------------------- */
@@ -443,9 +466,19 @@ static int model_kind(PyObject *const *nm, PyObject *const *cx, PyObject *model,
     return *fixed != NULL ? 1 : ENTRY_PYERR;
 }
 
-/* Which encoding counts the model's messages: *enc and *flags set, FL_OK; ENTRY_DECLINE; ENTRY_PYERR. */
+/* The encoding of a handle in the context, or NULL (None: not loaded yet). */
+static const fl_encoding *context_encoding(PyObject *handle)
+{
+    return PyCapsule_CheckExact(handle) && PyCapsule_IsValid(handle, FL_HANDLE_NAME)
+               ? PyCapsule_GetPointer(handle, FL_HANDLE_NAME)
+               : NULL;
+}
+
+/* Which encoding counts the model's messages: FL_OK with *enc, *flags and *handle (a new reference
+ * to the handle that owns *enc, for the caller to hold while it counts) set; ENTRY_DECLINE;
+ * ENTRY_PYERR. */
 static int model_encoding(PyObject *const *nm, PyObject *const *cx, PyObject *model, const fl_encoding **enc,
-                          size_t *chunk, int *flags)
+                          size_t *chunk, int *flags, PyObject **handle)
 {
     PyObject *litellm = cx[CX_LITELLM];
     int off = attr_is(litellm, nm[NM_DISABLE_TC], Py_True);
@@ -469,22 +502,28 @@ static int model_encoding(PyObject *const *nm, PyObject *const *cx, PyObject *mo
         }
     }
     rc = PyObject_RichCompareBool(fixed, cx[CX_LEGACY], Py_EQ);
-    PyObject *address = NULL;
+    PyObject *found = NULL;
     if (rc == 0) {
-        address = kind == KIND_ANTHROPIC ? cx[CX_ANTHROPIC] : PyDict_GetItemWithError(cx[CX_VOCABS], fixed);
-        rc = address != NULL ? 0 : PyErr_Occurred() ? -1 : 1;
-        Py_XINCREF(address);
+        found = kind == KIND_ANTHROPIC ? cx[CX_ANTHROPIC] : PyDict_GetItemWithError(cx[CX_VOCABS], fixed);
+        rc = found != NULL ? 0 : PyErr_Occurred() ? -1 : 1;
+        Py_XINCREF(found); /* held from here: the code called below may replace the context's */
     }
     Py_DECREF(fixed);
     if (rc != 0)
         return rc < 0 ? ENTRY_PYERR : ENTRY_DECLINE; /* the legacy name, or no vocabulary yet */
-    *enc = PyLong_Check(address) ? PyLong_AsVoidPtr(address) : NULL;
-    Py_DECREF(address);
-    if (*enc == NULL)
-        return PyErr_Occurred() ? ENTRY_PYERR : ENTRY_DECLINE; /* None: not loaded yet */
+    *enc = context_encoding(found);
+    if (*enc == NULL) {
+        Py_DECREF(found);
+        return ENTRY_DECLINE; /* None: not loaded yet */
+    }
     *chunk = size_of(cx[kind == KIND_ANTHROPIC ? CX_WHOLE : CX_CHUNK]);
     *flags = kind == KIND_ANTHROPIC ? FL_MSG_NO_LT : 0;
-    return *chunk == (size_t)-1 ? ENTRY_PYERR : FL_OK;
+    if (*chunk == (size_t)-1) {
+        Py_DECREF(found);
+        return ENTRY_PYERR;
+    }
+    *handle = found;
+    return FL_OK;
 }
 
 /* The gate's untimed fast path (see above): FL_OK with *calls = stats.calls, ENTRY_DECLINE or
@@ -535,13 +574,15 @@ static int64_t entry_count(PyObject *const *st, PyObject *const *nm, PyObject *c
     const fl_encoding *enc = NULL;
     size_t chunk = 0;
     int flags = 0;
-    rc = model_encoding(nm, cx, model, &enc, &chunk, &flags);
+    PyObject *handle = NULL;
+    rc = model_encoding(nm, cx, model, &enc, &chunk, &flags, &handle);
     if (rc != FL_OK)
         return rc;
     size_t max_chars = size_of(cx[CX_MAX]);
-    if (max_chars == (size_t)-1)
+    int64_t total = max_chars == (size_t)-1 ? ENTRY_PYERR : count_messages_held(enc, messages, chunk, max_chars, flags);
+    Py_DECREF(handle);
+    if (total == ENTRY_PYERR)
         return ENTRY_PYERR;
-    int64_t total = count_messages_held(enc, messages, chunk, max_chars, flags);
     if (total < 0)
         return ENTRY_DECLINE; /* a shape the Python walk takes, or no memory: the Python path says */
     rc = gate_counted(st, nm, n);
@@ -653,13 +694,12 @@ static int encode_ids(PyObject *const *st, PyObject *const *nm, PyObject *const 
     rc = uses_tiktoken(nm, cx, model);
     if (rc != 1)
         return rc == 0 ? ENTRY_DECLINE : rc;
-    PyObject *ints = cx[CX_ENCODE_INTS], *address = cx[CX_ENCODE_VOCAB];
-    if (!PyTuple_CheckExact(ints) || !PyLong_Check(address))
+    /* ints and the handle are held by hold_context, text is the call's argument */
+    PyObject *ints = cx[CX_ENCODE_INTS];
+    const fl_encoding *enc = context_encoding(cx[CX_ENCODE_VOCAB]);
+    if (enc == NULL || !PyTuple_CheckExact(ints) || (size_t)PyTuple_GET_SIZE(ints) < fl_encoding_max_rank(enc))
         return ENTRY_DECLINE; /* the vocabulary is not loaded yet */
-    const fl_encoding *enc = PyLong_AsVoidPtr(address);
-    if (enc == NULL)
-        return PyErr_Occurred() ? ENTRY_PYERR : ENTRY_DECLINE;
-    /* ASCII: its own UTF-8; text is the caller's argument, alive and immutable */
+    /* ASCII: its own UTF-8 */
     *list = fl_encode_to_list(enc, (const char *)PyUnicode_DATA(text), (size_t)PyUnicode_GET_LENGTH(text),
                               ints);
     if (*list == NULL)
@@ -700,14 +740,25 @@ static PyMethodDef encode_entry_def = {
     "fast-litellm's C entry of litellm.encode: the ids, or None for the Python path.",
 };
 
-int64_t fl_token_counter_entry(uintptr_t state, uintptr_t out)
+/* token_counter_entry(state) and encode_entry(state): the entries, bound to state (see above). */
+PyObject *fl_py_token_counter_entry(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    return fl_make_builtin(&entry_def, state, ST_SIZE, out);
+    (void)self;
+    if (nargs != 1) {
+        PyErr_SetString(PyExc_TypeError, "token_counter_entry(state)");
+        return NULL;
+    }
+    return fl_builtin(&entry_def, args[0], ST_SIZE);
 }
 
-int64_t fl_encode_entry(uintptr_t state, uintptr_t out)
+PyObject *fl_py_encode_entry(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    return fl_make_builtin(&encode_entry_def, state, ST_SIZE, out);
+    (void)self;
+    if (nargs != 1) {
+        PyErr_SetString(PyExc_TypeError, "encode_entry(state)");
+        return NULL;
+    }
+    return fl_builtin(&encode_entry_def, args[0], ST_SIZE);
 }
 
 /* ---- The key of the tools memo ------------------------------------------------ */
@@ -831,34 +882,34 @@ static int put_value(keybuf_t *b, PyObject *o, int depth)
     return FL_E_SHAPE;
 }
 
-int64_t fl_plain_key(uintptr_t value, size_t max_bytes, uintptr_t out)
+/* plain_key(value, max_bytes): the key of value (bytes), or None where it has none. */
+PyObject *fl_py_plain_key(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (value == 0 || out == 0)
-        return FL_E_ARG;
-    PyGILState_STATE gil = PyGILState_Ensure();
+    (void)self;
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "plain_key(value, max_bytes: int)");
+        return NULL;
+    }
+    size_t max_bytes = PyLong_AsSize_t(args[1]);
+    if (max_bytes == (size_t)-1 && PyErr_Occurred())
+        return NULL;
     keybuf_t b;
     b.p = b.stack;
     b.n = 0;
     b.cap = sizeof b.stack;
     b.max = max_bytes;
-    int64_t rc = put_value(&b, (PyObject *)value, 0);
+    /* value is the call's argument; the walk runs no Python code, so nothing changes under it */
+    int rc = put_value(&b, args[0], 0);
     if (rc == FL_OK && b.n > max_bytes) /* grow() stops a walk past max_bytes only beyond the stack */
         rc = FL_E_SHAPE;
-    PyObject *holder = (PyObject *)out;
-    if (rc == FL_OK && (!PyList_CheckExact(holder) || PyList_GET_SIZE(holder) != 1))
-        rc = FL_E_ARG;
-    if (rc == FL_OK) {
-        PyObject *key = PyBytes_FromStringAndSize((const char *)b.p, (Py_ssize_t)b.n);
-        if (key == NULL) {
-            PyErr_Clear();
-            rc = FL_E_NOMEM;
-        } else {
-            PyList_SetItem(holder, 0, key); /* steals the new key, releases the old item */
-            rc = (int64_t)b.n;
-        }
-    }
+    PyObject *key = NULL;
+    if (rc == FL_OK)
+        key = PyBytes_FromStringAndSize((const char *)b.p, (Py_ssize_t)b.n);
+    else if (rc == FL_E_SHAPE)
+        key = Py_NewRef(Py_None);
+    else
+        PyErr_NoMemory();
     if (b.p != b.stack)
         free(b.p);
-    PyGILState_Release(gil);
-    return rc;
+    return key;
 }

@@ -45,10 +45,10 @@ FL_INLINE uint8_t *put_utf8(uint8_t *out, uint32_t cp)
     return out;
 }
 
-/* If the VEC code points at p are ASCII, write them as VEC bytes to out and return 1. */
-FL_INLINE int ascii_block(int kind, const uint8_t *p, uint8_t *out)
-{
 #if defined(__SSE2__)
+/* If the VEC code points at p are ASCII, write them as VEC bytes to out and return 1. */
+FL_INLINE int ascii_block_sse2(int kind, const uint8_t *p, uint8_t *out)
+{
     __m128i a, b;
     if (kind == 1) {
         a = _mm_loadu_si128((const __m128i *)(const void *)p);
@@ -77,7 +77,12 @@ FL_INLINE int ascii_block(int kind, const uint8_t *p, uint8_t *out)
     }
     _mm_storeu_si128((__m128i *)(void *)out, _mm_packus_epi16(a, b));
     return 1;
-#else
+}
+#endif
+
+/* ascii_block_sse2 in plain loops the compiler may vectorize. */
+FL_INLINE int ascii_block_portable(int kind, const uint8_t *p, uint8_t *out)
+{
     if (kind == 1) {
         uint8_t any = 0;
         for (size_t i = 0; i < VEC; i++)
@@ -107,7 +112,17 @@ FL_INLINE int ascii_block(int kind, const uint8_t *p, uint8_t *out)
     for (size_t i = 0; i < VEC; i++)
         out[i] = (uint8_t)u[i];
     return 1;
+}
+
+/* ascii_block_sse2 where the build has SSE2 and sse2 is 1, else ascii_block_portable. */
+FL_INLINE int ascii_block(int kind, int sse2, const uint8_t *p, uint8_t *out)
+{
+#if defined(__SSE2__)
+    if (sse2)
+        return ascii_block_sse2(kind, p, out);
 #endif
+    (void)sse2;
+    return ascii_block_portable(kind, p, out);
 }
 
 /* Code point i of the PEP 393 array p of kind `kind`. */
@@ -125,12 +140,12 @@ FL_INLINE uint32_t code_point(int kind, const uint8_t *p, size_t i)
     return u;
 }
 
-FL_INLINE ptrdiff_t utf8_of(int kind, const uint8_t *p, size_t n, uint8_t *out)
+FL_INLINE ptrdiff_t utf8_of(int kind, int sse2, const uint8_t *p, size_t n, uint8_t *out)
 {
     uint8_t *o = out;
     size_t i = 0;
     while (i < n) {
-        if (n - i >= VEC && ascii_block(kind, p + i * (size_t)kind, o)) {
+        if (n - i >= VEC && ascii_block(kind, sse2, p + i * (size_t)kind, o)) {
             i += VEC;
             o += VEC;
             continue;
@@ -147,14 +162,19 @@ FL_INLINE ptrdiff_t utf8_of(int kind, const uint8_t *p, size_t n, uint8_t *out)
     return o - out;
 }
 
-ptrdiff_t fl_utf8_from_ucs(int kind, const void *data, size_t n, uint8_t *out)
+ptrdiff_t fl_utf8_from_ucs(int kind, const void *data, size_t n, uint8_t *out, int level)
 {
-    /* kind is a constant inside each call, so each gets its own loop */
+    /* kind and sse2 are constants inside each call, so each gets its own loop */
+    if (level < FL_SIMD_SSE2) {
+        if (kind == 1)
+            return utf8_of(1, 0, data, n, out);
+        if (kind == 2)
+            return utf8_of(2, 0, data, n, out);
+        return kind == 4 ? utf8_of(4, 0, data, n, out) : -1;
+    }
     if (kind == 1)
-        return utf8_of(1, data, n, out);
+        return utf8_of(1, 1, data, n, out);
     if (kind == 2)
-        return utf8_of(2, data, n, out);
-    if (kind == 4)
-        return utf8_of(4, data, n, out);
-    return -1;
+        return utf8_of(2, 1, data, n, out);
+    return kind == 4 ? utf8_of(4, 1, data, n, out) : -1;
 }

@@ -427,15 +427,61 @@ static fl_trie *trie_build(const struct fl_encoding *e)
     return t;
 }
 
+/*
+ * The lock of every lazy build (the tries and cross filters of all
+ * encodings): builds are rare (once per encoding and table) and short (tens
+ * of milliseconds at most), so one lock serves them all, and one lock is what
+ * fork handling needs.  A fork in another thread waits for a running build to
+ * finish (the prepare handler takes the lock) and the child starts with the
+ * lock free, so no child inherits it held by a thread it does not have.  A
+ * build holds the lock only while it computes: it never waits for the GIL or
+ * any other lock, so the forking thread, which holds the GIL, cannot deadlock
+ * with it.
+ */
+static pthread_mutex_t lazy_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void lazy_prepare(void)
+{
+    pthread_mutex_lock(&lazy_lock);
+}
+
+static void lazy_parent(void)
+{
+    pthread_mutex_unlock(&lazy_lock);
+}
+
+static void lazy_child(void)
+{
+    pthread_mutex_init(&lazy_lock, NULL); /* the child's only thread is the one that forked */
+}
+
+static void lazy_atfork(void)
+{
+    pthread_atfork(lazy_prepare, lazy_parent, lazy_child);
+}
+
+#if defined(__GNUC__)
+/* Registered when the library loads, before any thread can take the lock. */
+__attribute__((constructor)) static void lazy_atfork_at_load(void)
+{
+    lazy_atfork();
+}
+#define LAZY_ATFORK_ONCE() ((void)0)
+#else
+static pthread_once_t lazy_atfork_once = PTHREAD_ONCE_INIT;
+#define LAZY_ATFORK_ONCE() pthread_once(&lazy_atfork_once, lazy_atfork)
+#endif
+
 const fl_trie *fl_encoding_trie(const struct fl_encoding *ce)
 {
     /* The trie and the cross filter are the lazily built parts of an otherwise
-     * immutable encoding; each pointer is published once, under lazy_lock. */
+     * immutable encoding; each pointer is published once, under lazy_lock, and
+     * freed only with the encoding. */
     struct fl_encoding *e = (struct fl_encoding *)(uintptr_t)ce;
     fl_trie *t = atomic_load_explicit(&e->trie, memory_order_acquire);
     if (t)
         return t;
-    pthread_mutex_lock(&e->lazy_lock);
+    pthread_mutex_lock(&lazy_lock);
     t = atomic_load_explicit(&e->trie, memory_order_relaxed);
     if (!t) {
         t = trie_build(e);
@@ -446,7 +492,7 @@ const fl_trie *fl_encoding_trie(const struct fl_encoding *ce)
             atomic_store_explicit(&e->trie, t, memory_order_release);
         }
     }
-    pthread_mutex_unlock(&e->lazy_lock);
+    pthread_mutex_unlock(&lazy_lock);
     return t;
 }
 
@@ -529,7 +575,7 @@ const fl_cross *fl_encoding_cross(const struct fl_encoding *ce, size_t bytes)
         return c;
     if (atomic_fetch_add_explicit(&e->cross_demand, bytes, memory_order_relaxed) + bytes < FL_CROSS_BUILD_AFTER)
         return NULL;
-    pthread_mutex_lock(&e->lazy_lock);
+    pthread_mutex_lock(&lazy_lock);
     c = atomic_load_explicit(&e->cross, memory_order_relaxed);
     if (!c) {
         c = cross_build(e);
@@ -538,7 +584,7 @@ const fl_cross *fl_encoding_cross(const struct fl_encoding *ce, size_t bytes)
             atomic_store_explicit(&e->cross, c, memory_order_release);
         }
     }
-    pthread_mutex_unlock(&e->lazy_lock);
+    pthread_mutex_unlock(&lazy_lock);
     return c;
 }
 
@@ -559,11 +605,8 @@ static int encoding_new(const char *data, size_t len, const uint32_t *merges, si
     atomic_init(&e->trie, NULL);
     atomic_init(&e->cross, NULL);
     atomic_init(&e->cross_demand, 0);
-    atomic_init(&e->simd, fl_cpu_avx512());
-    if (pthread_mutex_init(&e->lazy_lock, NULL) != 0) {
-        free(e);
-        return FL_E_NOMEM;
-    }
+    atomic_init(&e->simd, fl_simd_max());
+    LAZY_ATFORK_ONCE();
     /* Tags are never reused, so a cached entry can only match its own encoding;
      * past FL_CACHE_TAG_MAX encodings new ones simply run without the cache. */
     static atomic_uint next_tag = 1;
@@ -580,12 +623,26 @@ static int encoding_new(const char *data, size_t len, const uint32_t *merges, si
     return FL_OK;
 }
 
-int fl_encoding_set_simd(fl_encoding *enc, int on)
+int fl_simd_max(void)
 {
-    if (!enc || (on && !fl_cpu_avx512()))
+#if defined(__x86_64__) && defined(__SSE2__)
+    return fl_cpu_avx512() ? FL_SIMD_AVX512 : fl_cpu_avx2() ? FL_SIMD_AVX2 : FL_SIMD_SSE2;
+#else
+    return FL_SIMD_PORTABLE;
+#endif
+}
+
+int fl_encoding_set_simd(fl_encoding *enc, int level)
+{
+    if (!enc || level < FL_SIMD_PORTABLE || level > fl_simd_max())
         return FL_E_ARG;
-    atomic_store(&enc->simd, on != 0);
+    atomic_store(&enc->simd, level);
     return FL_OK;
+}
+
+int fl_encoding_simd(const fl_encoding *enc)
+{
+    return enc ? atomic_load(&((struct fl_encoding *)(uintptr_t)enc)->simd) : FL_SIMD_PORTABLE;
 }
 
 int fl_encoding_new(const char *data, size_t len, int pattern, fl_encoding **out)
@@ -611,7 +668,6 @@ void fl_encoding_free(fl_encoding *enc)
     free(enc->byte_pairs);
     trie_free(atomic_load(&enc->trie));
     cross_free(atomic_load(&enc->cross));
-    pthread_mutex_destroy(&enc->lazy_lock);
     free(enc);
 }
 

@@ -168,3 +168,13 @@ def with_model_rules() -> None:
 
     load_litellm()
     assert _entry_context[_ENTRY_CONTEXT.index("rules")] is not None, "litellm's model functions changed"
+
+
+def pytest_report_header() -> str:
+    """Which SIMD levels this machine runs: the tests force each of them (tokenizer fast paths)."""
+    try:
+        from fast_litellm._bindings.tokens import simd_levels
+    except Exception as exc:  # noqa: BLE001 - the header must not stop the run
+        return f"fast_litellm SIMD levels: unknown ({exc})"
+    levels = simd_levels()
+    return f"fast_litellm SIMD levels run here: {', '.join(levels)} (default {levels[-1]})"

@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import gc
 import itertools
+import platform
 import random
 import string
 import sys
@@ -25,8 +26,8 @@ import pytest
 import regex  # type: ignore[import-untyped]  # no stubs installed
 import tiktoken
 
-from fast_litellm._bindings import ffi, lib, tokens
-from fast_litellm._bindings.tokens import NativeVocabulary
+from fast_litellm._bindings import ffi, lib, py, tokens
+from fast_litellm._bindings.tokens import SIMD_LEVELS, NativeVocabulary, simd_levels
 from fast_litellm._registry import PATTERN_STRINGS
 from fast_litellm.tokenizer import Encoding
 
@@ -87,13 +88,14 @@ class TestListBuilding:
 
 
 class TestNativeListFill:
-    """fl_ids_to_pylist: the list it puts in the holder, its checks, its references."""
+    """_native_py.ids_to_list: the list it returns, its checks, its references."""
 
     @staticmethod
-    def fill(ids: list[int], table: object, holder: object) -> int:
-        buf = ffi.new("uint32_t[]", ids)
-        rc: int = lib.fl_ids_to_pylist(buf, len(ids), id(table), id(holder))
-        return rc
+    def fill(ids: list[int], table: object, start: int = 0, n: int | None = None) -> object:
+        buf = ffi.new("uint32_t[]", ids or [0])
+        filled: object = py.ids_to_list(ffi.buffer(buf, 4 * len(ids)), start, len(ids) - start if n is None else n,
+                                        table)
+        return filled
 
     def test_items_are_the_table_objects(self) -> None:
         """Item i is the very object table[ids[i]]; references are taken and released exactly.
@@ -101,19 +103,18 @@ class TestNativeListFill:
         Reference counts are read into locals first and asserted at the end, since
         pytest's assertion rewriting keeps references of its own."""
         table = tuple(object() for _ in range(10))
-        old = object()
-        holder: list[object] = [old]
-        refs = [sys.getrefcount(old), sys.getrefcount(table[3])]
-        rc = self.fill([3, 0, 9, 3], table, holder)
-        refs += [sys.getrefcount(old), sys.getrefcount(table[3])]
-        filled = holder[0]
+        refs = [sys.getrefcount(table[3])]
+        filled = self.fill([3, 0, 9, 3], table)
+        refs.append(sys.getrefcount(table[3]))
         item_ids = [id(item) for item in filled] if type(filled) is list else None
         del filled
-        holder[0] = None
         refs.append(sys.getrefcount(table[3]))
-        assert rc == lib.FL_OK
         assert item_ids == [id(table[i]) for i in (3, 0, 9, 3)]
-        assert refs == [refs[0], refs[1], refs[0] - 1, refs[1] + 2, refs[1]]
+        assert refs == [refs[0], refs[0] + 2, refs[0]]
+
+    def test_a_slice_of_the_buffer(self) -> None:
+        """start and n pick ids [start, start + n) of the buffer."""
+        assert self.fill([5, 6, 7, 8], tuple(range(10)), start=1, n=2) == [6, 7]
 
     def test_finalizers_that_encode_while_a_list_is_built(self, pair: tuple[Encoding, tiktoken.Encoding]) -> None:
         """Building a list may collect garbage and run finalizers, which may encode on the same
@@ -156,29 +157,36 @@ class TestNativeListFill:
         assert all(r == expected_inner for r in inner)
 
     def test_empty(self) -> None:
-        holder: list[object] = [None]
-        assert self.fill([], (), holder) == lib.FL_OK
-        assert holder == [[]]
+        assert self.fill([], ()) == []
 
     def test_id_past_the_table(self) -> None:
-        """An id not below len(table) is FL_E_TOKEN, and the holder is left alone."""
-        holder: list[object] = [None]
-        assert self.fill([0, 1, 2], (0, 1), holder) == lib.FL_E_TOKEN
-        assert holder == [None]
+        """An id not below len(table) is a ValueError."""
+        with pytest.raises(ValueError, match="past the int table"):
+            self.fill([0, 1, 2], (0, 1))
 
-    @pytest.mark.parametrize(
-        ("table", "holder"),
-        [([0, 1], [None]), ((0, 1), (None,)), ((0, 1), []), ((0, 1), [None, None])],
-    )
-    def test_wrong_containers(self, table: object, holder: object) -> None:
-        """A table that is not a tuple or a holder that is not a one-item list is FL_E_ARG."""
-        assert self.fill([0], table, holder) == lib.FL_E_ARG
+    def test_ids_outside_the_buffer(self) -> None:
+        """start and n must stay inside the buffer."""
+        for start, n in ((0, 5), (5, 0), (3, 2)):
+            with pytest.raises(ValueError, match="inside the buffer"):
+                self.fill([0, 1, 2, 3], tuple(range(4)), start=start, n=n)
 
-    def test_null_arguments(self) -> None:
-        holder: list[object] = [None]
-        assert lib.fl_ids_to_pylist(ffi.NULL, 1, id(()), id(holder)) == lib.FL_E_ARG
-        assert lib.fl_ids_to_pylist(ffi.NULL, 0, 0, id(holder)) == lib.FL_E_ARG
-        assert lib.fl_encode_pylist(ffi.NULL, b"a", 1, id(()), id(holder)) == lib.FL_E_ARG
+    @pytest.mark.parametrize("table", [[0, 1], None, "01"])
+    def test_a_table_that_is_not_a_tuple(self, table: object) -> None:
+        """The table must be an exact tuple."""
+        with pytest.raises(TypeError):
+            self.fill([0], table)
+
+    def test_objects_that_are_not_handles(self, pair: tuple[Encoding, tiktoken.Encoding]) -> None:
+        """Functions that take an encoding refuse anything but its handle (no address is taken)."""
+        native = pair[0]
+        table = native._vocab.int_table()
+        for fake in (None, 0, native._vocab, object()):
+            with pytest.raises(TypeError, match="handle"):
+                py.encode_list(fake, b"abc", table)
+        with pytest.raises(TypeError, match="int table"):
+            py.encode_list(native._vocab.handle, b"abc", table[:10])
+        with pytest.raises(ValueError):
+            py.own_encoding(0)
 
 
 class TestStrBuiltins:
@@ -483,21 +491,23 @@ def _fresh_vocabulary(name: str) -> NativeVocabulary:
 
 class TestVectorMerges:
     """Pieces of up to 16 bytes merge in AVX-512 registers where the CPU has it, the others
-    (and every piece elsewhere) in the portable lanes: both give tiktoken's ids."""
+    (and every piece elsewhere) in the lanes compiled for AVX2 or the baseline: every level
+    gives tiktoken's ids."""
 
-    @pytest.fixture(scope="class", params=["vector", "portable"])
-    def mode(self, request: pytest.FixtureRequest) -> str:
+    @pytest.fixture(scope="class", params=list(SIMD_LEVELS))
+    def level(self, request: pytest.FixtureRequest) -> str:
         return str(request.param)
 
     @pytest.mark.parametrize("name", ["cl100k_base", "o200k_base"])
     def test_rare_words_of_every_length(
-        self, tiktoken_enc: Callable[[str], tiktoken.Encoding], mode: str, name: str
+        self, tiktoken_enc: Callable[[str], tiktoken.Encoding], level: str, name: str
     ) -> None:
         """Never-seen words of 2-40 bytes, so that groups hold pieces of both kinds, and some
         of exactly 16 and 17 bytes (with the leading space)."""
         native = _fresh_vocabulary(name)
-        if not native.set_simd(mode == "vector"):
-            pytest.skip("this CPU has no AVX-512F")
+        if not native.set_simd(level):
+            pytest.skip(f"this CPU does not run {level}")
+        assert native.simd == level
         tt = tiktoken_enc(name)
         rng = random.Random(31)
         letters = "qxzjkvwyg" + string.ascii_letters + string.digits + "_"
@@ -509,16 +519,52 @@ class TestVectorMerges:
             assert native.encode(text.encode()) == tt.encode_ordinary(text)
             assert native.count(text.encode()) == len(tt.encode_ordinary(text))
 
-    def test_vector_code_where_the_cpu_has_it(self) -> None:
-        """set_simd(True) succeeds exactly where the CPU has AVX-512F (Linux: /proc/cpuinfo)."""
+    def test_levels_the_cpu_has(self) -> None:
+        """set_simd succeeds exactly for the levels the CPU runs (Linux: /proc/cpuinfo), and the
+        default is the best of them."""
         native = _fresh_vocabulary("o200k_base")
         try:
             with open("/proc/cpuinfo") as f:
-                has = " avx512f " in f.read().replace("\n", " ")
+                flags = set(f.read().split())
         except OSError:
             pytest.skip("no /proc/cpuinfo")
-        assert native.set_simd(True) is has
-        assert native.set_simd(False) is True
+        x86 = platform.machine() in ("x86_64", "AMD64")
+        has = {"portable": True, "sse2": x86, "avx2": x86 and "avx2" in flags,
+               "avx512": x86 and {"avx512f", "avx512bw"} <= flags}
+        assert simd_levels() == [level for level in SIMD_LEVELS if has[level]]
+        assert native.simd == simd_levels()[-1]
+        for level in SIMD_LEVELS:
+            assert native.set_simd(level) is has[level]
+
+
+class TestEverySimdLevel:
+    """Every SIMD level the CPU runs (forced per encoding) encodes and counts real text, in the
+    str builtins too (their UTF-8 of 1-, 2- and 4-byte strs), exactly as tiktoken."""
+
+    TEXTS = (
+        "The café’s “naïve” résumé — ©2024, 3½ × 4 = 14 € … ok?\n" * 40,
+        "def f(x):\n    return {'a': [1, 2, 3], \"b\": x ** 2}  # λ → μ\n" * 40,
+        "東京都の天気は晴れです。明日は雨が降るでしょう。" * 60,
+        "emoji 👋🏽 family 👨‍👩‍👧 flags 🇫🇷🇯🇵 " * 40,
+        "Ελληνικά кириллица עברית العربية हिन्दी ไทย " * 40,
+        "x" * 70_000 + " " + "é" * 20_000,
+    )
+
+    @pytest.mark.parametrize("name", ["cl100k_base", "o200k_base"])
+    def test_real_text(self, tiktoken_enc: Callable[[str], tiktoken.Encoding], name: str) -> None:
+        """Each level's ids equal tiktoken's on prose with non-ASCII, code, CJK, emoji, other
+        scripts and long pieces; the level is reported back as forced."""
+        tt = tiktoken_enc(name)
+        expected = [tt.encode_ordinary(text) for text in self.TEXTS]
+        for level in simd_levels():
+            native = _fresh_vocabulary(name)
+            assert native.set_simd(level) and native.simd == level
+            encode = native.str_function("encode", lambda text: None)
+            count = native.str_function("count", lambda text: None)
+            for text, ids in zip(self.TEXTS, expected):
+                assert native.encode(text.encode()) == ids, (level, text[:40])
+                assert encode(text) == ids, (level, text[:40])
+                assert count(text) == len(ids), (level, text[:40])
 
 
 class TestMergedMemo:
@@ -691,7 +737,8 @@ def test_random_vocabularies_merge_like_tiktoken(seed: int) -> None:
     lines = b"\n".join(base64.b64encode(token) + b" " + str(rank).encode() for token, rank in ranks.items())
     pattern = rng.choice(["cl100k", "o200k"])
     native = NativeVocabulary(lines + b"\n", pattern)
-    native.set_simd(seed % 2 == 0)  # the vector merges (where the CPU has them) and the portable ones
+    levels = simd_levels()
+    assert native.set_simd(levels[seed % len(levels)])  # every level the CPU runs, in turn
     tt = tiktoken.Encoding(f"test_random_{seed}", pat_str=PATTERN_STRINGS[pattern], mergeable_ranks=ranks,
                            special_tokens={})
     words = [token.decode() for token in ranks if len(token) > 1]

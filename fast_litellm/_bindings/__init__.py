@@ -7,7 +7,7 @@ from typing import Any
 
 from fast_litellm.exceptions import NativeUnavailableError, RankFileError
 
-ABI_VERSION = 11
+ABI_VERSION = 12
 
 try:
     from fast_litellm._native import ffi, lib
@@ -20,10 +20,17 @@ if lib.FL_ABI_VERSION != ABI_VERSION:  # pragma: no cover - stale in-place build
         f"{ABI_VERSION}; rebuild it (pip install .)"
     )
 
-__all__ = ["ABI_VERSION", "CPYTHON", "check", "ffi", "lib", "strerror"]
+__all__ = ["ABI_VERSION", "CPYTHON", "check", "ffi", "lib", "py", "strerror"]
 
-# native/pylist.c and native/pymessages.c use CPython's C API on objects passed by id().
+# On CPython, the functions that take Python objects (native/pylist.c, native/pymessages.c) are
+# methods of the module native/pymodule.c makes, fast_litellm._native_py: they receive objects as
+# arguments, never as addresses.
 CPYTHON = sys.implementation.name == "cpython"
+py: Any = None
+if CPYTHON:
+    if lib.fl_python_init() != lib.FL_OK:  # pragma: no cover - out of memory at import
+        raise NativeUnavailableError("fast_litellm._native_py could not be made")
+    py = sys.modules["fast_litellm._native_py"]
 
 
 def strerror(code: int) -> str:
