@@ -39,12 +39,12 @@ import itertools
 import json
 import logging
 import re
-import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from fast_litellm._bindings.tokens import NativeVocabulary
+from fast_litellm._forksafe import Lock
 from fast_litellm.exceptions import TokenizerConfigError
 
 __all__ = ["AnthropicTokenizer", "anthropic_tokenizer_path", "get_anthropic_tokenizer"]
@@ -149,7 +149,7 @@ class AnthropicTokenizer:
         ordered = sorted(specials, key=len, reverse=True)
         self._special_re = re.compile("|".join(map(re.escape, ordered))) if ordered else None
         self._nfkc: Callable[[str], str] | None = None
-        self._nfkc_lock = threading.Lock()
+        self._nfkc_lock = Lock()
 
     @property
     def special_tokens(self) -> Mapping[str, int]:
@@ -262,10 +262,10 @@ class AnthropicTokenizer:
         return total
 
     @property
-    def whole_texts(self) -> tuple[int, int]:
-        """(address of the native encoding, slice length that counts each text whole), for
-        C code that counts on it while this object lives."""
-        return self._vocab.address, _WHOLE
+    def whole_texts(self) -> tuple[Any, int]:
+        """(handle of the native encoding, slice length that counts each text whole), for C code
+        that counts on it (native/pymessages.c holds the handle while it does)."""
+        return self._vocab.handle, _WHOLE
 
     def count_messages(self, messages: list[Any], max_chars: int) -> int | None:
         """litellm's per-message sum for a list of dicts of plain ASCII str values (see
@@ -285,9 +285,18 @@ class AnthropicTokenizer:
         return ids
 
 
-@functools.lru_cache(maxsize=4)
+_load_lock = Lock()
+
+
 def get_anthropic_tokenizer(path: str | None = None) -> AnthropicTokenizer:
-    """The native tokenizer for ``path`` (default: litellm's bundled Anthropic JSON), loaded once."""
+    """The native tokenizer for ``path`` (default: litellm's bundled Anthropic JSON), loaded once:
+    threads that ask at the same moment wait for the one load (a fork-safe lock)."""
+    with _load_lock:
+        return _load(path)
+
+
+@functools.lru_cache(maxsize=4)
+def _load(path: str | None) -> AnthropicTokenizer:
     source = Path(path) if path is not None else anthropic_tokenizer_path()
     with source.open("r", encoding="utf-8") as f:
         config = json.load(f)

@@ -27,13 +27,13 @@ gate's count of native calls, which it keeps anyway.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from enum import Enum
 from typing import Any
 
 from fast_litellm._flags import BreakerSettings
+from fast_litellm._forksafe import Lock
 
 __all__ = ["BreakerState", "CircuitBreaker", "Permit"]
 
@@ -79,7 +79,7 @@ class CircuitBreaker:
         self._count = 0
         self._settings = settings
         self._clock = clock
-        self._lock = threading.Lock()
+        self._lock = Lock()
         self._listeners: list[Listener] = []
         self.state = _CLOSED
         self.closed = True

@@ -25,13 +25,13 @@ from __future__ import annotations
 import json
 import logging
 import os
-import threading
 from collections.abc import Callable, Mapping
 from enum import Enum
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
+from fast_litellm._forksafe import RLock
 from fast_litellm.exceptions import ConfigError
 
 __all__ = [
@@ -431,7 +431,7 @@ class _Holder:
     """The current snapshot (read without a lock) and the listeners told of each swap."""
 
     def __init__(self) -> None:
-        self.lock = threading.RLock()
+        self.lock = RLock()
         self.snapshot: FlagSnapshot | None = None
         self.listeners: list[Callable[[FlagSnapshot], None]] = []
 

@@ -19,7 +19,6 @@ native error.  Every path is timed into the feature's ``FeatureStats``.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from time import perf_counter_ns
@@ -28,6 +27,7 @@ from typing import Any, Final
 from fast_litellm import _flags, _rollout
 from fast_litellm._breaker import BreakerState, CircuitBreaker, Permit
 from fast_litellm._flags import FeatureFlag, FlagSnapshot, Mode
+from fast_litellm._forksafe import Lock
 from fast_litellm._monitor import SAMPLE_EVERY, SAMPLES, FeatureStats
 
 __all__ = ["NOT_COVERED", "Gate", "gate", "gates"]
@@ -267,7 +267,7 @@ class Gate:
 
 class _Registry:
     def __init__(self) -> None:
-        self.lock = threading.Lock()
+        self.lock = Lock()
         self.gates: dict[str, Gate] = {}
 
 

@@ -25,6 +25,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from fast_litellm._forksafe import Lock
 from fast_litellm._gate import NOT_COVERED, Gate
 from fast_litellm._litellm_backend import RememberedCatalog, hf_backend_is_python
 from fast_litellm._monitor import SAMPLE_EVERY, SAMPLES
@@ -60,7 +61,7 @@ _ENTRY_NAMES = tuple(sys.intern(name) for name in (
     "litellm.rust_bridge.catalog", "_huggingface_tokenizer_backend", "decision", "tokenizer_dispatch",
     "HUGGINGFACE_CONTEXT", "RULES", "rollout", "_decision"))
 _entry_context: list[Any] = [None] * len(_ENTRY_CONTEXT)
-_vocab_addresses: dict[str, int] = {}  # fixed model name -> native encoding, as _vocabs_by_model
+_vocab_handles: dict[str, Any] = {}  # fixed model name -> native encoding's handle, as _vocabs_by_model
 
 
 def _set_context(**fields: Any) -> None:
@@ -69,7 +70,7 @@ def _set_context(**fields: Any) -> None:
         _entry_context[_ENTRY_CONTEXT.index(name)] = value
 
 
-_set_context(vocabs=_vocab_addresses, hf_python=hf_backend_is_python, hf_remembered=RememberedCatalog,
+_set_context(vocabs=_vocab_handles, hf_python=hf_backend_is_python, hf_remembered=RememberedCatalog,
              legacy=_LEGACY_MODEL, default_model="gpt-3.5-turbo", samples=SAMPLES, untimed_mask=SAMPLE_EVERY - 1)
 
 # The model functions the C entry reproduces (native/pymessages.c model_rules), as litellm 1.106
@@ -91,7 +92,9 @@ def model_rules_codes(utils: Any, module: Any) -> tuple[Any, ...] | None:
 
     codes = []
     for owner, name, digest in _MODEL_RULES:
-        function = getattr(utils if owner == "utils" else module, name, None)
+        function: Any = getattr(utils if owner == "utils" else module, name, None)
+        if function is None:
+            return None
         try:
             source = inspect.getsource(function)
         except (OSError, TypeError):
@@ -159,16 +162,19 @@ def _bundled_anthropic_on_python(kind: str, utils: Any) -> bool:
 
 
 _anthropic_tokenizer: list[AnthropicTokenizer] = []  # litellm's bundled tokenizer, natively, once loaded
+_anthropic_lock = Lock()
 
 
 def _load_anthropic_tokenizer() -> AnthropicTokenizer:
+    """The native Anthropic tokenizer, loaded once (threads asking at the same time wait for it)."""
     from fast_litellm._anthropic import get_anthropic_tokenizer
 
-    if not _anthropic_tokenizer:
-        tokenizer = get_anthropic_tokenizer()
-        _anthropic_tokenizer.append(tokenizer)
-        address, whole = tokenizer.whole_texts
-        _set_context(whole=whole, anthropic=address)  # in this order: the entry reads whole once anthropic is set
+    with _anthropic_lock:
+        if not _anthropic_tokenizer:
+            tokenizer = get_anthropic_tokenizer()
+            handle, whole = tokenizer.whole_texts
+            _set_context(whole=whole, anthropic=handle)  # in this order: the entry reads whole once anthropic is set
+            _anthropic_tokenizer.append(tokenizer)
     return _anthropic_tokenizer[0]
 
 
@@ -280,7 +286,7 @@ def _vocab_for_model(fixed_model: str) -> Any:
         vocab = _vocab(_encoding_name(fixed_model))
         if len(_vocabs_by_model) < 256:  # names are few; a caller inventing names stays bounded
             _vocabs_by_model[fixed_model] = vocab
-            _vocab_addresses[fixed_model] = vocab.address  # vocab lives on in _vocab's cache and above
+            _vocab_handles[fixed_model] = vocab.handle
     return vocab
 
 
@@ -454,12 +460,12 @@ def native_token_counter(
             # call (native/pymessages.c); any other shape is walked below.
             if anthropic:
                 tokenizer = _anthropic_tokenizer[0] if _anthropic_tokenizer else _load_anthropic_tokenizer()
-                total = tokenizer.count_messages(messages, _Litellm.max_exact_chars)
+                counted = tokenizer.count_messages(messages, _Litellm.max_exact_chars)
             else:
                 vocab = _vocabs_by_model.get(fixed) or _vocab_for_model(fixed)
-                total = vocab.count_messages(messages, _Litellm.chunk_chars, _Litellm.max_exact_chars)
-            if total is not None:
-                return total + 3 if count_response_tokens is False else total
+                counted = vocab.count_messages(messages, _Litellm.chunk_chars, _Litellm.max_exact_chars)
+            if counted is not None:
+                return counted + 3 if count_response_tokens is False else counted
         walked = _messages(messages, strings, bool(use_default_image_token_count), tc)
         if walked is NOT_COVERED:
             return NOT_COVERED
@@ -482,17 +488,24 @@ def native_token_counter(
         return NOT_COVERED
     if anthropic:
         return _anthropic_count(strings, total, counted_tools, tc)
+    limit = _Litellm.max_exact_chars
+    if len(strings) == 1:
+        joined = strings[0]
+        if len(joined) > limit:
+            return NOT_COVERED  # litellm estimates from samples above its exact limit
+    elif sum(map(len, strings)) > limit and any(len(s) > limit for s in strings):
+        return NOT_COVERED  # the same, checked before any copy is made
+    else:
+        joined = "".join(strings)
     try:
         if len(strings) == 1:
-            blob = strings[0].encode()
-        elif "".join(strings).isascii():  # O(1) once joined: ASCII is its own UTF-8, "\xff" is 0xFF in latin-1
+            blob = joined.encode()
+        elif joined.isascii():  # O(1): ASCII is its own UTF-8, "\xff" is 0xFF in latin-1
             blob = "\xff".join(strings).encode("latin-1")
         else:
             blob = b"\xff".join([s.encode() for s in strings])
     except UnicodeEncodeError:
         return NOT_COVERED  # lone surrogates: litellm's slices see them one by one
-    if len(blob) > _Litellm.max_exact_chars and any(len(s) > _Litellm.max_exact_chars for s in strings):
-        return NOT_COVERED  # litellm estimates from samples above its exact limit
     vocab = _vocabs_by_model.get(fixed) or _vocab_for_model(fixed)
     if counted_tools is not None:
         tools_tokens = _tools_tokens(tc, vocab, counted_tools, _tiktoken_block)
@@ -551,10 +564,10 @@ def encode_entry(gate: Gate) -> Callable[..., Any]:
     return _entry(gate, "encode")
 
 
-def set_encode_vocabulary(ints: tuple[int, ...], address: int) -> None:
+def set_encode_vocabulary(ints: tuple[int, ...], handle: Any) -> None:
     """The default encoding of litellm.encode, for its C entry (which reads the int table once
-    the address is set)."""
-    _set_context(encode_ints=ints, encode_vocab=address)
+    the handle is set)."""
+    _set_context(encode_ints=ints, encode_vocab=handle)
 
 
 def load_litellm() -> None:

@@ -13,12 +13,12 @@ from __future__ import annotations
 import importlib.metadata
 import logging
 import sys
-import threading
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from fast_litellm import _flags
 from fast_litellm._flags import Mode
+from fast_litellm._forksafe import RLock
 from fast_litellm._gate import Gate, gate
 from fast_litellm._litellm_token_counter import (
     make_core_token_counter,
@@ -106,7 +106,7 @@ class _State:
     """What is installed; guarded by ``lock`` for writers, read freely."""
 
     def __init__(self) -> None:
-        self.lock = threading.RLock()
+        self.lock = RLock()
         self.requested = False  # apply_acceleration() called and not undone
         self.originals: dict[tuple[str, str], Callable[..., Any]] = {}
         self.wrappers: dict[tuple[str, str], Callable[..., Any]] = {}

@@ -8,12 +8,12 @@ always agree.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 from fast_litellm._breaker import BreakerState
 from fast_litellm._flags import Mode
+from fast_litellm._forksafe import Lock
 from fast_litellm._gate import Gate, gates
 
 __all__ = [
@@ -245,7 +245,7 @@ class _Collector:
 
 
 _registered: dict[int, _Collector] = {}
-_registered_lock = threading.Lock()
+_registered_lock = Lock()
 
 
 def register_prometheus_collector(registry: Any = None) -> Any:
