@@ -78,9 +78,12 @@ def get_encoding(name: str) -> Encoding:
 
     Imported lazily so that ``import fast_litellm`` stays cheap.
     """
-    from fast_litellm.tokenizer import get_encoding as _get_encoding
+    from fast_litellm import _forksafe
 
-    return _get_encoding(name)
+    with _forksafe.loading():  # the first call imports the tokenizer: a fork waits for it
+        from fast_litellm.tokenizer import get_encoding as _get_encoding
+
+        return _get_encoding(name)
 
 
 def _instrument() -> None:

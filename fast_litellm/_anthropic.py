@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from fast_litellm._bindings.tokens import NativeVocabulary
-from fast_litellm._forksafe import Lock
+from fast_litellm._forksafe import Lock, loading
 from fast_litellm.exceptions import TokenizerConfigError
 
 __all__ = ["AnthropicTokenizer", "anthropic_tokenizer_path", "get_anthropic_tokenizer"]
@@ -196,7 +196,7 @@ class AnthropicTokenizer:
         """tokenizers' own NFKC normalizer on ``text``."""
         nfkc = self._nfkc
         if nfkc is None:
-            with self._nfkc_lock:
+            with loading(), self._nfkc_lock:
                 if self._nfkc is None:
                     from tokenizers.normalizers import NFKC
 
@@ -291,7 +291,7 @@ _load_lock = Lock()
 def get_anthropic_tokenizer(path: str | None = None) -> AnthropicTokenizer:
     """The native tokenizer for ``path`` (default: litellm's bundled Anthropic JSON), loaded once:
     threads that ask at the same moment wait for the one load (a fork-safe lock)."""
-    with _load_lock:
+    with loading(), _load_lock:
         return _load(path)
 
 

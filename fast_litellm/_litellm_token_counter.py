@@ -25,7 +25,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from fast_litellm._forksafe import Lock
+from fast_litellm._forksafe import Lock, loading
 from fast_litellm._gate import NOT_COVERED, Gate
 from fast_litellm._litellm_backend import RememberedCatalog, hf_backend_is_python
 from fast_litellm._monitor import SAMPLE_EVERY, SAMPLES
@@ -137,7 +137,8 @@ def _encoding_name(fixed_model: str) -> str:
     """litellm's openai_tokenizer_encoding_name after _fix_model_name (tiktoken's static tables)."""
     if "gpt-4o" in fixed_model:
         return "o200k_base"
-    import tiktoken.model
+    with loading():
+        import tiktoken.model
 
     try:
         return tiktoken.model.encoding_name_for_model(fixed_model)
@@ -147,9 +148,10 @@ def _encoding_name(fixed_model: str) -> str:
 
 @functools.lru_cache(maxsize=8)
 def _vocab(encoding_name: str) -> Any:
-    from fast_litellm.tokenizer import get_encoding
+    with loading():
+        from fast_litellm.tokenizer import get_encoding
 
-    return get_encoding(encoding_name)._vocab
+        return get_encoding(encoding_name)._vocab
 
 
 def _bundled_anthropic_on_python(kind: str, utils: Any) -> bool:
@@ -167,9 +169,9 @@ _anthropic_lock = Lock()
 
 def _load_anthropic_tokenizer() -> AnthropicTokenizer:
     """The native Anthropic tokenizer, loaded once (threads asking at the same time wait for it)."""
-    from fast_litellm._anthropic import get_anthropic_tokenizer
+    with loading(), _anthropic_lock:
+        from fast_litellm._anthropic import get_anthropic_tokenizer
 
-    with _anthropic_lock:
         if not _anthropic_tokenizer:
             tokenizer = get_anthropic_tokenizer()
             handle, whole = tokenizer.whole_texts
@@ -233,7 +235,8 @@ _plain_key: list[Callable[[Any, int], bytes | None]] = []  # the native key, imp
 
 def _tools_key(tools: Any) -> bytes | None:
     if not _plain_key:  # imported here: importing this module must not load the extension
-        from fast_litellm._bindings.plain import plain_key
+        with loading():
+            from fast_litellm._bindings.plain import plain_key
 
         _plain_key.append(plain_key)
     return _plain_key[0](tools, _TOOLS_MEMO_MAX_CHARS)

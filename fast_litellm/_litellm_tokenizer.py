@@ -17,6 +17,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from fast_litellm._forksafe import loading
 from fast_litellm._gate import NOT_COVERED, Gate
 from fast_litellm._litellm_token_counter import encode_entry, load_litellm, set_encode_vocabulary
 
@@ -37,10 +38,12 @@ class _Native:
     def load(cls) -> Any:
         if cls.vocab is None and not cls.failed:
             try:
-                from fast_litellm.tokenizer import get_encoding
+                with loading():
+                    from fast_litellm.tokenizer import get_encoding
 
-                cls.vocab = get_encoding(_DEFAULT_ENCODING)._vocab
-                set_encode_vocabulary(cls.vocab.int_table(), cls.vocab.handle)
+                    vocab = get_encoding(_DEFAULT_ENCODING)._vocab
+                    set_encode_vocabulary(vocab.int_table(), vocab.handle)
+                cls.vocab = vocab
             except Exception:  # noqa: BLE001 - any failure means "use litellm's own"
                 cls.failed = True
                 logger.exception("fast_litellm: native %s unavailable; litellm keeps tiktoken",

@@ -15,7 +15,7 @@ from collections.abc import Callable, Collection, Sequence
 from typing import AbstractSet, Literal
 
 from fast_litellm._bindings.tokens import NativeVocabulary
-from fast_litellm._forksafe import Lock
+from fast_litellm._forksafe import Lock, loading
 from fast_litellm._rank_files import read_rank_file
 from fast_litellm._registry import ENCODINGS, EncodingSpec
 from fast_litellm._workers import MIN_PART_BYTES
@@ -296,7 +296,7 @@ def get_encoding(name: str) -> Encoding:
         raise UnknownEncodingError(
             f"Unknown encoding {name!r}; native encodings: {', '.join(list_encoding_names())}"
         )
-    with _lock:
+    with loading(), _lock:
         enc = _cache.get(name)
         if enc is None:
             vocab = NativeVocabulary(read_rank_file(spec.url, spec.sha256), spec.pattern)

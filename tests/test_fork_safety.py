@@ -90,6 +90,47 @@ class TestForkSafeLock:
         assert offenders == []
 
 
+_module_lock = threading.Lock()  # stands for importlib's lock of a module another thread imports
+
+
+def _child_takes_the_module_lock() -> int:
+    if not _module_lock.acquire(timeout=5):
+        return 1
+    _module_lock.release()
+    return 0
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+class TestLoads:
+    """A fork waits for the first-use loads (imports, tables) of other threads."""
+
+    def test_a_fork_waits_for_a_load(self) -> None:
+        """A thread inside loading() holds a plain lock (as an import holds its module's lock); a
+        fork meanwhile waits for the load, so the child finds the lock free."""
+        inside = threading.Event()
+
+        def load() -> None:
+            with _forksafe.loading(), _module_lock:
+                inside.set()
+                threading.Event().wait(0.3)
+
+        loader = threading.Thread(target=load)
+        loader.start()
+        try:
+            assert inside.wait(10)
+            status = _in_child("_child_takes_the_module_lock")
+        finally:
+            loader.join()
+        assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status
+
+    def test_nested_loads_and_forks_in_a_load(self) -> None:
+        """Loads nest on one thread, and a fork from inside a load does not wait for itself."""
+        with _forksafe.loading(), _forksafe.loading():
+            status = _in_child("_child_takes_held_locks")
+        assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status
+        assert _forksafe._loads == {}
+
+
 class TestNoAddresses:
     """No Python object crosses into C as an address."""
 
