@@ -836,6 +836,7 @@ def main() -> int:
             return [s.encode() for s in seen]
 
         pool20, pool1k = pool(20), pool(1000)
+        pool8 = [b"\0".join(pool20[i:i + 8]) for i in range(0, len(pool20) - 7, 8)]
         # Random lowercase words: ~4 unseen pieces per string, far more than the native per-thread
         # piece cache holds, so every repeat runs the uncached BPE path.
         cold: dict[str, None] = {}
@@ -892,6 +893,13 @@ def main() -> int:
                  {"tiktoken": lambda s, f=tk[e].encode_ordinary: len(f(s)), "native": nat[e].count}, pool20),
                 (f"{e} · encode_ordinary 20 B random words, pool {len(pool_cold):,} (native piece cache cold)",
                  {"tiktoken": tk[e].encode_ordinary, "native": nat[e].encode_ordinary}, pool_cold),
+                # Eight distinct 20 B strings per call (joined by NUL in the pool, split on both sides).
+                (f"{e} · encode_ordinary_batch 8×20 B",
+                 {"tiktoken": lambda s, f=tk[e].encode_ordinary_batch: f(s.split("\0")),
+                  "native": lambda s, f=nat[e].encode_ordinary_batch: f(s.split("\0"))}, pool8),
+                (f"{e} · 8×20 B, both native: loop of count (left) vs count_batch (right)",
+                 {"tiktoken": lambda s, f=nat[e].count: [f(t) for t in s.split("\0")],
+                  "native": lambda s, f=nat[e].count_batch: f(s.split("\0"))}, pool8),
             ]
         rows, data, exact, bad = [], [], True, []
         for label, fns, p in cases:
