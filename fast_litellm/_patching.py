@@ -20,6 +20,7 @@ from fast_litellm import _flags
 from fast_litellm._flags import Mode
 from fast_litellm._forksafe import RLock
 from fast_litellm._gate import Gate, gate
+from fast_litellm._litellm_guards import GUARDED_MODULES, check_feature
 from fast_litellm._litellm_token_counter import (
     make_core_token_counter,
     make_messages_reach_token_count,
@@ -39,7 +40,7 @@ __all__ = [
 
 logger = logging.getLogger("fast_litellm")
 
-SUPPORTED_LITELLM = ((1, 106), (1, 107))  # [min, max) of (major, minor)
+MIN_LITELLM = (1, 106)  # older litellm is never patched; newer is, where its sources are checked ones
 
 WrapperFactory = Callable[[Callable[..., Any], Gate], Callable[..., Any]]
 
@@ -99,7 +100,7 @@ PATCHES: tuple[PatchSpec, ...] = (
 
 WATCHED_MODULES = frozenset(spec.module for spec in PATCHES) | frozenset(
     spec.source[0] for spec in PATCHES
-)
+) | GUARDED_MODULES
 
 
 class _State:
@@ -130,6 +131,8 @@ def native_status() -> tuple[bool, str | None]:
 
 
 def _litellm_supported() -> tuple[bool, str]:
+    """(True, version) for litellm >= MIN_LITELLM; else (False, why).  Whether each feature may
+    patch it is decided by its guards (``_litellm_guards``), not by the version number."""
     try:
         version = importlib.metadata.version("litellm")
     except importlib.metadata.PackageNotFoundError:
@@ -138,9 +141,8 @@ def _litellm_supported() -> tuple[bool, str]:
         major_minor = tuple(int(part) for part in version.split(".")[:2])
     except ValueError:
         return False, f"unrecognised litellm version {version}"
-    low, high = SUPPORTED_LITELLM
-    if not (low <= major_minor < high):
-        return False, f"litellm {version} is outside the supported range >=1.106,<1.107"
+    if major_minor < MIN_LITELLM:
+        return False, f"litellm {version} is older than the oldest supported, 1.106"
     return True, version
 
 
@@ -221,6 +223,7 @@ def apply_acceleration() -> dict[str, dict[str, Any]]:
         snapshot = _flags.current()
         ok, why = native_status()
         supported, version = _litellm_supported() if ok else (False, "")
+        guards = {feature: check_feature(feature) for feature in {spec.feature for spec in PATCHES}}
         for spec in PATCHES:
             flag = snapshot.features[spec.feature]
             if not ok:
@@ -233,6 +236,9 @@ def apply_acceleration() -> dict[str, dict[str, Any]]:
                     spec, f"feature {spec.feature!r} is disabled by {flag.source}")
             elif not supported and spec.module in sys.modules:
                 _state.status[spec.site] = {"patched": False, "reason": version}
+            elif not guards[spec.feature][0] and spec.module in sys.modules:
+                _state.status[spec.site] = _remove_site(
+                    spec, f"left to litellm {version}: {guards[spec.feature][1]}")
             else:
                 _state.status[spec.site] = _apply_site(spec)
         return get_patch_status()
