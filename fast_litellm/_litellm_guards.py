@@ -52,7 +52,8 @@ REPRODUCED: dict[str, dict[tuple[str, str], dict[str, str]]] = {
     # token_counter's walk, its slices and limit, the model -> encoding rule, the Anthropic
     # tokenizer litellm loads (images, messages conversion and the model rules are called live).
     "token_counter": {
-        (_UTILS, "token_counter"): {"1fe11ad74a98f0943134c7ed7f326fb86d02f1bd27b2b4689f8b4e5ab77e19e3": _V106},
+        (_UTILS, "token_counter"): {
+            "1fe11ad74a98f0943134c7ed7f326fb86d02f1bd27b2b4689f8b4e5ab77e19e3": _V106},
         (_UTILS, "_select_tokenizer_helper"): {
             "e7d9bb80eb5e581eb8d880b91213d82e77d88460e0dcc74b476453d5a9e353c4": _V106},
         (_UTILS, "_return_huggingface_tokenizer"): {
@@ -60,7 +61,8 @@ REPRODUCED: dict[str, dict[tuple[str, str], dict[str, str]]] = {
         (_TC, "token_counter"): {"dbb5ae63deccd7cfaeff03f703549c0dd2e9666e20fe02b2da0049d00ba3fe38": _V106},
         (_TC, "messages_reach_token_count"): {
             "22d50fb00e41c19f5708095761ece3d52310cb154fa3086dbc3e205b61bc2f7f": _V106},
-        (_TC, "_MessageCountParams"): {"821f8560b1ec9784ca02b91c5b50d12621327e851ed8f01dcd5bc565e8d5c13a": _V106},
+        (_TC, "_MessageCountParams"): {
+            "821f8560b1ec9784ca02b91c5b50d12621327e851ed8f01dcd5bc565e8d5c13a": _V106},
         (_TC, "_count_messages"): {"30b542104ebffdaee01adf552d8803f6906c3731d8c71c86edee2eaf51d2901e": _V106},
         (_TC, "_count_extra"): {"c7a388892e19b7fbeda0c9d376783d108dbb6a435c55acbfcb8f1e75e251ae2b": _V106},
         (_TC, "_count_function_call_tokens"): {
@@ -71,7 +73,8 @@ REPRODUCED: dict[str, dict[tuple[str, str], dict[str, str]]] = {
             # and unknown block types raise UnsupportedContentTypeError, a ValueError (litellm's own).
             "c9067c2159ecaa82117b426d61ee6cc1ed6ced50840434ee9b3f2e2a9f7602fe": "1.108.14",
         },
-        (_TC, "_get_count_function"): {"82360fef83dfe105f13780113c4c2ae4421de37523eeb27aa426c5ed4666f813": _V106},
+        (_TC, "_get_count_function"): {
+            "82360fef83dfe105f13780113c4c2ae4421de37523eeb27aa426c5ed4666f813": _V106},
         (_TC, "_get_tiktoken_count_function"): {
             "a12e4f7669fe3c1952e318a3a01a469a4a9c49ddcbc0249d92814cc95ef2d260": _V106},
         (_TC, "_get_extrapolating_count_function"): {

@@ -4,7 +4,6 @@ checked (fast_litellm/_litellm_guards.py); anywhere else exactly that feature st
 from __future__ import annotations
 
 import pytest
-
 from _subprocess import run_python
 
 pytest.importorskip("litellm")
@@ -37,9 +36,10 @@ class TestUnknownLitellm:
         original = tc._count_extra
         # The same behaviour from another source, as an unknown release would have it.
         source = "def _count_extra(*args, **kwargs):\\n    return original(*args, **kwargs) + 0\\n"
-        linecache.cache["<unknown litellm>"] = (len(source), None, source.splitlines(True), "<unknown litellm>")
+        name = "<unknown litellm>"
+        linecache.cache[name] = (len(source), None, source.splitlines(True), name)
         namespace = {"original": original}
-        exec(compile(source, "<unknown litellm>", "exec"), namespace)
+        exec(compile(source, name, "exec"), namespace)
         tc._count_extra = namespace["_count_extra"]
         status = fast_litellm.apply_acceleration()
         def patched(feature):
@@ -51,7 +51,7 @@ class TestUnknownLitellm:
         again = fast_litellm.apply_acceleration()
         print(json.dumps({"tokenizer": patched("tokenizer"), "token_counter": patched("token_counter"),
                           "reason": reasons[0], "count": count,
-                          "after": sorted({v["patched"] for k, v in again.items() if k == "litellm.token_counter"}),
+                          "after": [v["patched"] for k, v in again.items() if k == "litellm.token_counter"],
                           "encode_native": getattr(litellm.encode, "__fast_litellm__", False)}))
         """
 
