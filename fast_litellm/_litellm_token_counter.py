@@ -238,7 +238,7 @@ def _tools_key(tools: Any) -> bytes | None:
         with loading():
             from fast_litellm._bindings.plain import plain_key
 
-        _plain_key.append(plain_key)
+        _plain_key[:] = [plain_key]  # one store: threads that race here write the same function
     return _plain_key[0](tools, _TOOLS_MEMO_MAX_CHARS)
 
 

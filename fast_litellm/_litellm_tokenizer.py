@@ -62,7 +62,7 @@ def _uses_tiktoken(model: object) -> bool:
         litellm, utils = sys.modules.get("litellm"), sys.modules.get("litellm.utils")
         if litellm is None or utils is None:
             return False
-        _modules.extend((litellm, utils))
+        _modules[:] = (litellm, utils)  # one store, atomic under the GIL (threads may race here)
     litellm, utils = _modules
     if getattr(litellm, "disable_hf_tokenizer_download", False) is True:
         return True

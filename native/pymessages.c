@@ -19,7 +19,7 @@
  * the Python path does that), longer than max_chars (litellm estimates those)
  * or, with FL_MSG_NO_LT, holding '<' (the Anthropic tokenizer's added tokens).
  *
- CPython only, like pylist.c: its functions are methods of
+ * CPython only, like pylist.c: its functions are methods of
  * fast_litellm._native_py (pymodule.c), called with the GIL held.  The walk
  * calls no Python code (exact types only, so no __eq__ or __hash__ of a
  * subclass runs and nothing can change the objects under it).  The strings

@@ -551,6 +551,9 @@ def _summary(probe: str, outcomes: list[Outcome]) -> str:
     built = [o.info["anthropic_tokenizers"] for o in outcomes if o.info.get("anthropic_tokenizers")]
     if built:
         line += f"  anthropic_tokenizers_built_per_run={min(built)}-{max(built)}"
+    failed = next((o for o in outcomes if o.kind != "ok"), None)
+    if failed is not None:  # what the first failed run said, even without -v
+        line += "\n  first failure: " + failed.describe()[-2000:].replace("\n", "\n  ")
     return line
 
 

@@ -136,7 +136,8 @@ class TestNoAddresses:
 
     def test_bindings_pass_no_ids(self) -> None:
         """The bindings never call id(): objects go to C as arguments of _native_py's methods."""
-        calls = {str(path.name): re.findall(r"(?<![\w.])id\(", path.read_text()) for path in BINDINGS.glob("*.py")}
+        calls = {str(path.name): re.findall(r"(?<![\w.])id\(", path.read_text())
+                 for path in BINDINGS.glob("*.py")}
         assert {name: found for name, found in calls.items() if found} == {}
 
 
@@ -173,7 +174,8 @@ class TestPool:
         threads started for the call."""
         idents: set[int] = set()
         for _ in range(20):
-            idents.update(_workers.run_parts(lambda a, b: threading.get_ident(), [(0, 1), (1, 2), (2, 3)])[1:])
+            runs = _workers.run_parts(lambda a, b: threading.get_ident(), [(0, 1), (1, 2), (2, 3)])
+            idents.update(runs[1:])
         pool_threads = {t.ident for t in threading.enumerate() if t.name.startswith("fast_litellm-batch")}
         assert idents <= pool_threads
         assert 1 <= len(idents) <= _workers.POOL_THREADS
@@ -190,3 +192,44 @@ class TestPool:
 
 def _child_runs_parts() -> int:
     return 0 if _workers.run_parts(lambda a, b: a + b, [(0, 1), (1, 2), (2, 3)]) == [1, 3, 5] else 1
+
+
+class TestLazyModuleState:
+    """Module-level state filled on first use stays whole when threads fill it at the same moment."""
+
+    def test_litellm_modules_filled_once(self) -> None:
+        """Eight threads released together into _uses_tiktoken with its module cache empty, 300
+        times: none fails (extending the cache twice made it four items long: a native error, then
+        litellm's own encode, which the litellm.encode probe saw once in 50 runs)."""
+        pytest.importorskip("litellm")
+        import sys
+
+        import litellm  # noqa: F401
+        import litellm.utils  # noqa: F401
+
+        from fast_litellm import _litellm_tokenizer
+
+        errors: list[BaseException] = []
+        interval = sys.getswitchinterval()
+        sys.setswitchinterval(1e-6)
+        try:
+            for _ in range(300):
+                _litellm_tokenizer._modules.clear()
+                start = threading.Barrier(8)
+
+                def work() -> None:
+                    start.wait()
+                    try:
+                        _litellm_tokenizer._uses_tiktoken("gpt-4o")
+                    except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+                        errors.append(exc)
+
+                threads = [threading.Thread(target=work) for _ in range(8)]
+                for t in threads:
+                    t.start()
+                for t in threads:
+                    t.join()
+        finally:
+            sys.setswitchinterval(interval)
+        assert errors == []
+        assert len(_litellm_tokenizer._modules) == 2
