@@ -104,7 +104,7 @@ class NativeVocabulary:
         """A builtin ``f(text)`` that encodes (kind "encode": the list of ids; builds the int
         table) or counts (kind "count") an exact str in one C call, and returns
         ``fallback(text)`` for anything else (another type, lone surrogates, a failure):
-        ``fl_str_function``."""
+        ``_native_py.str_function`` (native/pylist.c)."""
         if not CPYTHON:  # pragma: no cover
             return fallback
         kinds = {"encode": lib.FL_STR_ENCODE, "count": lib.FL_STR_COUNT}
@@ -135,17 +135,15 @@ class NativeVocabulary:
             ints = self._ints = self._lazy.setdefault("ints", tuple(range(self.max_rank)))
         return ints
 
-    def _to_list(self, buf: Any, n: int) -> list[int]:
+    @staticmethod
+    def _to_list(buf: Any, n: int) -> list[int]:  # pragma: no cover - not CPython (it has ids_to_list)
         """The Python list of the n ids in buf (memory of the caller's own call)."""
-        if not CPYTHON:  # pragma: no cover - the tests run on CPython
-            if n < _ARRAY_MIN:
-                unpacked: list[int] = ffi.unpack(buf, n)
-                return unpacked
-            ids = array.array(_U32)
-            ids.frombytes(ffi.buffer(buf, 4 * n))
-            return ids.tolist()
-        filled: list[int] = _ids_to_list(ffi.buffer(buf, 4 * n), 0, n, self._ints or self.int_table())
-        return filled
+        if n < _ARRAY_MIN:
+            unpacked: list[int] = ffi.unpack(buf, n)
+            return unpacked
+        ids = array.array(_U32)
+        ids.frombytes(ffi.buffer(buf, 4 * n))
+        return ids.tolist()
 
     def encode(self, data: bytes) -> list[int]:
         """Ids of UTF-8 ``data`` as ordinary text."""
@@ -220,7 +218,7 @@ class NativeVocabulary:
                        no_lt: bool = False) -> int | None:
         """litellm's token_counter sum for a list of dicts of ASCII str values (3 per message,
         1 per "name", each string counted in slices of ``chunk_chars`` characters), walked and
-        counted in one native call; None for any other shape (see ``fl_count_messages``)."""
+        counted in one native call; None for any other shape (``_native_py.count_messages``)."""
         if not CPYTHON:  # pragma: no cover
             return None
         total: int | None = _count_messages(self.handle, messages, chunk_chars, max_chars,
