@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from fast_litellm import _flags, _import_hook
@@ -73,17 +74,23 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'fast_litellm' has no attribute {name!r}")
 
 
+_tokenizer_get_encoding: list[Callable[[str], Encoding]] = []  # set once the tokenizer is imported
+
+
 def get_encoding(name: str) -> Encoding:
     """The native tiktoken-compatible encoding ``name`` (see fast_litellm.tokenizer).
 
-    Imported lazily so that ``import fast_litellm`` stays cheap.
+    Imported lazily so that ``import fast_litellm`` stays cheap; the first call's import runs as a
+    load a fork waits for (``_forksafe.loading``), later calls go straight to the cache.
     """
-    from fast_litellm import _forksafe
+    if not _tokenizer_get_encoding:
+        from fast_litellm import _forksafe
 
-    with _forksafe.loading():  # the first call imports the tokenizer: a fork waits for it
-        from fast_litellm.tokenizer import get_encoding as _get_encoding
+        with _forksafe.loading():
+            from fast_litellm.tokenizer import get_encoding as _get_encoding
 
-        return _get_encoding(name)
+        _tokenizer_get_encoding[:] = [_get_encoding]  # one store: racing threads write the same function
+    return _tokenizer_get_encoding[0](name)
 
 
 def _instrument() -> None:

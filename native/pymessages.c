@@ -740,25 +740,27 @@ static PyMethodDef encode_entry_def = {
     "fast-litellm's C entry of litellm.encode: the ids, or None for the Python path.",
 };
 
-/* token_counter_entry(state) and encode_entry(state): the entries, bound to state (see above). */
+/* An entry of def bound to args[0], the state (see above). */
+static PyObject *make_entry(PyMethodDef *def, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 1) {
+        PyErr_Format(PyExc_TypeError, "%s(state) takes one argument", def->ml_name);
+        return NULL;
+    }
+    return fl_builtin(def, args[0], ST_SIZE);
+}
+
+/* token_counter_entry(state) and encode_entry(state). */
 PyObject *fl_py_token_counter_entry(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)self;
-    if (nargs != 1) {
-        PyErr_SetString(PyExc_TypeError, "token_counter_entry(state)");
-        return NULL;
-    }
-    return fl_builtin(&entry_def, args[0], ST_SIZE);
+    return make_entry(&entry_def, args, nargs);
 }
 
 PyObject *fl_py_encode_entry(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)self;
-    if (nargs != 1) {
-        PyErr_SetString(PyExc_TypeError, "encode_entry(state)");
-        return NULL;
-    }
-    return fl_builtin(&encode_entry_def, args[0], ST_SIZE);
+    return make_entry(&encode_entry_def, args, nargs);
 }
 
 /* ---- The key of the tools memo ------------------------------------------------ */

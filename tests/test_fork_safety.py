@@ -10,7 +10,9 @@ from __future__ import annotations
 import os
 import re
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -22,32 +24,36 @@ BINDINGS = Path(__file__).resolve().parent.parent / "fast_litellm" / "_bindings"
 PACKAGE = BINDINGS.parent
 
 
-def _in_child(check: str) -> int:
-    """Fork; the child runs ``check`` (a callable's name in this module's globals) with a 10 s
-    alarm and exits with its result (0 good); the parent returns the child's exit status."""
+def _in_child(check: Callable[[], int]) -> int:
+    """Fork; the child runs ``check`` with a 10 s alarm and exits with its result (0 good); the
+    parent returns the child's wait status."""
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child
         import signal
 
         signal.alarm(10)  # a hang kills the child, which the parent sees as a signal
         try:
-            os._exit(globals()[check]())
+            os._exit(check())
         except BaseException:
             os._exit(3)
     _, status = os.waitpid(pid, 0)
     return status
 
 
+def _takes(*locks: Any) -> Callable[[], int]:
+    """A child check: 0 if it acquires each of ``locks`` within 5 s, else 1."""
+    def check() -> int:
+        for lock in locks:
+            if not lock.acquire(timeout=5):
+                return 1
+            lock.release()
+        return 0
+
+    return check
+
+
 _held = _forksafe.Lock()
 _held_r = _forksafe.RLock()
-
-
-def _child_takes_held_locks() -> int:
-    for lock in (_held, _held_r):
-        if not lock.acquire(timeout=5):
-            return 1
-        lock.release()
-    return 0
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
@@ -67,7 +73,7 @@ class TestForkSafeLock:
         holder.start()
         try:
             assert taken.wait(10)
-            status = _in_child("_child_takes_held_locks")
+            status = _in_child(_takes(_held, _held_r))
         finally:
             done.set()
             holder.join()
@@ -93,13 +99,6 @@ class TestForkSafeLock:
 _module_lock = threading.Lock()  # stands for importlib's lock of a module another thread imports
 
 
-def _child_takes_the_module_lock() -> int:
-    if not _module_lock.acquire(timeout=5):
-        return 1
-    _module_lock.release()
-    return 0
-
-
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 class TestLoads:
     """A fork waits for the first-use loads (imports, tables) of other threads."""
@@ -118,7 +117,7 @@ class TestLoads:
         loader.start()
         try:
             assert inside.wait(10)
-            status = _in_child("_child_takes_the_module_lock")
+            status = _in_child(_takes(_module_lock))
         finally:
             loader.join()
         assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status
@@ -126,7 +125,7 @@ class TestLoads:
     def test_nested_loads_and_forks_in_a_load(self) -> None:
         """Loads nest on one thread, and a fork from inside a load does not wait for itself."""
         with _forksafe.loading(), _forksafe.loading():
-            status = _in_child("_child_takes_held_locks")
+            status = _in_child(_takes(_held, _held_r))
         assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status
         assert _forksafe._loads == {}
 
@@ -186,7 +185,7 @@ class TestPool:
         """After a fork, the child's large batch runs (on a pool of its own) instead of waiting
         for the parent's threads."""
         _workers.run_parts(lambda a, b: a, [(0, 1), (1, 2)])  # the parent's pool exists
-        status = _in_child("_child_runs_parts")
+        status = _in_child(_child_runs_parts)
         assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status
 
 
