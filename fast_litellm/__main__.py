@@ -58,7 +58,8 @@ def _status(args: argparse.Namespace) -> int:
                      feature["breaker_state"], feature["errors"], ", ".join(feature["patched_sites"]) or "-"])
     print(_table(["feature", "state", "percent", "set by", "breaker", "errors", "patched sites"], rows))
     print("\npatch sites:")
-    rows = [[site, "native" if state["patched"] else "python", state.get("reason", "")]
+    rows = [[site, "native" if state["patched"] else "absent" if state.get("present") is False else "python",
+             state.get("reason", "")]
             for site, state in health["patches"].items()]
     print(_table(["site", "path", "reason"], rows))
     print("\nperformance (latency in us):")

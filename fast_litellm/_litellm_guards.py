@@ -21,13 +21,22 @@ import inspect
 import sys
 from typing import Any
 
-__all__ = ["GUARDED_MODULES", "REPRODUCED", "check_feature"]
+__all__ = ["ABSENT", "GUARDED_MODULES", "REPRODUCED", "check_feature"]
 
 _UTILS = "litellm.utils"
 _TC = "litellm.litellm_core_utils.token_counter"
 
-# 1.106.2, 1.106.12 and 1.108.14 share every source below unless a second hash is listed.
+# Versions at each hash: 1.106.2, 1.106.12 and 1.108.14 share the sources marked _V106, and
+# 1.109.3 and 1.110.2 those marked _V109.
 _V106 = "1.106.2-1.108.14"
+_V109 = "1.109.3-1.110.2"
+# A function that litellm before 1.109 does not have: its absence is as checked as its source.
+ABSENT = "absent"
+
+
+def _new_in_1109(digest: str) -> dict[str, str]:
+    return {ABSENT: "1.106.2-1.108.14", digest: _V109}
+
 
 REPRODUCED: dict[str, dict[tuple[str, str], dict[str, str]]] = {
     # litellm.utils.encode / decode with the tokenizer litellm selects (cl100k_base unless
@@ -51,45 +60,112 @@ REPRODUCED: dict[str, dict[tuple[str, str], dict[str, str]]] = {
     },
     # token_counter's walk, its slices and limit, the model -> encoding rule, the Anthropic
     # tokenizer litellm loads (images, messages conversion and the model rules are called live).
+    # 1.109 changed the rules (fast_litellm/_litellm_token_counter.py follows both sets): the
+    # encoding follows the name as written and litellm's tables, tool_choice, text blocks whose
+    # text is falsy, compaction summaries, chat-template tools (litellm's), inline images.
     "token_counter": {
         (_UTILS, "token_counter"): {
-            "1fe11ad74a98f0943134c7ed7f326fb86d02f1bd27b2b4689f8b4e5ab77e19e3": _V106},
+            "1fe11ad74a98f0943134c7ed7f326fb86d02f1bd27b2b4689f8b4e5ab77e19e3": "1.106.2-1.110.2"},
         (_UTILS, "_select_tokenizer_helper"): {
-            "e7d9bb80eb5e581eb8d880b91213d82e77d88460e0dcc74b476453d5a9e353c4": _V106},
+            "e7d9bb80eb5e581eb8d880b91213d82e77d88460e0dcc74b476453d5a9e353c4": _V106,
+            "08f73e2713db89f26e1a8e93895937cc5084e53db37b99d1dde9dca83d51d4e1": _V109},
         (_UTILS, "_return_huggingface_tokenizer"): {
-            "ecc0dd6286d9bb5d6fe2af9390839be49bf89ec9c5a040d2c4a4de6ef815ac67": _V106},
-        (_TC, "token_counter"): {"dbb5ae63deccd7cfaeff03f703549c0dd2e9666e20fe02b2da0049d00ba3fe38": _V106},
+            "ecc0dd6286d9bb5d6fe2af9390839be49bf89ec9c5a040d2c4a4de6ef815ac67": _V106,
+            "928cfa64a53d684e6ea0e977f962d2c2593f29c099d2aba23db5d678fdf3ceeb": _V109},
+        (_TC, "token_counter"): {
+            "dbb5ae63deccd7cfaeff03f703549c0dd2e9666e20fe02b2da0049d00ba3fe38": _V106,
+            "3d5cb5f0243edcffeddc8a3e2ca4e2bda8b5047cb1f7d228eb923e7d8443ad80": _V109},
         (_TC, "messages_reach_token_count"): {
-            "22d50fb00e41c19f5708095761ece3d52310cb154fa3086dbc3e205b61bc2f7f": _V106},
+            "22d50fb00e41c19f5708095761ece3d52310cb154fa3086dbc3e205b61bc2f7f": _V106,
+            "46972db9ea4a0c2fbb058a386fe6a7b7d80649295b6a9f855e52645321f3308a": _V109},
         (_TC, "_MessageCountParams"): {
-            "821f8560b1ec9784ca02b91c5b50d12621327e851ed8f01dcd5bc565e8d5c13a": _V106},
-        (_TC, "_count_messages"): {"30b542104ebffdaee01adf552d8803f6906c3731d8c71c86edee2eaf51d2901e": _V106},
-        (_TC, "_count_extra"): {"c7a388892e19b7fbeda0c9d376783d108dbb6a435c55acbfcb8f1e75e251ae2b": _V106},
+            "821f8560b1ec9784ca02b91c5b50d12621327e851ed8f01dcd5bc565e8d5c13a": _V106,
+            "e813b494e68543089b6d3f294971d1e7660a7d3aa5cb8b646d700afcbda8ca91": _V109},
+        (_TC, "_count_messages"): {
+            "30b542104ebffdaee01adf552d8803f6906c3731d8c71c86edee2eaf51d2901e": _V106,
+            "571af5aeb5bb25a0f125236d10fab13a9d084d88713489226594998e56ba2c57": _V109},
+        (_TC, "_count_extra"): {
+            "c7a388892e19b7fbeda0c9d376783d108dbb6a435c55acbfcb8f1e75e251ae2b": _V106,
+            "91916b0256510cb826bcc2173c4fec1e831c6e1604e301f690777405b1754508": "1.109.3",
+            # 1.110: a chat-template tool section may count tool_choice (those go to litellm anyway)
+            "d47417f4efc5d18257bfaa986f9d46b985edb59efebd68c3b4213544206fecc8": "1.110.2"},
         (_TC, "_count_function_call_tokens"): {
-            "f8601da1d6fa98870ba23eb4bd333b8c06233f3cf3ef395572aacde67f432a29": _V106},
+            "f8601da1d6fa98870ba23eb4bd333b8c06233f3cf3ef395572aacde67f432a29": "1.106.2-1.110.2"},
         (_TC, "_count_content_list"): {
             "c706eea38ef9e6cbba660ed159146f58e2288fd6a75c63ecef6cc13420dc022f": "1.106.2-1.106.12",
             # 1.108: search_result blocks are counted (the walk leaves them, like tool_use, to litellm)
             # and unknown block types raise UnsupportedContentTypeError, a ValueError (litellm's own).
             "c9067c2159ecaa82117b426d61ee6cc1ed6ced50840434ee9b3f2e2a9f7602fe": "1.108.14",
+            "d9331ed07ba32094b540de70e6c54b91da8385d3486a6d588c221846ef605b47": "1.109.3",
+            # 1.110: Anthropic server-tool blocks are counted (litellm's, like tool_use)
+            "1d88fc63447f9141cc5464ee58f14087b86365e4b32b984b7a10464980b7d243": "1.110.2",
         },
+        (_TC, "_count_image_tokens"): {
+            "832ad22490f15a1369e04eb4d387f967916f7662c4de573dcf6f18de778d24b0": "1.106.2-1.110.2"},
+        # called live; the walk relies on it fetching nothing unless detail is "high" on a URL
+        (_TC, "calculate_img_tokens"): {
+            "f504caefb4c0241ca12fa4893b4c5b4920f73751c871747009635d45c01cce78": _V106,
+            "dcc93600e18909adb378b9156c011ae4d9f9f1b206f4085e4a02cdfda22a1510": _V109},
         (_TC, "_get_count_function"): {
-            "82360fef83dfe105f13780113c4c2ae4421de37523eeb27aa426c5ed4666f813": _V106},
+            "82360fef83dfe105f13780113c4c2ae4421de37523eeb27aa426c5ed4666f813": "1.106.2-1.110.2"},
         (_TC, "_get_tiktoken_count_function"): {
-            "a12e4f7669fe3c1952e318a3a01a469a4a9c49ddcbc0249d92814cc95ef2d260": _V106},
+            "a12e4f7669fe3c1952e318a3a01a469a4a9c49ddcbc0249d92814cc95ef2d260": "1.106.2-1.110.2"},
         (_TC, "_get_extrapolating_count_function"): {
-            "0d6ab191bf5ba56e02522ea4f3e64823c9ce5730f0da5673049280c1e24516bf": _V106},
+            "0d6ab191bf5ba56e02522ea4f3e64823c9ce5730f0da5673049280c1e24516bf": "1.106.2-1.110.2"},
         (_TC, "_get_exact_count_function"): {
-            "e5d84ff5967917fda5e9fa674b1763dd29b602a9594823908c251892e7073886": _V106},
-        (_TC, "_encoding_count"): {"61f1ca86c6634694f8e80479ac1a31df1407fadf721c38a24409e29569a4c27e": _V106},
+            "e5d84ff5967917fda5e9fa674b1763dd29b602a9594823908c251892e7073886": _V106,
+            "2329e494c055bacef2c39cdb8e43b51ace6146bb7e4e3faa8accae123b62fb4a": _V109},
+        (_TC, "_encoding_count"): {
+            "61f1ca86c6634694f8e80479ac1a31df1407fadf721c38a24409e29569a4c27e": "1.106.2-1.110.2"},
         (_TC, "_evenly_spaced_samples"): {
-            "7290edb477b7d8420b6182b65deecb441b29a772458b836672f3cdc2f7baabac": _V106},
+            "7290edb477b7d8420b6182b65deecb441b29a772458b836672f3cdc2f7baabac": "1.106.2-1.110.2"},
+        # 1.106: reproduced (_encoding_name); 1.109: called once per name and table state, so
+        # what it reads must be what _litellm_token_counter._tables watches (its helpers below).
         (_TC, "openai_tokenizer_encoding_name"): {
-            "61f4d840ce8a1270ad606c2d96ab56ca297cfebd8fb927a40b677397a92279d1": _V106},
+            "61f4d840ce8a1270ad606c2d96ab56ca297cfebd8fb927a40b677397a92279d1": _V106,
+            "af99cf67911be362831832b08a2c2f7bfe4c54c8bcf4fdf674eab534ec37f04b": _V109},
         (_TC, "openai_tokenizer_encoding"): {
-            "94a4edeccfe5682c437097609790e753d07340f284bace89567bfa8655d7e013": _V106},
+            "94a4edeccfe5682c437097609790e753d07340f284bace89567bfa8655d7e013": "1.106.2-1.110.2"},
         (_TC, "uses_legacy_message_accounting"): {
-            "776e6411605df10a18ba3476f77a88184510036a24cdd4194c5bfd322920ef91": _V106},
+            "776e6411605df10a18ba3476f77a88184510036a24cdd4194c5bfd322920ef91": "1.106.2-1.110.2"},
+        (_TC, "_fix_model_name"): {
+            "aa9458c1a9895c7f4d23b429462e08f3139f208c3318a2c0286d27b7ee5dd42c": "1.106.2-1.110.2"},
+        # New in 1.109 (absent before it).
+        (_TC, "_count_tool_choice"): _new_in_1109("a5b80f403930820ec69e7db9dbe9ba728f6c7303be0bb562a0e67173ef7cc08a"),
+        (_TC, "_count_tool_definitions"): _new_in_1109(
+            "e8658f94e98996a0d4efbde9d40f6d5e719d1f21579ade7a2fb220dd920510cb"),
+        (_TC, "_compaction_summaries"): _new_in_1109(
+            "facc908787417011892a1e875bea617e030f58fb9c5b2e5a11d3140eb838c1bc"),
+        (_TC, "_openai_model_name"): _new_in_1109("73d5a7407ce28507902e245b83807ab74238e2b973d7a33b109cebab86cf71f9"),
+        (_TC, "_listed_openai_model_name"): _new_in_1109(
+            "f137cd715dcd6fa3e50728b25c8513fd2a8383663edc9bf30bcdaa897d26bef3"),
+        (_TC, "_is_openai_cost_map_model"): _new_in_1109(
+            "3ec2031502b836ca5b29f2e60eda454a426fb1f8b13da99fc3ef25057817d707"),
+        (_TC, "_is_azure_openai_text_model"): _new_in_1109(
+            "706edf8a7b4a0d97bf6bf8e9a6ca63831ea7afce54422feca08e42403e37b010"),
+        (_TC, "_is_openai_model_name"): _new_in_1109(
+            "e10a6422802c99910732dd2993462b4f933ffe8d4123f0e2cd2325f1e40f64c9"),
+        (_TC, "_tiktoken_encoding_name"): _new_in_1109(
+            "1bd651bd98da3e75d8d5a1650d4819ebcc08c56c3f1a7d055d8abf91ef0cfb0a"),
+        (_TC, "_suffixed_variant_encoding_name"): _new_in_1109(
+            "eef48a8aeba73b96834054925c628d45073775288aac7164b34ab90412c276ed"),
+        (_TC, "_is_listed_non_chat_model"): _new_in_1109(
+            "fdbf5119bbfce5771097299a87b44be5afd9afa816b0762651fff7aed085b000"),
+        (_TC, "_cost_map_entry"): _new_in_1109("bc1fee3903c246d97978ec432b3ebf2fc2d4fba88697cf3fbae07f8b831537d3"),
+        (_TC, "_untyped_cost_map"): _new_in_1109("13d481deaa2f39af0d56b60fa1475dacd81e7cc1a39a94d0b20063adaf3c720e"),
+        (_TC, "_pdf_dictionary"): _new_in_1109("9d022c4c669ba93db27de5a6ee07ae2d48d434fec658a47d9ca569de6650d3b5"),
+        (_TC, "_is_azure_openai_chat_model"): _new_in_1109(
+            "53df66651ec1a5d802056ac6b5a52efd470ffb1f42d12958dc60b64a2e449be4"),
+        (_TC, "_azure_openai_chat_model_name"): _new_in_1109(
+            "4c988d0984b35b2245103abeeb2bab6b2b5bfbf931a678664c0ca4d2f2dc849d"),
+        (_TC, "_openai_deployment_name"): _new_in_1109(
+            "6bce2b6240f10fd8c26525f6a63a6a95436e075855ae895f18b669dbde215990"),
+        (_TC, "_versioned_openai_model_name"): _new_in_1109(
+            "a5107ad6edff54aa8802b2cf3b4099ca6935fdeec75cd1ee8290d0701ce97480"),
+        (_TC, "_tiktoken_o200k_model_name"): _new_in_1109(
+            "cad83e9ff86543b8a5607861af30bd3a20a11c449489f111d793798fbfd9a2c1"),
+        (_TC, "_is_openai_chat_model"): _new_in_1109(
+            "e988d666f4b975c06e4c47d5f7b4151f2bcbb7fb7faba60c11d9f4230c3b9d9c"),
     },
 }
 
@@ -106,7 +182,7 @@ def _verdict(module: str, name: str) -> str | None:
         return f"{module} is not imported yet"
     obj = owner.__dict__.get(name)
     if obj is None:
-        return f"{module}.{name} is missing"
+        return None if ABSENT in REPRODUCED_SOURCES.get((module, name), {}) else f"{module}.{name} is missing"
     unwrapped = inspect.unwrap(obj) if callable(obj) else obj
     seen = _checked.get((module, name))
     if seen is not None and seen[0] is unwrapped:

@@ -53,15 +53,16 @@ _IMAGE_DETAILS = ("low", "high", "auto")
 # its NM_* order for the names it looks up.
 _ENTRY_CONTEXT = ("litellm", "utils", "module", "vocabs", "anthropic", "chunk", "whole", "max", "hf_python",
                   "hf_remembered", "rules", "legacy", "default_model", "samples", "untimed_mask", "encode_ints",
-                  "encode_vocab")
+                  "encode_vocab", "tables")
 _ENTRY_NAMES = tuple(sys.intern(name) for name in (
     "all_native", "clean", "calls", "disable_token_counter", "disable_hf_tokenizer_download",
     "huggingface_tokenizer_kind", "_fix_model_name", "anthropic", "uses_anthropic_tokenizer", "litellm",
     "cohere_models", "anthropic_models", "azure_llms", "open_ai_chat_completion_models", "objects",
     "litellm.rust_bridge.catalog", "_huggingface_tokenizer_backend", "decision", "tokenizer_dispatch",
-    "HUGGINGFACE_CONTEXT", "RULES", "rollout", "_decision"))
+    "HUGGINGFACE_CONTEXT", "RULES", "rollout", "_decision", "model_cost", "_model_cost_mutation_generation",
+    "openai_tokenizer_encoding_name"))
 _entry_context: list[Any] = [None] * len(_ENTRY_CONTEXT)
-_vocab_handles: dict[str, Any] = {}  # fixed model name -> native encoding's handle, as _vocabs_by_model
+_vocab_handles: dict[str, Any] = {}  # model key -> native encoding's handle, as _vocabs_by_model
 
 
 def _set_context(**fields: Any) -> None:
@@ -73,25 +74,31 @@ def _set_context(**fields: Any) -> None:
 _set_context(vocabs=_vocab_handles, hf_python=hf_backend_is_python, hf_remembered=RememberedCatalog,
              legacy=_LEGACY_MODEL, default_model="gpt-3.5-turbo", samples=SAMPLES, untimed_mask=SAMPLE_EVERY - 1)
 
-# The model functions the C entry reproduces (native/pymessages.c model_rules), as litellm 1.106
-# writes them: (owner, name, sha256 of the source).  The entry does their work itself only while
-# litellm holds these very functions (their code objects, checked on every call); any other
+# The model functions the C entry reproduces (native/pymessages.c model_rules), as litellm writes
+# them: (owner, name, {sha256 of the source: it is 1.109's}).  1.109's huggingface_tokenizer_kind
+# also sends DeepSeek names to a HuggingFace tokenizer.  The entry does their work itself only
+# while litellm holds these very functions (their code objects, checked on every call); any other
 # version of them is called.
 _MODEL_RULES = (
-    ("utils", "huggingface_tokenizer_kind", "c73326dfb15f4f4fdf9f12945cca0b204f2e570940d339c1771ea8e1d4f0562f"),
-    ("utils", "uses_anthropic_tokenizer", "d871b1549488e4589dce1fd3c70a661b5574551dbb4348f4b45b48c816af96a1"),
-    ("module", "_fix_model_name", "aa9458c1a9895c7f4d23b429462e08f3139f208c3318a2c0286d27b7ee5dd42c"),
+    ("utils", "huggingface_tokenizer_kind", {
+        "c73326dfb15f4f4fdf9f12945cca0b204f2e570940d339c1771ea8e1d4f0562f": False,  # 1.106.2-1.108.14
+        "b37386658f667888ccc4faa4ffb13d2fb4dbc5b4a1e4f4f97ca1bf33d3f61a07": True}),  # 1.109.3-1.110.2
+    ("utils", "uses_anthropic_tokenizer", {
+        "d871b1549488e4589dce1fd3c70a661b5574551dbb4348f4b45b48c816af96a1": False}),  # 1.106.2-1.110.2
+    ("module", "_fix_model_name", {
+        "aa9458c1a9895c7f4d23b429462e08f3139f208c3318a2c0286d27b7ee5dd42c": False}),  # 1.106.2-1.110.2
 )
 
 
 def model_rules_codes(utils: Any, module: Any) -> tuple[Any, ...] | None:
-    """The code objects of litellm's model functions when their source is the one the C entry
-    reproduces; None otherwise."""
+    """The code objects of litellm's model functions, then whether they are 1.109's, when their
+    sources are ones the C entry reproduces; None otherwise."""
     import hashlib
     import inspect
 
     codes = []
-    for owner, name, digest in _MODEL_RULES:
+    deepseek = False
+    for owner, name, digests in _MODEL_RULES:
         function: Any = getattr(utils if owner == "utils" else module, name, None)
         if function is None:
             return None
@@ -99,10 +106,12 @@ def model_rules_codes(utils: Any, module: Any) -> tuple[Any, ...] | None:
             source = inspect.getsource(function)
         except (OSError, TypeError):
             return None
-        if hashlib.sha256(source.encode()).hexdigest() != digest:
+        known = digests.get(hashlib.sha256(source.encode()).hexdigest())
+        if known is None:
             return None
+        deepseek = deepseek or known
         codes.append(function.__code__)
-    return tuple(codes)
+    return (*codes, deepseek)
 
 
 class _Litellm:
@@ -113,6 +122,9 @@ class _Litellm:
     utils: Any = None  # litellm.utils, set with module
     chunk_chars = 1024
     max_exact_chars = 4_000_000
+    # litellm 1.109's rules (set with module): the encoding follows the model name as written and
+    # litellm's tables; tool_choice, text blocks, compaction summaries and chat-template tools.
+    rules_1109 = False
 
     @classmethod
     def load(cls) -> Any:
@@ -125,7 +137,12 @@ class _Litellm:
             # Default arguments are bound when litellm defines the functions: read them there.
             cls.chunk_chars = module._get_tiktoken_count_function.__defaults__[0]
             cls.max_exact_chars = module._get_extrapolating_count_function.__defaults__[0]
+            # _litellm_guards lets the feature run only on sources of a known line, and among those
+            # only 1.109's and later have _count_tool_choice.
+            cls.rules_1109 = hasattr(module, "_count_tool_choice")
             cls.module = module
+            if cls.rules_1109:
+                _set_context(tables=_tables(litellm, utils))
             # litellm last (fields are set in order): the C entry takes the context as loaded once it is
             _set_context(utils=utils, module=module, chunk=cls.chunk_chars, max=cls.max_exact_chars,
                          rules=model_rules_codes(utils, module), litellm=litellm)
@@ -279,18 +296,77 @@ def _tools_block_count(owner: Any, block: str, count: Callable[[Any, str], Any])
     return tokens
 
 
-_vocabs_by_model: dict[str, Any] = {}  # _vocab_for_model's answers; read directly on the hot path
+# The vocabularies of the model names met so far, read directly on the hot path: keyed by the name
+# after _fix_model_name up to litellm 1.108 (_vocab_for_model), by the name as written from 1.109
+# (_vocab_for_name), where they hold while litellm's tables are those of the context's "tables".
+_vocabs_by_model: dict[str, Any] = {}
+_vocabs_lock = Lock()
+_FIXED_NAMES = 256  # fixed names are litellm's listed ones: few; a caller inventing names stays bounded
+_MEMO_NAMES = 4096  # names as written: a proxy's deployments; when full, the memo starts again
+_TABLES = _ENTRY_CONTEXT.index("tables")
 
 
 def _vocab_for_model(fixed_model: str) -> Any:
-    """The native vocabulary litellm's token_counter uses for a model name after _fix_model_name."""
+    """The native vocabulary litellm's token_counter uses for a model name after _fix_model_name
+    (litellm 1.106-1.108)."""
     vocab = _vocabs_by_model.get(fixed_model)
     if vocab is None:
         vocab = _vocab(_encoding_name(fixed_model))
-        if len(_vocabs_by_model) < 256:  # names are few; a caller inventing names stays bounded
+        if len(_vocabs_by_model) < _FIXED_NAMES:
             _vocabs_by_model[fixed_model] = vocab
             _vocab_handles[fixed_model] = vocab.handle
     return vocab
+
+
+def _tables(litellm: Any, utils: Any) -> tuple[Any, ...]:
+    """What litellm 1.109's openai_tokenizer_encoding_name reads besides the name (and tiktoken's
+    fixed tables), as native/pymessages.c tables_current compares it: the cost map, its size and
+    the generation litellm bumps on every registration (litellm's own key for state derived from
+    the map), the two name sets with their sizes, and the function itself and _fix_model_name as
+    the token_counter module holds them (one replaced at run time is called afresh)."""
+    cost, azure, openai = litellm.model_cost, litellm.azure_llms, litellm.open_ai_chat_completion_models
+    generation = getattr(utils, "_model_cost_mutation_generation", None)
+    functions = vars(_Litellm.module) if _Litellm.module is not None else {}
+    return (cost, len(cost), generation, azure, len(azure), openai, len(openai),
+            functions.get("openai_tokenizer_encoding_name"), functions.get("_fix_model_name"))
+
+
+def _same_tables(seen: Any, now: tuple[Any, ...]) -> bool:
+    return type(seen) is tuple and all(a is b or (type(a) is int and a == b) for a, b in zip(seen, now))
+
+
+def _vocab_for_name(model: str) -> Any:
+    """The native vocabulary of litellm's own openai_tokenizer_encoding_name(model) (litellm 1.109
+    and later), remembered under the tables it read; None where there is none (litellm answers)."""
+    litellm, utils = _Litellm.litellm, _Litellm.utils
+    with _vocabs_lock:
+        tables = _tables(litellm, utils)
+        if not _same_tables(_entry_context[_TABLES], tables):
+            _vocabs_by_model.clear()  # before the tables: the C entry never pairs new tables with old names
+            _vocab_handles.clear()
+            _set_context(tables=tables)
+        try:
+            vocab = _vocab(_Litellm.module.openai_tokenizer_encoding_name(model))
+        except Exception:  # noqa: BLE001 - an encoding we do not bundle, or litellm's own error
+            return None
+        if _same_tables(tables, _tables(litellm, utils)):
+            if len(_vocabs_by_model) >= _MEMO_NAMES:
+                _vocabs_by_model.clear()
+                _vocab_handles.clear()
+            _vocabs_by_model[model] = vocab
+            _vocab_handles[model] = vocab.handle
+    return vocab
+
+
+def _model_vocab(model: str, fixed: str) -> Any:
+    """The native vocabulary litellm counts ``model`` with (``fixed``: its _fix_model_name), or None."""
+    if not _Litellm.rules_1109:
+        return _vocabs_by_model.get(fixed) or _vocab_for_model(fixed)
+    if _same_tables(_entry_context[_TABLES], _tables(_Litellm.litellm, _Litellm.utils)):
+        vocab = _vocabs_by_model.get(model)
+        if vocab is not None:
+            return vocab
+    return _vocab_for_name(model)
 
 
 def _image_tokens(image_url: Any, use_default: bool, tc: Any) -> Any:
@@ -315,6 +391,7 @@ def _image_tokens(image_url: Any, use_default: bool, tc: Any) -> Any:
 def _content_list(content: list[Any], strings: list[str], use_default: bool, tc: Any) -> Any:
     """Fixed tokens of a content list (images); its strings go to ``strings``."""
     total = 0
+    text_fields = tc._TEXT_FIELD_BY_BLOCK_TYPE if _Litellm.rules_1109 else None
     for block in content:
         if isinstance(block, str):
             strings.append(block)
@@ -322,6 +399,15 @@ def _content_list(content: list[Any], strings: list[str], use_default: bool, tc:
         if type(block) is not dict or "type" not in block:
             return NOT_COVERED
         kind = block["type"]
+        if text_fields is not None:  # litellm 1.109: text, thinking, redacted_thinking, compaction
+            field = text_fields.get(kind) if type(kind) is str else None
+            if field is not None:
+                text = block.get(field)
+                if text is not None and type(text) is not str:
+                    return NOT_COVERED  # str(x or ""): litellm's own, with any exception of it
+                if text:
+                    strings.append(text)
+                continue
         if kind == "text":
             strings.append(str(block.get("text", "")))
         elif kind == "image_url":
@@ -397,6 +483,9 @@ def _messages(messages: Any, strings: list[str], use_default: bool, tc: Any) -> 
                 total += fixed
             elif key == "search_results" and isinstance(value, list):
                 return NOT_COVERED
+            elif key == "provider_specific_fields" and _Litellm.rules_1109:
+                if type(value) is not dict or "compaction_blocks" in value:
+                    return NOT_COVERED  # litellm 1.109 counts compaction summaries
         if not system and message.get("role", None) == "system":  # litellm's any(): stops at the first
             system = True
     return total, system
@@ -412,6 +501,23 @@ def _converted_messages(messages: Any, strings: list[str], use_default: bool, tc
         return NOT_COVERED
     strings.clear()  # the caller's list held only this walk's strings so far
     return _messages(converted, strings, use_default, tc)
+
+
+def _tool_choice_1109(tool_choice: Any, strings: list[str]) -> int:
+    """litellm 1.109's _count_tool_choice: its fixed tokens; a name it counts goes to ``strings``."""
+    match tool_choice:
+        case "none":
+            return 1
+        case {"function": {"name": str() as name}}:
+            strings.append(name)
+            return 7
+        case {"type": "none"}:
+            return 1
+        case {"name": str() as name}:
+            strings.append(name)
+            return 7
+        case _:
+            return 0
 
 
 def native_token_counter(
@@ -430,7 +536,8 @@ def native_token_counter(
     if tc is None or custom_tokenizer is not None or _Litellm.litellm.disable_token_counter is True:
         return NOT_COVERED
     anthropic = False
-    if model is None:
+    rules_1109 = _Litellm.rules_1109
+    if model is None and not rules_1109:  # (1.109 reads None as "" in some places and not in others)
         fixed = "gpt-3.5-turbo"  # litellm: the default cl100k encoding, 3 per message
     elif type(model) is str:
         # litellm's default encoding, unless the name selects a HuggingFace tokenizer (and its
@@ -465,7 +572,9 @@ def native_token_counter(
                 tokenizer = _anthropic_tokenizer[0] if _anthropic_tokenizer else _load_anthropic_tokenizer()
                 counted = tokenizer.count_messages(messages, _Litellm.max_exact_chars)
             else:
-                vocab = _vocabs_by_model.get(fixed) or _vocab_for_model(fixed)
+                vocab = _model_vocab(model, fixed)
+                if vocab is None:
+                    return NOT_COVERED
                 counted = vocab.count_messages(messages, _Litellm.chunk_chars, _Litellm.max_exact_chars)
             if counted is not None:
                 return counted + 3 if count_response_tokens is False else counted
@@ -476,17 +585,25 @@ def native_token_counter(
         if count_response_tokens is False:
             total += 3
         if count_response_tokens is False and (tools is not None or tool_choice is not None):
-            try:
+            if rules_1109:
+                if (tools or tool_choice is not None) and tc.chat_template_tool_section(model) is not None:
+                    return NOT_COVERED  # the model's chat template renders tools: litellm's own count
                 if tools:
-                    counted_tools = tools  # rendered and counted with the tokenizer, below
+                    counted_tools = tools
                     total += 9 - (4 if system else 0)
-                if tool_choice == "none":
-                    total += 1
-                elif isinstance(tool_choice, dict):
-                    strings.append(str(tool_choice["function"]["name"]))
-                    total += 7
-            except Exception:  # noqa: BLE001 - litellm raises here; its original will
-                return NOT_COVERED
+                total += _tool_choice_1109(tool_choice, strings)
+            else:
+                try:
+                    if tools:
+                        counted_tools = tools  # rendered and counted with the tokenizer, below
+                        total += 9 - (4 if system else 0)
+                    if tool_choice == "none":
+                        total += 1
+                    elif isinstance(tool_choice, dict):
+                        strings.append(str(tool_choice["function"]["name"]))
+                        total += 7
+                except Exception:  # noqa: BLE001 - litellm raises here; its original will
+                    return NOT_COVERED
     else:
         return NOT_COVERED
     if anthropic:
@@ -509,7 +626,9 @@ def native_token_counter(
             blob = b"\xff".join([s.encode() for s in strings])
     except UnicodeEncodeError:
         return NOT_COVERED  # lone surrogates: litellm's slices see them one by one
-    vocab = _vocabs_by_model.get(fixed) or _vocab_for_model(fixed)
+    vocab = _model_vocab(model, fixed)
+    if vocab is None:
+        return NOT_COVERED
     if counted_tools is not None:
         tools_tokens = _tools_tokens(tc, vocab, counted_tools, _tiktoken_block)
         if tools_tokens is NOT_COVERED:

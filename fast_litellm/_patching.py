@@ -41,18 +41,21 @@ __all__ = [
 logger = logging.getLogger("fast_litellm")
 
 MIN_LITELLM = (1, 106)  # older litellm is never patched; newer is, where its sources are checked ones
+ANY_NEWER = 10**6  # a site's last line: still present in the newest litellm checked
 
 WrapperFactory = Callable[[Callable[..., Any], Gate], Callable[..., Any]]
 
 
 class PatchSpec(NamedTuple):
-    """One attribute to replace: ``module.attr`` gets the wrapper of ``source``."""
+    """One attribute to replace: ``module.attr`` gets the wrapper of ``source``, on the litellm
+    minor versions ``lines`` (first, last; inclusive) whose identity scan found the site."""
 
     module: str
     attr: str
     feature: str
     source: tuple[str, str]
     factory: WrapperFactory
+    lines: tuple[int, int] = (106, ANY_NEWER)
 
     @property
     def site(self) -> str:
@@ -63,24 +66,30 @@ _TC_UTILS = ("litellm.utils", "token_counter")
 _TC_CORE = ("litellm.litellm_core_utils.token_counter", "token_counter")
 _MR_CORE = ("litellm.litellm_core_utils.token_counter", "messages_reach_token_count")
 
-# Every module that binds litellm.utils.token_counter by name (1.106: `from litellm.utils import
+# Every module that binds litellm.utils.token_counter by name (`from litellm.utils import
 # token_counter`), found by an identity scan of sys.modules after importing litellm, the router,
-# its strategies and the proxy.
+# its strategies and the proxy (tests/test_patch_sites.py repeats it on each line), with the
+# minor versions that have it: the router strategies bind it up to 1.109 (1.110 calls
+# litellm.token_counter at call time) and 1.109 alone has router_python_core.
+_UNTIL_109 = (106, 109)
 _TC_UTILS_SITES = (
-    "litellm", "litellm.utils", "litellm.main", "litellm.cost_calculator", "litellm.batches.batch_utils",
-    "litellm.litellm_core_utils.streaming_chunk_builder_utils", "litellm.router_strategy.lowest_tpm_rpm",
-    "litellm.router_strategy.lowest_tpm_rpm_v2", "litellm.router_strategy.lowest_latency",
-    "litellm.router_strategy.lowest_cost", "litellm.router_utils.pre_call_checks.io_token_rate_limit_check",
-    "litellm.llms.anthropic.chat.transformation", "litellm.llms.bedrock.chat.converse_transformation",
-    "litellm.llms.huggingface.embedding.transformation", "litellm.llms.replicate.chat.transformation",
-    "litellm.llms.sagemaker.completion.transformation",
-    "litellm.llms.vertex_ai.gemini_embeddings.batch_embed_content_transformation",
+    ("litellm",), ("litellm.utils",), ("litellm.main",), ("litellm.cost_calculator",),
+    ("litellm.batches.batch_utils",), ("litellm.litellm_core_utils.streaming_chunk_builder_utils",),
+    ("litellm.router_strategy.lowest_tpm_rpm", _UNTIL_109), ("litellm.router_strategy.lowest_tpm_rpm_v2", _UNTIL_109),
+    ("litellm.router_strategy.lowest_latency", _UNTIL_109), ("litellm.router_strategy.lowest_cost", _UNTIL_109),
+    ("litellm.router_python_core", (109, 109)), ("litellm.router_utils.pre_call_checks.io_token_rate_limit_check",),
+    ("litellm.llms.anthropic.chat.transformation",), ("litellm.llms.bedrock.chat.converse_transformation",),
+    ("litellm.llms.huggingface.embedding.transformation",), ("litellm.llms.replicate.chat.transformation",),
+    ("litellm.llms.sagemaker.completion.transformation",),
+    ("litellm.llms.vertex_ai.gemini_embeddings.batch_embed_content_transformation",),
 )
+# litellm._lazy_imports' two module-global caches (litellm.utils' copies of the core functions)
+# are gone in 1.110, which imports the functions on every call.
 _TC_CORE_SITES = (
     ("litellm.litellm_core_utils.token_counter", "token_counter"),
     ("litellm.compression.compress", "token_counter"),
     ("litellm.llms.openai.common_utils", "token_counter"),
-    ("litellm._lazy_imports", "_token_counter_new_func"),  # litellm.utils' cache of the core function
+    ("litellm._lazy_imports", "_token_counter_new_func", _UNTIL_109),
 )
 
 PATCHES: tuple[PatchSpec, ...] = (
@@ -88,14 +97,14 @@ PATCHES: tuple[PatchSpec, ...] = (
     PatchSpec("litellm", "encode", "tokenizer", ("litellm.utils", "encode"), make_encode),
     PatchSpec("litellm.utils", "decode", "tokenizer", ("litellm.utils", "decode"), make_decode),
     PatchSpec("litellm", "decode", "tokenizer", ("litellm.utils", "decode"), make_decode),
-    *(PatchSpec(module, "token_counter", "token_counter", _TC_UTILS, make_token_counter)
-      for module in _TC_UTILS_SITES),
-    *(PatchSpec(module, attr, "token_counter", _TC_CORE, make_core_token_counter)
-      for module, attr in _TC_CORE_SITES),
+    *(PatchSpec(site[0], "token_counter", "token_counter", _TC_UTILS, make_token_counter, *site[1:])
+      for site in _TC_UTILS_SITES),
+    *(PatchSpec(site[0], site[1], "token_counter", _TC_CORE, make_core_token_counter, *site[2:])
+      for site in _TC_CORE_SITES),
     PatchSpec("litellm.litellm_core_utils.token_counter", "messages_reach_token_count", "token_counter",
               _MR_CORE, make_messages_reach_token_count),
     PatchSpec("litellm._lazy_imports", "_messages_reach_token_count_func", "token_counter",
-              _MR_CORE, make_messages_reach_token_count),  # litellm.utils' cache of it
+              _MR_CORE, make_messages_reach_token_count, _UNTIL_109),  # litellm.utils' cache of it
 )
 
 WATCHED_MODULES = frozenset(spec.module for spec in PATCHES) | frozenset(
@@ -128,6 +137,18 @@ def native_status() -> tuple[bool, str | None]:
             _state.native_error = str(exc)
         _state.native_checked = True
     return _state.native_error is None, _state.native_error
+
+
+def _litellm_minor(version: str) -> int | None:
+    """The minor version of a 1.x litellm version string, or None."""
+    parts = version.split(".")
+    return int(parts[1]) if len(parts) > 1 and parts[0] == "1" and parts[1].isdigit() else None
+
+
+def site_present(spec: PatchSpec, version: str) -> bool:
+    """Whether litellm ``version`` has the site (an unknown version: assume it does)."""
+    minor = _litellm_minor(version)
+    return minor is None or spec.lines[0] <= minor <= spec.lines[1]
 
 
 def _litellm_supported() -> tuple[bool, str]:
@@ -236,6 +257,9 @@ def apply_acceleration() -> dict[str, dict[str, Any]]:
                     spec, f"feature {spec.feature!r} is disabled by {flag.source}")
             elif not supported and spec.module in sys.modules:
                 _state.status[spec.site] = {"patched": False, "reason": version}
+            elif supported and not site_present(spec, version):
+                _state.status[spec.site] = {"patched": False, "present": False,
+                                            "reason": f"not a site in litellm {version}"}
             elif not guards[spec.feature][0] and spec.module in sys.modules:
                 _state.status[spec.site] = _remove_site(
                     spec, f"left to litellm {version}: {guards[spec.feature][1]}")

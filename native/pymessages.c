@@ -214,10 +214,13 @@ PyObject *fl_py_count_messages(PyObject *self, PyObject *const *args, Py_ssize_t
  *   bundled tokenizer on the Python backend (the context's hf_python(utils)
  *   is True); then litellm's _fix_model_name(model) must not be the legacy
  *   name and must have a vocabulary in the context (the Python path adds
- *   each on first use; the Anthropic one likewise).  model_rules does the
- *   work of litellm's two functions itself while litellm holds the 1.106
- *   ones, and calls them otherwise; backend_is_python compares the catalog
- *   objects hf_python remembered, and calls it otherwise;
+ *   each on first use; the Anthropic one likewise), found by that fixed
+ *   name on litellm 1.106-1.108 and by the model name as written from 1.109
+ *   (while litellm's tables are those it was found under, tables_current).
+ *   model_rules does the work of litellm's two functions itself while
+ *   litellm holds the 1.106 or 1.109 ones, and calls them otherwise;
+ *   backend_is_python compares the catalog objects hf_python remembered,
+ *   and calls it otherwise;
  * - the messages a shape count_messages_held takes.
  * An exception of the code it calls is cleared and the call declined (the
  * Python path meets it again and answers as it always does), except for
@@ -233,13 +236,13 @@ enum { ST_GATE, ST_BREAKER, ST_STATS, ST_CONTEXT, ST_NAMES, ST_SIZE };
 enum {
     CX_LITELLM, CX_UTILS, CX_MODULE, CX_VOCABS, CX_ANTHROPIC, CX_CHUNK, CX_WHOLE, CX_MAX, CX_HF_PYTHON,
     CX_HF_REMEMBERED, CX_RULES, CX_LEGACY, CX_DEFAULT_MODEL, CX_SAMPLES, CX_UNTIMED_MASK, CX_ENCODE_INTS,
-    CX_ENCODE_VOCAB, CX_SIZE
+    CX_ENCODE_VOCAB, CX_TABLES, CX_SIZE
 };
 enum {
     NM_ALL_NATIVE, NM_CLEAN, NM_CALLS, NM_DISABLE_TC, NM_DISABLE_HF, NM_HF_KIND, NM_FIX_NAME, NM_ANTHROPIC,
     NM_USES_ANTHROPIC, NM_LITELLM, NM_COHERE_MODELS, NM_ANTHROPIC_MODELS, NM_AZURE_LLMS, NM_OPENAI_MODELS,
     NM_OBJECTS, NM_CATALOG, NM_HF_BACKEND, NM_DECISION, NM_DISPATCH, NM_HF_CONTEXT, NM_RULES, NM_ROLLOUT,
-    NM_DECISION_PRIVATE, NM_SIZE
+    NM_DECISION_PRIVATE, NM_MODEL_COST, NM_GENERATION, NM_ENCODING_NAME, NM_SIZE
 };
 
 #define ENTRY_DECLINE (-1000) /* the Python path answers */
@@ -329,12 +332,60 @@ static int is_function(PyObject *globals, PyObject *name, PyObject *code)
 
 enum { KIND_NONE, KIND_ANTHROPIC, KIND_OTHER };
 
+/* s[i..] starts with word (i may be n). */
+static int word_at(const char *s, size_t n, size_t i, const char *word)
+{
+    size_t k = strlen(word);
+    return i <= n && n - i >= k && memcmp(s + i, word, k) == 0;
+}
+
+static int one_of(const char *s, size_t n, size_t i, const char *set)
+{
+    return i < n && s[i] != '\0' && strchr(set, s[i]) != NULL;
+}
+
 /*
- * litellm 1.106's huggingface_tokenizer_kind (with uses_anthropic_tokenizer)
- * and _fix_model_name, for an ASCII name, while utils and the token_counter
+ * litellm 1.109's _DEEPSEEK_TOKENIZER_MODEL.search on a lower-cased ASCII
+ * name: deepseek[-_.](chat[-_.])?v[34] anywhere, or
+ * (^|/)deepseek-(chat|reasoner|flash)(:free)?$, where $ also matches before
+ * a final newline (Python's re).
+ */
+static int deepseek_name(const char *lower, size_t n)
+{
+    static const char *const words[] = {"chat", "reasoner", "flash"};
+    for (size_t i = 0; i + 8 <= n; i++) {
+        if (memcmp(lower + i, "deepseek", 8) != 0)
+            continue;
+        size_t j = i + 8;
+        if (one_of(lower, n, j, "-_.")) {
+            size_t k = j + 1;
+            if (word_at(lower, n, k, "chat") && one_of(lower, n, k + 4, "-_."))
+                k += 5;
+            if (word_at(lower, n, k, "v") && one_of(lower, n, k + 1, "34"))
+                return 1;
+        }
+        if ((i == 0 || lower[i - 1] == '/') && j < n && lower[j] == '-') {
+            for (size_t w = 0; w < sizeof words / sizeof *words; w++) {
+                if (!word_at(lower, n, j + 1, words[w]))
+                    continue;
+                size_t end = j + 1 + strlen(words[w]);
+                size_t ends[2] = {end, word_at(lower, n, end, ":free") ? end + 5 : end};
+                for (int e = 0; e < 2; e++)
+                    if (ends[e] == n || (ends[e] == n - 1 && lower[n - 1] == '\n'))
+                        return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+/*
+ * litellm's huggingface_tokenizer_kind (with uses_anthropic_tokenizer) and
+ * _fix_model_name, for an ASCII name, while utils and the token_counter
  * module hold the very functions the Python side checked against their
- * source (the context's rules: their three code objects) and their global
- * `litellm` is litellm.  `kind_too`: litellm.disable_hf_tokenizer_download
+ * source (the context's rules: their three code objects, then True for
+ * 1.109's kind function, which also sends DeepSeek names to a HuggingFace
+ * tokenizer, False for 1.106's) and their global `litellm` is litellm.  `kind_too`: litellm.disable_hf_tokenizer_download
  * is not True.  Returns 1 with *kind and *fixed (a new reference; not set
  * for KIND_OTHER) set, 0 where litellm's functions are to be called, or
  * ENTRY_PYERR.  With fixed NULL, only the kind is decided.
@@ -343,7 +394,7 @@ static int model_rules(PyObject *const *nm, PyObject *const *cx, PyObject *model
                        PyObject **fixed)
 {
     PyObject *rules = cx[CX_RULES], *litellm = cx[CX_LITELLM];
-    if (!PyTuple_CheckExact(rules) || PyTuple_GET_SIZE(rules) != 3 || !PyModule_CheckExact(cx[CX_UTILS]) ||
+    if (!PyTuple_CheckExact(rules) || PyTuple_GET_SIZE(rules) != 4 || !PyModule_CheckExact(cx[CX_UTILS]) ||
         !PyModule_CheckExact(cx[CX_MODULE]) || !PyUnicode_IS_ASCII(model) ||
         PyUnicode_GET_LENGTH(model) > MAX_MODEL_CHARS)
         return 0;
@@ -375,7 +426,8 @@ static int model_rules(PyObject *const *nm, PyObject *const *cx, PyObject *model
             char lower[MAX_MODEL_CHARS];
             for (size_t i = 0; i < n; i++)
                 lower[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] + ('a' - 'A') : name[i]);
-            if (has(lower, n, "llama-2") || has(lower, n, "replicate") || has(lower, n, "llama-3")) {
+            if ((PyTuple_GET_ITEM(rules, 3) == Py_True && deepseek_name(lower, n)) || has(lower, n, "llama-2") ||
+                has(lower, n, "replicate") || has(lower, n, "llama-3")) {
                 *kind = KIND_OTHER;
                 return 1;
             }
@@ -466,6 +518,55 @@ static int model_kind(PyObject *const *nm, PyObject *const *cx, PyObject *model,
     return *fixed != NULL ? 1 : ENTRY_PYERR;
 }
 
+/* owner.name is `expected` (the very object) and len(owner.name) is the int `size`: 1, 0, or ENTRY_PYERR. */
+static int same_table(PyObject *owner, PyObject *name, PyObject *expected, PyObject *size)
+{
+    PyObject *table = get_attr(owner, name);
+    if (table == NULL)
+        return ENTRY_PYERR;
+    int same = table == expected;
+    if (same) {
+        Py_ssize_t n = PyObject_Size(table);
+        same = n >= 0 && PyLong_Check(size) && PyLong_AsSsize_t(size) == n;
+    }
+    Py_DECREF(table);
+    return PyErr_Occurred() ? ENTRY_PYERR : same;
+}
+
+/*
+ * From litellm 1.109 the encoding depends on the model name as written and
+ * on litellm's tables (openai_tokenizer_encoding_name reads model_cost,
+ * azure_llms and open_ai_chat_completion_models), so the vocabularies are
+ * keyed by the name and were found under the tables the context's tables
+ * tuple records: (model_cost, its size, litellm.utils'
+ * _model_cost_mutation_generation, azure_llms, its size,
+ * open_ai_chat_completion_models, its size, and the token_counter module's
+ * openai_tokenizer_encoding_name and _fix_model_name).  Are they still
+ * those?  1, 0 (the Python path refills the vocabularies), or ENTRY_PYERR.
+ */
+static int tables_current(PyObject *const *nm, PyObject *const *cx, PyObject *tables)
+{
+    if (PyTuple_GET_SIZE(tables) != 9 || !PyModule_CheckExact(cx[CX_MODULE]))
+        return 0;
+    PyObject *const *t = ((PyTupleObject *)tables)->ob_item;
+    PyObject *functions = PyModule_GetDict(cx[CX_MODULE]);
+    if (PyDict_GetItemWithError(functions, nm[NM_ENCODING_NAME]) != t[7] ||
+        PyDict_GetItemWithError(functions, nm[NM_FIX_NAME]) != t[8])
+        return PyErr_Occurred() ? ENTRY_PYERR : 0;
+    PyObject *generation = get_attr(cx[CX_UTILS], nm[NM_GENERATION]);
+    if (generation == NULL)
+        return ENTRY_PYERR;
+    int same = PyObject_RichCompareBool(generation, t[2], Py_EQ);
+    Py_DECREF(generation);
+    if (same == 1)
+        same = same_table(cx[CX_LITELLM], nm[NM_MODEL_COST], t[0], t[1]);
+    if (same == 1)
+        same = same_table(cx[CX_LITELLM], nm[NM_AZURE_LLMS], t[3], t[4]);
+    if (same == 1)
+        same = same_table(cx[CX_LITELLM], nm[NM_OPENAI_MODELS], t[5], t[6]);
+    return same < 0 ? ENTRY_PYERR : same;
+}
+
 /* The encoding of a handle in the context, or NULL (None: not loaded yet). */
 static const fl_encoding *context_encoding(PyObject *handle)
 {
@@ -502,15 +603,20 @@ static int model_encoding(PyObject *const *nm, PyObject *const *cx, PyObject *mo
         }
     }
     rc = PyObject_RichCompareBool(fixed, cx[CX_LEGACY], Py_EQ);
-    PyObject *found = NULL;
+    PyObject *found = NULL, *key = fixed;
+    if (rc == 0 && kind != KIND_ANTHROPIC && PyTuple_CheckExact(cx[CX_TABLES])) {
+        key = model; /* litellm 1.109 and later */
+        rc = tables_current(nm, cx, cx[CX_TABLES]);
+        rc = rc == 1 ? 0 : rc == 0 ? 1 : -1;
+    }
     if (rc == 0) {
-        found = kind == KIND_ANTHROPIC ? cx[CX_ANTHROPIC] : PyDict_GetItemWithError(cx[CX_VOCABS], fixed);
+        found = kind == KIND_ANTHROPIC ? cx[CX_ANTHROPIC] : PyDict_GetItemWithError(cx[CX_VOCABS], key);
         rc = found != NULL ? 0 : PyErr_Occurred() ? -1 : 1;
         Py_XINCREF(found); /* held from here: the code called below may replace the context's */
     }
     Py_DECREF(fixed);
     if (rc != 0)
-        return rc < 0 ? ENTRY_PYERR : ENTRY_DECLINE; /* the legacy name, or no vocabulary yet */
+        return rc < 0 ? ENTRY_PYERR : ENTRY_DECLINE; /* the legacy name, other tables, or no vocabulary yet */
     *enc = context_encoding(found);
     if (*enc == NULL) {
         Py_DECREF(found);

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import sys
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -18,6 +19,13 @@ from fast_litellm._patching import get_original  # noqa: E402
 from fast_litellm._tools_format import format_function_definitions, render_tools  # noqa: E402
 
 tc = sys.modules["litellm.litellm_core_utils.token_counter"]
+
+# The native renderer reproduces litellm 1.106-1.108's; 1.109 renders differently (web_search tools
+# skipped, Anthropic keys merged, strict, no raise on malformed schemas), and requests with tools
+# are rendered by litellm's own function there (TestSourceGuard).
+RENDERS_1106 = _tools_format._source_sha256(tc) == _tools_format.LITELLM_RENDERER_SHA256
+needs_1106_renderer = pytest.mark.skipif(
+    not RENDERS_1106, reason="this litellm's renderer is not 1.106's: tools are rendered by litellm")
 
 
 class FrozenMap(Mapping[Any, Any]):
@@ -185,6 +193,7 @@ tools_lists = st.one_of(st.lists(tool_any, max_size=4), st.tuples(tool_any, tool
 many = settings(max_examples=5 * settings.default.max_examples)
 
 
+@needs_1106_renderer
 class TestRenderer:
     @many
     @given(tools_lists)
@@ -254,11 +263,13 @@ class TestSourceGuard:
         _tools_format._Checked.functions = None
 
     def test_installed_litellm_matches(self) -> None:
-        """The installed litellm's renderer source is the one reproduced (1.106.2's hash)."""
-        assert _tools_format._source_sha256(tc) == _tools_format.LITELLM_RENDERER_SHA256
+        """The installed litellm's renderer source is the one reproduced (1.106.2's hash), and the
+        native renderer runs; on another litellm, litellm's renderer does."""
         tools = [{"type": "function", "function": {"name": "f", "parameters": {"properties": {"a": {}}}}}]
         assert format_function_definitions(tc, tools) == tc._format_function_definitions(tools)
-        assert _tools_format._Checked.exact is True
+        assert _tools_format._Checked.exact is RENDERS_1106
+        version = importlib.metadata.version("litellm")
+        assert RENDERS_1106 is (tuple(map(int, version.split(".")[:2])) < (1, 109)), version
 
     def test_changed_hash_uses_litellms_renderer(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """When litellm's renderer source does not hash to 1.106.2's, litellm's own function renders."""
@@ -272,6 +283,7 @@ class TestSourceGuard:
         assert format_function_definitions(tc, tools) == tc._format_function_definitions(tools)
         assert _tools_format._Checked.exact is False
 
+    @needs_1106_renderer
     def test_replaced_litellm_function_is_rechecked(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """Replacing one of litellm's five functions after the check sends rendering back to litellm."""
         tools = [{"type": "function", "function": {"name": "f", "parameters": {
@@ -383,6 +395,7 @@ class TestToolsCountMemo:
         assert outcome(lambda kw: litellm.token_counter(**kw), kwargs) == outcome(lambda kw: original(**kw), kwargs)
         assert _litellm_token_counter._tools_counts == {}
 
+    @needs_1106_renderer
     def test_plain_tools_skip_rendering_on_repeat(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """Equal plain-data tools (a fresh copy) are counted from the memo without rendering, exactly."""
         original = get_original("litellm.litellm_core_utils.token_counter", "token_counter")
