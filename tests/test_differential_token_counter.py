@@ -811,3 +811,53 @@ class TestTokenizerSelection:
         assert self._same("my-new-claude-model")[0] == 1  # not in anthropic_models: tiktoken
         monkeypatch.setattr(litellm, "anthropic_models", {*litellm.anthropic_models, "my-new-claude-model"})
         assert self._same("my-new-claude-model") == (1, 0)  # now litellm's Anthropic tokenizer, natively
+
+
+@pytest.mark.skipif("not rules_1109()", reason="litellm before 1.109 picks the encoding from the fixed name")
+class TestEncodingFollowsLitellmsTables:
+    """From litellm 1.109 the encoding of a name depends on litellm's tables (the cost map and the
+    OpenAI/Azure name sets): the native path remembers each name's encoding only while the tables
+    are those it was found under."""
+
+    MESSAGES = [{"role": "user", "content": "naïve café, 東京 and some words to count"}]
+    ASCII = [{"role": "user", "content": "x = [i**2 for i in range(100)]; print(sum(x)) //// \\\\ " * 3}]
+
+    def _both(self, name: str, messages: Any) -> tuple[Any, Any]:
+        return litellm.token_counter(model=name, messages=messages), original()(model=name, messages=messages)
+
+    def test_a_registered_model_changes_the_encoding(self) -> None:
+        """register_model of an Azure chat entry moves a name from cl100k to o200k: counts follow,
+        through the Python path and the C entry."""
+        name = "my-gpt-thing-%d" % random.randrange(10**9)
+        tc = sys.modules["litellm.litellm_core_utils.token_counter"]
+        assert tc.openai_tokenizer_encoding_name(name) == "cl100k_base"
+        for _ in range(3):
+            ours, theirs = self._both(name, self.ASCII)
+            assert ours == theirs
+        entry = TestCEntry.entry()
+        before = entry(name, self.ASCII)
+        assert before == theirs
+        litellm.register_model({f"azure/{name}": {"litellm_provider": "azure", "mode": "chat",
+                                                  "supports_pdf_input": True, "input_cost_per_token": 0,
+                                                  "output_cost_per_token": 0}})
+        try:
+            assert tc.openai_tokenizer_encoding_name(name) == "o200k_base"
+            assert entry(name, self.ASCII) is None  # other tables: the Python path finds the encoding again
+            ours, theirs = self._both(name, self.ASCII)
+            assert ours == theirs != before
+            assert entry(name, self.ASCII) == theirs
+            ours, theirs = self._both(name, self.MESSAGES)
+            assert ours == theirs
+        finally:
+            litellm.model_cost.pop(f"azure/{name}", None)
+        ours, theirs = self._both(name, self.ASCII)
+        assert ours == theirs == before
+
+    def test_a_replaced_name_set_is_seen(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Adding a name to litellm.open_ai_chat_completion_models (in place) changes its encoding."""
+        name = "gpt-4-my-%d" % random.randrange(10**9)
+        first = self._both(name, self.ASCII)
+        assert first[0] == first[1]
+        monkeypatch.setattr(litellm, "azure_llms", {**litellm.azure_llms, name: name})
+        again = self._both(name, self.ASCII)
+        assert again[0] == again[1]

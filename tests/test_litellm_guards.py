@@ -33,21 +33,21 @@ class TestUnknownLitellm:
         import fast_litellm, litellm, litellm.utils
         import litellm.litellm_core_utils.token_counter as tc
         import linecache
-        original = tc._count_extra
+        original = getattr(tc, "NAME")
         # The same behaviour from another source, as an unknown release would have it.
-        source = "def _count_extra(*args, **kwargs):\\n    return original(*args, **kwargs) + 0\\n"
+        source = "def NAME(*args, **kwargs):\\n    return original(*args, **kwargs)\\n"
         name = "<unknown litellm>"
         linecache.cache[name] = (len(source), None, source.splitlines(True), name)
         namespace = {"original": original}
         exec(compile(source, name, "exec"), namespace)
-        tc._count_extra = namespace["_count_extra"]
+        setattr(tc, "NAME", namespace["NAME"])
         status = fast_litellm.apply_acceleration()
         def patched(feature):
             return sorted({v["patched"] for v in status.values() if v["feature"] == feature})
         reasons = [v["reason"] for k, v in status.items() if k == "litellm.token_counter"]
         messages = [{"role": "user", "content": "hello world"}]
         count = litellm.token_counter(model="gpt-4o", messages=messages)
-        tc._count_extra = original
+        setattr(tc, "NAME", original)
         again = fast_litellm.apply_acceleration()
         print(json.dumps({"tokenizer": patched("tokenizer"), "token_counter": patched("token_counter"),
                           "reason": reasons[0], "count": count,
@@ -55,12 +55,13 @@ class TestUnknownLitellm:
                           "encode_native": getattr(litellm.encode, "__fast_litellm__", False)}))
         """
 
-    def test_a_changed_function_leaves_its_feature_to_litellm(self) -> None:
+    @pytest.mark.parametrize("name", ["_count_extra", "openai_tokenizer_encoding_name", "_count_content_list"])
+    def test_a_changed_function_leaves_its_feature_to_litellm(self, name: str) -> None:
         """token_counter's sites go back to litellm, status names the function, the tokenizer stays
         native, and the original source brings the patch back."""
-        result = run_python(self.CODE)
+        result = run_python(self.CODE.replace("NAME", name))
         assert result["token_counter"] == [False]
         assert result["tokenizer"] == [True] and result["encode_native"] is True
-        assert "litellm.litellm_core_utils.token_counter._count_extra differs" in result["reason"]
+        assert f"litellm.litellm_core_utils.token_counter.{name} differs" in result["reason"]
         assert result["count"] == 9
         assert result["after"] == [True]
