@@ -29,7 +29,7 @@ from fast_litellm._forksafe import Lock, loading
 from fast_litellm._gate import NOT_COVERED, Gate
 from fast_litellm._litellm_backend import RememberedCatalog, hf_backend_is_python
 from fast_litellm._monitor import SAMPLE_EVERY, SAMPLES
-from fast_litellm._tools_format import format_function_definitions, renders_natively
+from fast_litellm._tools_format import format_function_definitions, renders_purely
 
 if TYPE_CHECKING:
     from fast_litellm._anthropic import AnthropicTokenizer
@@ -238,7 +238,7 @@ def _anthropic_block(tokenizer: AnthropicTokenizer, block: str) -> Any:
 #   with the same types and key order; anything else (subclasses, bytes, sets, objects) gets no
 #   key. litellm's renderer is a function of exactly that data, and of sys.get_int_max_str_digits()
 #   only for ints of more digits than any limit allows (640 at least), which get no key. Only used
-#   while the native renderer is exact.
+#   while litellm's renderer is a known one (_tools_format.renders_purely).
 # Both are bounded (cleared when full; long blocks and large keys are not kept). Dict operations
 # are atomic under the GIL, so threads share them without a lock.
 _TOOLS_MEMO_SIZE = 256
@@ -263,7 +263,7 @@ def _tools_tokens(tc: Any, owner: Any, tools: Any, count: Callable[[Any, str], A
     """Tokens of litellm's rendered ``tools`` block for tokenizer ``owner`` (counted as
     ``count(owner, block)``), or NOT_COVERED."""
     key = None
-    if renders_natively(tc):
+    if renders_purely(tc):
         plain = _tools_key(tools)
         if plain is not None:
             key = (owner, plain)
@@ -358,11 +358,25 @@ def _vocab_for_name(model: str) -> Any:
     return vocab
 
 
+def _tables_current(seen: Any) -> bool:
+    """``_same_tables(seen, _tables(...))`` without building the tuple (the hot path's check)."""
+    if seen is None:
+        return False
+    litellm, functions = _Litellm.litellm, vars(_Litellm.module)
+    cost, azure, openai = seen[0], seen[3], seen[5]
+    return (litellm.model_cost is cost and len(cost) == seen[1]
+            and getattr(_Litellm.utils, "_model_cost_mutation_generation", None) == seen[2]
+            and litellm.azure_llms is azure and len(azure) == seen[4]
+            and litellm.open_ai_chat_completion_models is openai and len(openai) == seen[6]
+            and functions.get("openai_tokenizer_encoding_name") is seen[7]
+            and functions.get("_fix_model_name") is seen[8])
+
+
 def _model_vocab(model: str, fixed: str) -> Any:
     """The native vocabulary litellm counts ``model`` with (``fixed``: its _fix_model_name), or None."""
     if not _Litellm.rules_1109:
         return _vocabs_by_model.get(fixed) or _vocab_for_model(fixed)
-    if _same_tables(_entry_context[_TABLES], _tables(_Litellm.litellm, _Litellm.utils)):
+    if _tables_current(_entry_context[_TABLES]):
         vocab = _vocabs_by_model.get(model)
         if vocab is not None:
             return vocab

@@ -21,6 +21,11 @@ shortcuts are ones that cannot change an answer:
 ``format_function_definitions`` is the entry point: it uses ``render_tools`` only while
 litellm's five functions are the ones this file reproduces (a hash of their source text,
 checked once, and their identity, checked per call); otherwise it calls litellm's own.
+
+litellm 1.109 renders differently (Anthropic web_search tools skipped, unmapped Anthropic keys
+merged into the parameters, ``strict``, no exception on malformed schemas).  That renderer is not
+reproduced, but it is known (``LITELLM_1109_RENDERER``): like 1.106's, its string is a function of
+the tools' plain data alone, so a count of it may be remembered by that data (``renders_purely``).
 """
 
 from __future__ import annotations
@@ -31,7 +36,8 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["LITELLM_RENDERER_SHA256", "format_function_definitions", "render_tools", "renders_natively"]
+__all__ = ["LITELLM_RENDERER_SHA256", "format_function_definitions", "render_tools", "renders_natively",
+           "renders_purely"]
 
 logger = logging.getLogger("fast_litellm")
 
@@ -45,6 +51,12 @@ _FUNCTIONS = (
     "_format_object_parameters",
     "_format_type",
 )
+# litellm 1.109.3-1.110.2: the sha256 of the same five functions, and of the two more they call.
+LITELLM_1109_RENDERER = ("7b7b4fd9498891644ff39d05bed6fabf928d6460ce501939a46c8a80e2b70baf", {
+    "_function_definitions": "dcfafe521381ddf667928ab1deda1610712767419ed4f8871c9cae2c832b0737",
+    "_tool_mappings": "d1c97ac5a1a0984c28e56bc43cf4fec2c5a508471d8a961674db28045dae32e9",
+})
+_ALL_FUNCTIONS = _FUNCTIONS + tuple(LITELLM_1109_RENDERER[1])
 
 # _format_type's answers for a "type" that is exactly a str: 0 string, 1 array, 2 object,
 # 3 integer/number, 4 boolean, 5 null; anything else (absent here) is "any".
@@ -183,25 +195,39 @@ def _source_sha256(module: Any) -> str:
 
 
 class _Checked:
-    """litellm's five functions as they were when their source hash was checked (None: not yet)."""
+    """litellm's renderer functions as they were when their source hash was checked (None: not
+    yet): ``exact``, 1.106.2's (render_tools reproduces it); ``pure``, 1.106.2's or 1.109's."""
 
     functions: tuple[Any, ...] | None = None
     exact = False
+    pure = False
+
+
+def _is_1109_renderer(module: Any, digest: str) -> bool:
+    if digest != LITELLM_1109_RENDERER[0]:
+        return False
+    for name, expected in LITELLM_1109_RENDERER[1].items():
+        text = inspect.getsource(getattr(module, name))
+        if hashlib.sha256(text.encode("utf-8")).hexdigest() != expected:
+            return False
+    return True
 
 
 def _check(module: Any) -> bool:
     """Hash litellm's renderer source once per set of function objects; True if it is 1.106.2's."""
-    functions = tuple(getattr(module, name, None) for name in _FUNCTIONS)
+    functions = tuple(getattr(module, name, None) for name in _ALL_FUNCTIONS)
     if functions != _Checked.functions:
         try:
             digest = _source_sha256(module)
+            exact = digest == LITELLM_RENDERER_SHA256
+            pure = exact or _is_1109_renderer(module, digest)
         except Exception:  # noqa: BLE001 - no source (zipapp, frozen): assume nothing
-            digest = ""
-        exact = digest == LITELLM_RENDERER_SHA256
+            digest, exact, pure = "", False, False
         if not exact:
             logger.debug("fast_litellm: litellm's tools renderer differs from 1.106.2's (sha256 %s); "
                          "its own renderer is used", digest or "unavailable")
         _Checked.exact = exact
+        _Checked.pure = pure
         _Checked.functions = functions
     return _Checked.exact
 
@@ -218,6 +244,13 @@ def renders_natively(module: Any) -> bool:
         and module._format_object_parameters is checked[3]
         and module._format_type is checked[4]
     ) or _check(module)
+
+
+def renders_purely(module: Any) -> bool:
+    """True while litellm's renderer is one of the known ones, whose string depends on the tools'
+    plain data alone (1.106.2's, reproduced, or 1.109's)."""
+    _check(module)
+    return _Checked.pure
 
 
 def format_function_definitions(module: Any, tools: Any) -> str:

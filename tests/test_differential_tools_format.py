@@ -271,6 +271,13 @@ class TestSourceGuard:
         version = importlib.metadata.version("litellm")
         assert RENDERS_1106 is (tuple(map(int, version.split(".")[:2])) < (1, 109)), version
 
+    def test_known_renderers_are_pure(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """litellm's renderer on every supported line is a known one (counts remembered by the tools'
+        plain data); a renderer of another source is not."""
+        assert _tools_format.renders_purely(tc)
+        monkeypatch.setattr(tc, "_format_type", lambda props, indent: "changed")
+        assert not _tools_format.renders_purely(tc)
+
     def test_changed_hash_uses_litellms_renderer(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """When litellm's renderer source does not hash to 1.106.2's, litellm's own function renders."""
         monkeypatch.setattr(_tools_format, "LITELLM_RENDERER_SHA256", "0" * 64)
@@ -395,7 +402,6 @@ class TestToolsCountMemo:
         assert outcome(lambda kw: litellm.token_counter(**kw), kwargs) == outcome(lambda kw: original(**kw), kwargs)
         assert _litellm_token_counter._tools_counts == {}
 
-    @needs_1106_renderer
     def test_plain_tools_skip_rendering_on_repeat(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """Equal plain-data tools (a fresh copy) are counted from the memo without rendering, exactly."""
         original = get_original("litellm.litellm_core_utils.token_counter", "token_counter")
