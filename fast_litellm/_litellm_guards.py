@@ -131,12 +131,14 @@ REPRODUCED: dict[str, dict[tuple[str, str], dict[str, str]]] = {
         (_TC, "_fix_model_name"): {
             "aa9458c1a9895c7f4d23b429462e08f3139f208c3318a2c0286d27b7ee5dd42c": "1.106.2-1.110.2"},
         # New in 1.109 (absent before it).
-        (_TC, "_count_tool_choice"): _new_in_1109("a5b80f403930820ec69e7db9dbe9ba728f6c7303be0bb562a0e67173ef7cc08a"),
+        (_TC, "_count_tool_choice"): _new_in_1109(
+            "a5b80f403930820ec69e7db9dbe9ba728f6c7303be0bb562a0e67173ef7cc08a"),
         (_TC, "_count_tool_definitions"): _new_in_1109(
             "e8658f94e98996a0d4efbde9d40f6d5e719d1f21579ade7a2fb220dd920510cb"),
         (_TC, "_compaction_summaries"): _new_in_1109(
             "facc908787417011892a1e875bea617e030f58fb9c5b2e5a11d3140eb838c1bc"),
-        (_TC, "_openai_model_name"): _new_in_1109("73d5a7407ce28507902e245b83807ab74238e2b973d7a33b109cebab86cf71f9"),
+        (_TC, "_openai_model_name"): _new_in_1109(
+            "73d5a7407ce28507902e245b83807ab74238e2b973d7a33b109cebab86cf71f9"),
         (_TC, "_listed_openai_model_name"): _new_in_1109(
             "f137cd715dcd6fa3e50728b25c8513fd2a8383663edc9bf30bcdaa897d26bef3"),
         (_TC, "_is_openai_cost_map_model"): _new_in_1109(
@@ -151,9 +153,12 @@ REPRODUCED: dict[str, dict[tuple[str, str], dict[str, str]]] = {
             "eef48a8aeba73b96834054925c628d45073775288aac7164b34ab90412c276ed"),
         (_TC, "_is_listed_non_chat_model"): _new_in_1109(
             "fdbf5119bbfce5771097299a87b44be5afd9afa816b0762651fff7aed085b000"),
-        (_TC, "_cost_map_entry"): _new_in_1109("bc1fee3903c246d97978ec432b3ebf2fc2d4fba88697cf3fbae07f8b831537d3"),
-        (_TC, "_untyped_cost_map"): _new_in_1109("13d481deaa2f39af0d56b60fa1475dacd81e7cc1a39a94d0b20063adaf3c720e"),
-        (_TC, "_pdf_dictionary"): _new_in_1109("9d022c4c669ba93db27de5a6ee07ae2d48d434fec658a47d9ca569de6650d3b5"),
+        (_TC, "_cost_map_entry"): _new_in_1109(
+            "bc1fee3903c246d97978ec432b3ebf2fc2d4fba88697cf3fbae07f8b831537d3"),
+        (_TC, "_untyped_cost_map"): _new_in_1109(
+            "13d481deaa2f39af0d56b60fa1475dacd81e7cc1a39a94d0b20063adaf3c720e"),
+        (_TC, "_pdf_dictionary"): _new_in_1109(
+            "9d022c4c669ba93db27de5a6ee07ae2d48d434fec658a47d9ca569de6650d3b5"),
         (_TC, "_is_azure_openai_chat_model"): _new_in_1109(
             "53df66651ec1a5d802056ac6b5a52efd470ffb1f42d12958dc60b64a2e449be4"),
         (_TC, "_azure_openai_chat_model_name"): _new_in_1109(

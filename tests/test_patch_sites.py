@@ -69,5 +69,7 @@ def test_the_patch_table_is_this_litellms_sites() -> None:
     assert result["leftovers"] == [], f"litellm {result['version']} binds the originals at undeclared sites"
     # litellm._lazy_imports' caches (up to 1.109) stay empty until litellm.utils calls through them,
     # and then take the patched function; every other declared site holds the wrapper now.
-    assert all(module == "litellm._lazy_imports" for module, _ in result["empty"]), result["empty"]  # type: ignore[attr-defined]
-    assert sorted(result["holding"] + result["empty"]) == result["declared"], result  # type: ignore[operator]
+    empty: list[list[str]] = result["empty"]  # type: ignore[assignment]
+    holding: list[list[str]] = result["holding"]  # type: ignore[assignment]
+    assert all(module == "litellm._lazy_imports" for module, _ in empty), empty
+    assert sorted(holding + empty) == result["declared"], result
