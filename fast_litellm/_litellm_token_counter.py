@@ -1,7 +1,8 @@
 """``litellm.token_counter`` on the native tokenizer: one Python walk, one native count.
 
-The walk reproduces ``litellm.litellm_core_utils.token_counter`` (1.106) for the
-tiktoken path and for litellm's bundled Anthropic tokenizer (``_anthropic.py``): 3 tokens per message and 1 per ``name``, every string value
+The walk reproduces ``litellm.litellm_core_utils.token_counter`` (1.106-1.108's rules, and
+1.109's where they differ: ``_Litellm.rules_1109``) for the tiktoken path and for litellm's bundled
+Anthropic tokenizer (``_anthropic.py``): 3 tokens per message and 1 per ``name``, every string value
 counted, ``tool_calls``/``function_call`` arguments, content lists of text,
 images (litellm's own image arithmetic, never a network fetch), thinking and
 tool-reference blocks, then the reply priming, the rendered ``tools`` block
@@ -14,7 +15,8 @@ its own result or exception: a custom or HuggingFace tokenizer, a legacy
 accounting model, pydantic objects other than messages, strings that are not
 valid UTF-8 (lone surrogates), strings longer than litellm's exact limit
 (sampled estimate), image URLs litellm would fetch, documents, files,
-Anthropic tool blocks, search results, and any input on which litellm raises.
+Anthropic tool and server-tool blocks, search results, compaction summaries, tools on a model
+whose chat template renders them (1.109), and any input on which litellm raises.
 """
 
 from __future__ import annotations
