@@ -37,11 +37,13 @@ MESSAGES: list[dict[str, Any]] = [
     {"role": "assistant", "content": None, "tool_calls": [
         {"id": "call_1", "type": "function", "function": {"name": "lookup", "arguments": '{"q": "東京"}'}}]},
 ]
-# The common request: ASCII strings only, which fast-litellm's C entry answers in one call.
+# The common request: ASCII strings only, which fast-litellm's C entry answers in one call.  French
+# text: cl100k_base, o200k_base and p50k_base count it 20, 15 and 27 tokens (English is often equal).
 ASCII_MESSAGES: list[dict[str, Any]] = [
     {"role": "system", "content": "You answer in one line."},
-    {"role": "user", "content": "Hello, how are you today?", "name": "bob"},
-    {"role": "assistant", "content": "Fine, thanks."},
+    {"role": "user", "name": "bob",
+     "content": "Bonjour, comment allez-vous? Je voudrais reserver une chambre pour deux nuits."},
+    {"role": "assistant", "content": "Bien sur: deux nuits, une chambre."},
 ]
 PREFIXES = ("", "azure/", "openai/", "azure/eu/", "azure_ai/", "bedrock/us-east-1/")
 INVENTED = (
