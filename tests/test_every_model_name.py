@@ -28,6 +28,7 @@ import pytest
 litellm = pytest.importorskip("litellm")
 
 import fast_litellm  # noqa: E402
+from fast_litellm._gate import gate  # noqa: E402
 from fast_litellm._patching import get_original  # noqa: E402
 
 SENTENCE = "Café © 2026 — naïve résumé, 東京 👋"
@@ -210,12 +211,17 @@ class TestEveryModelName:
         diffs = Differences()
         names = list(every_name())
         assert len(names) > 6 * 2000
+        counted, encoded = gate("token_counter").stats.native, gate("tokenizer").stats.native
+        before = counted.calls, encoded.calls
         for name in names:
             diffs.compare("token_counter", {"model": name, "text": SENTENCE})
             diffs.compare("token_counter", {"model": name, "messages": MESSAGES})
             diffs.compare("token_counter", {"model": name, "messages": ASCII_MESSAGES})
             diffs.compare("encode", {"model": name, "text": SENTENCE})
         diffs.assert_none()
+        # Both features are native on every supported line: most names were answered natively.
+        assert counted.calls - before[0] > 2 * len(names) and encoded.calls - before[1] > len(names) // 2
+        assert counted.errors == 0 and encoded.errors == 0
 
     def test_no_model(self) -> None:
         """model=None, and no model at all, count and encode as litellm does."""
