@@ -259,6 +259,7 @@ class TestSourceGuard:
         """Each test starts with no cached source check and ends by dropping whatever it cached."""
         monkeypatch.setattr(_tools_format._Checked, "functions", None)
         monkeypatch.setattr(_tools_format._Checked, "exact", False)
+        monkeypatch.setattr(_tools_format._Checked, "pure", False)
         yield
         _tools_format._Checked.functions = None
 
