@@ -5,11 +5,11 @@ The main suite runs on the litellm the test extra resolves, which is the newest 
 
 * 1.106.x, 1.108.x (litellm's long-term-support line) and 1.109.x: the litellm-sensitive suites
   (``SENSITIVE``: differential token_counter and tools format, patching, control plane, guards,
-  and the proxy test when the proxy's requirements are installed) run on each;
+  patch sites, and the proxy test when the proxy's requirements are installed) run on each;
 * 1.108.x and 1.110.x (the newest checked): installing this checkout keeps their litellm;
-* 1.110.x: the tokenizer is patched and encodes exactly as litellm; litellm.token_counter answers
-  exactly as litellm's own, and where its sites are left to litellm, status names the changed
-  function.
+* 1.110.x: the tokenizer and token_counter are patched (``NEWEST_TOKEN_COUNTER_NATIVE``) and
+  answer exactly as litellm's own; where token_counter's sites are left to litellm, status must
+  name the changed function.
 
 Each line gets a venv (``--system-site-packages``, so only litellm and what it needs that differs
 are installed) under ``FL_LITELLM_VENVS`` (default ``~/.cache/fast_litellm/venvs``), made once
@@ -34,15 +34,16 @@ from packaging.version import Version
 LINES = ["1.106.12", "1.108.14", "1.109.3"]  # run SENSITIVE; the newest line is the main suite's
 LTS, NEWEST = "1.108.14", "1.110.2"
 SENSITIVE = ["tests/test_differential_token_counter.py", "tests/test_differential_tools_format.py",
-             "tests/test_patching.py", "tests/test_control_plane.py", "tests/test_litellm_guards.py"]
+             "tests/test_patching.py", "tests/test_control_plane.py", "tests/test_litellm_guards.py",
+             "tests/test_patch_sites.py"]
 # The proxy test needs the proxy's requirements (the test extra installs them); the line venvs see
 # the main environment's.  Without them it would only skip.
 if all(importlib.util.find_spec(name) for name in ("fastapi", "yaml", "prometheus_client")):
     SENSITIVE.append("tests/test_proxy.py")
 
-# Whether fast_litellm patches token_counter on the newest line: None leaves it unasserted (issue 21:
-# being made native on 1.109+); set it to True once it is, so that a regression fails here.
-NEWEST_TOKEN_COUNTER_NATIVE: bool | None = None
+# Whether fast_litellm patches token_counter on the newest line (native on 1.109+ since issue 21).
+# None would leave it unasserted, for a newest line whose token_counter is not reproduced yet.
+NEWEST_TOKEN_COUNTER_NATIVE: bool | None = True
 
 pytestmark = pytest.mark.skipif(os.environ.get("FL_LITELLM_LINES") == "0", reason="FL_LITELLM_LINES=0")
 
@@ -77,7 +78,7 @@ class TestOtherLines:
 
     @pytest.mark.parametrize("version", LINES)
     def test_sensitive_suites(self, version: str) -> None:
-        """The differential, patching, control-plane, guard (and proxy) tests pass on ``version``."""
+        """The differential, patching, control-plane, guard, patch-site (and proxy) tests pass on ``version``."""
         python = _venv(version)
         found = _run(python, "import json, importlib.metadata as m; print(json.dumps({'v': m.version('litellm')}))")
         assert found == {"v": version}
@@ -105,11 +106,12 @@ class TestInstallKeepsLitellm:
 
 
 class TestNewestLine:
-    """litellm 1.110.x: the tokenizer native and exact; token_counter exact, patched or not."""
+    """litellm 1.110.x: the tokenizer and token_counter native and exact."""
 
     def test_tokenizer_and_token_counter_exact(self) -> None:
-        """encode/decode are patched and equal litellm's own on varied text; token_counter equals
-        litellm's own, and where its sites are left to litellm, the reason names the changed function."""
+        """encode/decode are patched and equal litellm's own on varied text; token_counter is patched as
+        NEWEST_TOKEN_COUNTER_NATIVE says and equals litellm's own; left to litellm, the reason names the
+        changed function."""
         result = _run(_venv(NEWEST), """
             import json, random
             import fast_litellm, litellm, litellm.utils
