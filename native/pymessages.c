@@ -15,9 +15,11 @@
  * handles: anything but an exact list of exact dicts, a key that is not an
  * exact str, a value that is neither None nor an exact str (lists, tool
  * calls, pydantic objects, str subclasses), "tool_calls" or "function_call"
- * given as a str, a str that is not ASCII (its UTF-8 would have to be made;
- * the Python path does that), longer than max_chars (litellm estimates those)
- * or, with FL_MSG_NO_LT, holding '<' (the Anthropic tokenizer's added tokens).
+ * given as a str, a str with a lone surrogate (no UTF-8; litellm's slices see
+ * it alone), longer than max_chars (litellm estimates those) or, with
+ * FL_MSG_NO_LT, not ASCII or holding '<' (the Anthropic tokenizer normalizes
+ * such text and has added tokens).  A non-ASCII str is turned into UTF-8 in a
+ * buffer of this file's, never through CPython's cached UTF-8 of the str.
  *
  * CPython only, like pylist.c: its functions are methods of
  * fast_litellm._native_py (pymodule.c), called with the GIL held.  The walk
@@ -35,52 +37,126 @@
 #include <string.h>
 
 #include "fast_litellm.h"
+#include "fl_internal.h"
 #include "fl_python.h"
 
 #define STACK_TEXTS 64
 #define COUNT_WITHOUT_GIL 65536 /* bytes: below this, releasing the GIL costs more than it frees */
 
+/* One string to count: its UTF-8, which is the str's own data (ASCII) or a buffer of ours. */
+typedef struct {
+    const char *data;
+    size_t len;
+    char *owned; /* malloc'd UTF-8 of a non-ASCII str, freed with the texts; NULL for ASCII */
+} view_t;
+
 typedef struct {
     PyObject **texts; /* referenced strings */
+    view_t *views;    /* their UTF-8, same index */
     size_t n, cap;
     PyObject *stack[STACK_TEXTS];
+    view_t view_stack[STACK_TEXTS];
     size_t bytes;
 } texts_t;
 
-static int texts_push(texts_t *t, PyObject *s)
+static void texts_init(texts_t *t)
 {
-    if (t->n == t->cap) {
-        size_t cap = t->cap * 2;
-        PyObject **grown = t->texts == t->stack ? malloc(cap * sizeof *grown)
-                                                : realloc(t->texts, cap * sizeof *grown);
-        if (grown == NULL)
-            return FL_E_NOMEM;
-        if (t->texts == t->stack)
-            memcpy(grown, t->stack, t->n * sizeof *grown);
-        t->texts = grown;
-        t->cap = cap;
+    t->texts = t->stack;
+    t->views = t->view_stack;
+    t->n = t->bytes = 0;
+    t->cap = STACK_TEXTS;
+}
+
+static void texts_free(texts_t *t)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        Py_DECREF(t->texts[i]);
+        free(t->views[i].owned);
     }
-    Py_INCREF(s);
-    t->texts[t->n++] = s;
-    t->bytes += (size_t)PyUnicode_GET_LENGTH(s);
+    if (t->texts != t->stack) {
+        free(t->texts);
+        free(t->views);
+    }
+}
+
+static int texts_grow(texts_t *t)
+{
+    size_t cap = t->cap * 2;
+    int on_stack = t->texts == t->stack;
+    PyObject **texts = on_stack ? malloc(cap * sizeof *texts) : realloc(t->texts, cap * sizeof *texts);
+    if (texts == NULL)
+        return FL_E_NOMEM;
+    if (on_stack)
+        memcpy(texts, t->stack, t->n * sizeof *texts);
+    t->texts = texts;
+    view_t *views = on_stack ? malloc(cap * sizeof *views) : realloc(t->views, cap * sizeof *views);
+    if (views == NULL) {
+        if (on_stack) { /* the texts moved off the stack: keep them there so texts_free finds both */
+            t->texts = t->stack;
+            free(texts);
+        }
+        return FL_E_NOMEM;
+    }
+    if (on_stack)
+        memcpy(views, t->view_stack, t->n * sizeof *views);
+    t->views = views;
+    t->cap = cap;
     return FL_OK;
 }
 
-/* An ASCII str litellm counts exactly and this file can count: FL_OK, or FL_E_SHAPE. */
-static int countable(PyObject *s, size_t max_chars, int flags)
+/* Add s, whose UTF-8 is view (ownership of view.owned passes to t, also on failure). */
+static int texts_push(texts_t *t, PyObject *s, view_t view)
 {
-    if (!PyUnicode_IS_READY(s) || !PyUnicode_IS_ASCII(s))
+    if (t->n == t->cap && texts_grow(t) != FL_OK) {
+        free(view.owned);
+        return FL_E_NOMEM;
+    }
+    Py_INCREF(s);
+    t->texts[t->n] = s;
+    t->views[t->n++] = view;
+    t->bytes += view.len;
+    return FL_OK;
+}
+
+/*
+ * A str litellm counts exactly and this file can count: FL_OK with *view set (an ASCII str is its
+ * own UTF-8; any other gets a buffer of ours, so no UTF-8 copy is left inside the caller's str),
+ * or FL_E_SHAPE (a lone surrogate: litellm's slices see it alone; over max_chars; with
+ * FL_MSG_NO_LT, not ASCII or holding '<'), or FL_E_NOMEM.
+ */
+static int countable(PyObject *s, size_t max_chars, int flags, int level, view_t *view)
+{
+    if (!PyUnicode_IS_READY(s))
         return FL_E_SHAPE;
     size_t len = (size_t)PyUnicode_GET_LENGTH(s);
     if (len > max_chars)
         return FL_E_SHAPE;
-    if ((flags & FL_MSG_NO_LT) && memchr(PyUnicode_DATA(s), '<', len) != NULL)
+    view->owned = NULL;
+    if (PyUnicode_IS_ASCII(s)) {
+        view->data = PyUnicode_DATA(s);
+        view->len = len;
+        if ((flags & FL_MSG_NO_LT) && memchr(view->data, '<', len) != NULL)
+            return FL_E_SHAPE;
+        return FL_OK;
+    }
+    if (flags & FL_MSG_NO_LT)
+        return FL_E_SHAPE; /* the Anthropic tokenizer normalizes non-ASCII text first */
+    int kind = PyUnicode_KIND(s);
+    char *utf8 = malloc(fl_utf8_room(kind, len));
+    if (utf8 == NULL)
+        return FL_E_NOMEM;
+    ptrdiff_t got = fl_utf8_from_ucs(kind, PyUnicode_DATA(s), len, (uint8_t *)utf8, level);
+    if (got < 0) {
+        free(utf8);
         return FL_E_SHAPE;
+    }
+    view->data = view->owned = utf8;
+    view->len = (size_t)got;
     return FL_OK;
 }
 
 /* Collect the strings of the messages into t and add their fixed tokens to *fixed. */
-static int walk(PyObject *messages, size_t max_chars, int flags, texts_t *t, int64_t *fixed)
+static int walk(PyObject *messages, size_t max_chars, int flags, int level, texts_t *t, int64_t *fixed)
 {
     if (!PyList_CheckExact(messages))
         return FL_E_SHAPE;
@@ -102,9 +178,10 @@ static int walk(PyObject *messages, size_t max_chars, int flags, texts_t *t, int
             else if (PyUnicode_CompareWithASCIIString(key, "tool_calls") == 0 ||
                      PyUnicode_CompareWithASCIIString(key, "function_call") == 0)
                 return FL_E_SHAPE;
-            int rc = countable(value, max_chars, flags);
+            view_t view;
+            int rc = countable(value, max_chars, flags, level, &view);
             if (rc == FL_OK)
-                rc = texts_push(t, value);
+                rc = texts_push(t, value, view);
             if (rc != FL_OK)
                 return rc;
         }
@@ -112,14 +189,13 @@ static int walk(PyObject *messages, size_t max_chars, int flags, texts_t *t, int
     return FL_OK;
 }
 
-/* Sum of the counts of t's strings, each in slices of chunk_chars characters
- * (fl_count_chunked: ASCII holds no 0xFF separator, so each string is one text). */
+/* Sum of the counts of t's strings, each in slices of chunk_chars code points (fl_count_chunked:
+ * UTF-8 holds no 0xFF separator, so each string is one text). */
 static int64_t count_texts(const fl_encoding *enc, const texts_t *t, size_t chunk_chars)
 {
     int64_t sum = 0;
     for (size_t i = 0; i < t->n; i++) {
-        int64_t count = fl_count_chunked(enc, PyUnicode_DATA(t->texts[i]),
-                                         (size_t)PyUnicode_GET_LENGTH(t->texts[i]), chunk_chars);
+        int64_t count = fl_count_chunked(enc, t->views[i].data, t->views[i].len, chunk_chars);
         if (count < 0)
             return count;
         sum += count;
@@ -132,11 +208,9 @@ static int64_t count_messages_held(const fl_encoding *enc, PyObject *messages, s
                                    size_t max_chars, int flags)
 {
     texts_t t;
-    t.texts = t.stack;
-    t.n = t.bytes = 0;
-    t.cap = STACK_TEXTS;
+    texts_init(&t);
     int64_t fixed = 0;
-    int64_t rc = walk(messages, max_chars, flags, &t, &fixed);
+    int64_t rc = walk(messages, max_chars, flags, fl_encoding_simd(enc), &t, &fixed);
     if (rc == FL_OK) {
         if (t.bytes >= COUNT_WITHOUT_GIL) {
             Py_BEGIN_ALLOW_THREADS
@@ -148,10 +222,7 @@ static int64_t count_messages_held(const fl_encoding *enc, PyObject *messages, s
         if (rc >= 0)
             rc += fixed;
     }
-    for (size_t i = 0; i < t.n; i++)
-        Py_DECREF(t.texts[i]);
-    if (t.texts != t.stack)
-        free(t.texts);
+    texts_free(&t);
     return rc;
 }
 

@@ -301,7 +301,7 @@ class TestDifferential:
 
 
 class TestNativeMessageWalk:
-    """native/pymessages.c walks the common request (dicts of ASCII str values) and counts it in one
+    """native/pymessages.c walks the common request (dicts of str values) and counts it in one
     call; every other shape is left to the Python walk.  Both sides are checked: what it takes is
     counted as litellm counts it, and what it must not take is refused (then litellm's answer)."""
 
@@ -328,7 +328,6 @@ class TestNativeMessageWalk:
     ]
     REFUSED: list[Any] = [
         ({"role": "user", "content": "hi"},),  # a tuple
-        [{"role": "user", "content": "héllo"}],  # not ASCII
         [{"role": "user", "content": "\ud800"}],  # a lone surrogate
         [{"role": "user", "content": [{"type": "text", "text": "hi"}]}],
         [{"role": "assistant", "tool_calls": "[]"}],
@@ -348,6 +347,37 @@ class TestNativeMessageWalk:
                 for response in (False, True):
                     kwargs = {"model": model, "messages": messages, "count_response_tokens": response}
                     assert litellm.token_counter(**kwargs) == original()(**kwargs), kwargs
+
+    # Not ASCII: the tiktoken vocabularies take them (UTF-8 made in a buffer of the walk's own), the
+    # Anthropic tokenizer's NFKC is the Python path's.  Latin-1, 2-byte and 4-byte str kinds, across
+    # litellm's 1024-code-point slices, in names.
+    NON_ASCII: list[Any] = [
+        [{"role": "user", "content": "héllo"}],
+        [{"role": "user", "content": "Café © 2026 — naïve résumé", "name": "zoë"}],
+        [{"role": "user", "content": "東京の天気は？ 👋🏽 نعم"}, {"role": "assistant", "content": "ok"}],
+        [{"role": "user", "content": "é" * 1030}, {"role": "user", "content": "a" * 1023 + "東京" + "b" * 1500}],
+        [{"role": "user", "content": "a" * 1022 + "👋🏽👋🏽" + "c" * 10}, {"role": "user", "content": "\u00a0\u2028x"}],
+    ]
+
+    def test_non_ascii_strings_are_taken_by_tiktoken_vocabularies(self) -> None:
+        for messages in self.NON_ASCII:
+            for vocab, chunk, no_lt in self._vocabs():
+                taken = vocab.count_messages(messages, chunk, 4_000_000, no_lt)
+                assert (taken is None) is no_lt, messages
+            for model in self.MODELS:
+                for response in (False, True):
+                    kwargs = {"model": model, "messages": messages, "count_response_tokens": response}
+                    assert litellm.token_counter(**kwargs) == original()(**kwargs), kwargs
+
+    def test_non_ascii_leaves_no_utf8_in_the_callers_str(self) -> None:
+        """CPython keeps a str's UTF-8 once made through its own API; the walk makes its own copy."""
+        o200k, _, _ = self._vocabs()[0]
+        text = "".join(["naïve ", "東京 ", str(random.random())])
+        size = sys.getsizeof(text)
+        assert o200k.count_messages([{"role": "user", "content": text}], 1024, 4_000_000) is not None
+        assert sys.getsizeof(text) == size
+        text.encode("utf-8", "strict")  # (encode() makes bytes and leaves the str as it was, too)
+        assert sys.getsizeof(text) == size
 
     def test_refused_shapes_are_litellms(self) -> None:
         class Text(str):
