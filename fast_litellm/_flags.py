@@ -55,7 +55,15 @@ FEATURES = ("tokenizer", "token_counter", "router", "rate_limiter")
 FLAGS_FILE_ENV = "FAST_LITELLM_FEATURE_FLAGS"
 KILL_SWITCH_ENV = "FAST_LITELLM_ENABLED"
 
-# The prior art's (fast-litellm 0.1, Rust) names, accepted so its users can switch unchanged.
+# The prior art's (fast-litellm 0.1, Rust) names, accepted so its users can switch unchanged.  Its
+# rust_token_counting switched encode, decode and token_counter together: here that is two features,
+# and the alias sets both (a canonical name given as well wins for its own feature).
+ALIAS_FEATURES: dict[str, tuple[str, ...]] = {
+    "rust_token_counting": ("tokenizer", "token_counter"),
+    "rust_routing": ("router",),
+    "rust_rate_limiting": ("rate_limiter",),
+}
+# The one feature an alias stands for where one is asked (is_enabled, reset_errors).
 FEATURE_ALIASES = {
     "rust_token_counting": "token_counter",
     "rust_routing": "router",
@@ -66,10 +74,10 @@ IGNORED_FEATURES = frozenset(
     {"rust_connection_pooling", "rust_connection_pool", "batch_token_counting", "async_routing",
      "performance_monitoring"}
 )
-ENV_ALIASES = {
-    "FAST_LITELLM_RUST_TOKEN_COUNTING": "token_counter",
-    "FAST_LITELLM_RUST_ROUTING": "router",
-    "FAST_LITELLM_RUST_RATE_LIMITING": "rate_limiter",
+ENV_ALIASES: dict[str, tuple[str, ...]] = {
+    "FAST_LITELLM_RUST_TOKEN_COUNTING": ALIAS_FEATURES["rust_token_counting"],
+    "FAST_LITELLM_RUST_ROUTING": ALIAS_FEATURES["rust_routing"],
+    "FAST_LITELLM_RUST_RATE_LIMITING": ALIAS_FEATURES["rust_rate_limiting"],
 }
 FLAGS_FILE_ENV_ALIASES = ("FAST_LITELLM_FEATURE_CONFIG",)
 
@@ -256,16 +264,22 @@ def _apply_feature(flag: FeatureFlag, spec: Any, source: str, warn: Callable[[st
     return flag._replace(mode=mode, percentage=percentage, breaker=breaker, source=flag_source)
 
 
-def _canonical_feature(name: Any, where: str, warn: Callable[[str], None]) -> str | None:
+def _canonical_features(name: Any, where: str, warn: Callable[[str], None]) -> tuple[str, ...]:
+    """The features a name in a flags document sets: itself, an alias's features, or none."""
     if name in FEATURES:
-        return str(name)
-    if name in FEATURE_ALIASES:
-        return FEATURE_ALIASES[name]
+        return (str(name),)
+    if name in ALIAS_FEATURES:
+        return ALIAS_FEATURES[name]
     if name in IGNORED_FEATURES:
         warn(f"{where}: feature {name!r} (prior art) has no counterpart here and is ignored")
-        return None
+        return ()
     raise ConfigError(f"{where}: unknown feature {name!r}; expected one of {', '.join(FEATURES)} "
-                      f"(or the aliases {', '.join(sorted(FEATURE_ALIASES))})")
+                      f"(or the aliases {', '.join(sorted(ALIAS_FEATURES))})")
+
+
+def _aliases_first(items: Any) -> list[tuple[Any, Any]]:
+    """(name, spec) pairs with aliases before canonical names, so a canonical name wins."""
+    return sorted(items, key=lambda item: item[0] in FEATURES)
 
 
 def _apply_document(
@@ -283,9 +297,8 @@ def _apply_document(
         elif key == "features":
             if not isinstance(value, Mapping):
                 raise ConfigError(f"{source}: 'features' must be an object")
-            for name, spec in value.items():
-                feature = _canonical_feature(name, source, warn)
-                if feature is not None:
+            for name, spec in _aliases_first(value.items()):
+                for feature in _canonical_features(name, source, warn):
                     flags[feature] = _apply_feature(flags[feature], spec, source, warn)
         elif key in ("global_settings", "$comment", "description"):
             if key == "global_settings":
@@ -368,7 +381,8 @@ def build_snapshot(
 
     # Per-feature variables; the canonical name wins over an alias.
     env_items = [(f"FAST_LITELLM_{name.upper()}", name) for name in FEATURES]
-    env_items += [(var, name) for var, name in ENV_ALIASES.items() if f"FAST_LITELLM_{name.upper()}" not in env]
+    env_items += [(var, name) for var, names in ENV_ALIASES.items() for name in names
+                  if f"FAST_LITELLM_{name.upper()}" not in env]
     for var, name in env_items:
         raw = env.get(var)
         if raw is None:
@@ -476,12 +490,11 @@ def configure(enabled: bool | None = None, **features: Any) -> FlagSnapshot:
     """
     with _holder.lock:
         merged: dict[str, Any] = dict(current().overrides)
-        for name, spec in features.items():
-            feature = _canonical_feature(name, "configure()", lambda _: None) or name
-            previous = merged.get(feature)
-            if isinstance(previous, Mapping) and isinstance(spec, Mapping):
-                spec = {**previous, **spec}
-            merged[feature] = spec
+        for name, spec in _aliases_first(features.items()):
+            for feature in _canonical_features(name, "configure()", lambda _: None) or (name,):
+                previous = merged.get(feature)
+                merged[feature] = {**previous, **spec} if isinstance(previous, Mapping) and isinstance(
+                    spec, Mapping) else spec
         if enabled is not None:
             merged["enabled"] = enabled
         return _swap(build_snapshot(overrides=merged))

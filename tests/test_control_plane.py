@@ -188,6 +188,28 @@ class TestEnvironmentInFreshProcesses:
         assert result["patched"] == [] and result["features"]["tokenizer"] == "disabled"
         assert result["ids"] == [15339, 1917]
 
+    def test_prior_art_token_counting_switch_turns_off_all_three(self) -> None:
+        """FAST_LITELLM_RUST_TOKEN_COUNTING=false (the prior art's switch of encode, decode and
+        token_counter together): all three run litellm's own code, and no native call is made."""
+        result = run_python("""
+            import json, litellm, fast_litellm
+            ids = litellm.encode(model="gpt-4o", text="hello world")
+            text = litellm.decode(model="gpt-4o", tokens=ids)
+            count = litellm.token_counter(model="gpt-4o", messages=[{"role": "user", "content": text}])
+            stats = fast_litellm.get_performance_stats()
+            print(json.dumps({
+                "native": [getattr(f, "__fast_litellm__", False) for f in
+                           (litellm.encode, litellm.decode, litellm.token_counter, litellm.utils.encode,
+                            litellm.utils.decode, litellm.utils.token_counter,
+                            litellm.litellm_core_utils.token_counter.token_counter)],
+                "calls": [stats[f]["native"]["calls"] for f in ("tokenizer", "token_counter")],
+                "features": fast_litellm.health_check()["features"], "result": [ids, text, count]}))
+            """, FAST_LITELLM_RUST_TOKEN_COUNTING="false")
+        assert result["native"] == [False] * 7
+        assert result["calls"] == [0, 0]
+        assert result["features"]["tokenizer"] == result["features"]["token_counter"] == "disabled"
+        assert result["result"] == [[15339, 1917], "hello world", 9]
+
     def test_variable_beats_file(self, tmp_path: Path) -> None:
         """FAST_LITELLM_TOKENIZER=on overrides the file's disabled state."""
         path = tmp_path / "flags.json"

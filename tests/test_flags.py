@@ -114,21 +114,40 @@ class TestPriorArtAliases:
         assert (counter.mode, counter.percentage, counter.breaker.error_threshold) == (Mode.ROLLOUT, 30.0, 7)
         assert (snap.features["router"].mode, snap.features["router"].percentage) == (Mode.ROLLOUT, 5.0)
         assert snap.features["rate_limiter"].mode is Mode.DISABLED
-        assert snap.features["tokenizer"].mode is Mode.ENABLED
+        assert snap.features["tokenizer"] == counter._replace(name="tokenizer")  # the alias sets both
         assert any("rust_connection_pooling" in w for w in snap.warnings)
         assert any("global_settings" in w for w in snap.warnings)
 
-    @pytest.mark.parametrize("var, feature", sorted(_flags.ENV_ALIASES.items()))
-    def test_prior_art_environment_names(self, var: str, feature: str) -> None:
-        """FAST_LITELLM_RUST_* variables set the matching feature."""
+    @pytest.mark.parametrize("var, features", sorted(_flags.ENV_ALIASES.items()))
+    def test_prior_art_environment_names(self, var: str, features: tuple[str, ...]) -> None:
+        """FAST_LITELLM_RUST_* variables set the matching features (token counting: both the
+        tokenizer and token_counter, as the prior art's switched encode, decode and token_counter)."""
         snap = build_snapshot({var: "false"}, strict=True)
-        assert snap.features[feature].mode is Mode.DISABLED
-        assert snap.features[feature].source == f"env:{var}"
+        for feature in features:
+            assert snap.features[feature].mode is Mode.DISABLED
+            assert snap.features[feature].source == f"env:{var}"
+        others = set(_flags.FEATURES) - set(features)
+        assert all(snap.features[name].mode is Mode.ENABLED for name in others)
+        assert _flags.ENV_ALIASES["FAST_LITELLM_RUST_TOKEN_COUNTING"] == ("tokenizer", "token_counter")
 
     def test_canonical_variable_wins_over_alias(self) -> None:
-        """When both are set, FAST_LITELLM_TOKEN_COUNTER beats FAST_LITELLM_RUST_TOKEN_COUNTING."""
+        """When both are set, FAST_LITELLM_TOKEN_COUNTER beats FAST_LITELLM_RUST_TOKEN_COUNTING (for
+        token_counter; the alias still sets the tokenizer)."""
         snap = build_snapshot({"FAST_LITELLM_RUST_TOKEN_COUNTING": "off", "FAST_LITELLM_TOKEN_COUNTER": "shadow"})
         assert snap.features["token_counter"].mode is Mode.SHADOW
+        assert snap.features["tokenizer"].mode is Mode.DISABLED
+
+    def test_alias_in_a_document_sets_both_and_canonical_wins(self, tmp_path: Path) -> None:
+        """In JSON (and configure()), rust_token_counting sets both features; a canonical entry in the
+        same document wins for its feature, in whatever order the two are written."""
+        path = tmp_path / "flags.json"
+        path.write_text(json.dumps({"features": {"tokenizer": {"state": "shadow"},
+                                                 "rust_token_counting": {"state": "disabled"}}}))
+        snap = build_snapshot({"FAST_LITELLM_FEATURE_FLAGS": str(path)}, strict=True)
+        assert snap.features["tokenizer"].mode is Mode.SHADOW
+        assert snap.features["token_counter"].mode is Mode.DISABLED
+        snap = build_snapshot({}, overrides={"rust_token_counting": "off"}, strict=True)
+        assert snap.features["tokenizer"].mode is Mode.DISABLED and snap.features["token_counter"].mode is Mode.DISABLED
 
 
 class TestEnvironment:
