@@ -54,7 +54,10 @@ def _status(args: argparse.Namespace) -> int:
     print("\nfeatures:")
     rows = []
     for name, feature in fast_litellm.get_feature_status().items():
-        rows.append([name, feature["effective_state"], feature["percentage"], feature["source"],
+        state = feature["effective_state"]
+        if not feature["implemented"]:
+            state = f"{state}, patched: {feature['patched']}"
+        rows.append([name, state, feature["percentage"], feature["source"],
                      feature["breaker_state"], feature["errors"], ", ".join(feature["patched_sites"]) or "-"])
     print(_table(["feature", "state", "percent", "set by", "breaker", "errors", "patched sites"], rows))
     print("\npatch sites:")

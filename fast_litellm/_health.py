@@ -10,16 +10,31 @@ from fast_litellm import _flags
 from fast_litellm._breaker import BreakerState
 from fast_litellm._flags import Mode
 from fast_litellm._gate import gate, gates
-from fast_litellm._patching import PATCHES, get_patch_status, native_status
+from fast_litellm._patching import PATCHES, get_patch_status, native_status, site_present
 
 __all__ = ["get_feature_status", "health_check", "is_enabled", "reset_errors"]
 
 
+def _litellm_version() -> str | None:
+    try:
+        return importlib.metadata.version("litellm")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def _implemented(feature: str, version: str | None) -> bool:
+    """Whether the feature has a patch site in this litellm (router and rate_limiter: none yet)."""
+    return any(spec.feature == feature and (version is None or site_present(spec, version)) for spec in PATCHES)
+
+
 def get_feature_status() -> dict[str, dict[str, Any]]:
     """Per feature: its flag (state, percentage, breaker settings, which layer set it),
-    its breaker's state and counters, and which patch sites carry it now."""
+    its breaker's state and counters, which patch sites carry it now, and ``patched``: how many,
+    or "none (not implemented for litellm X.Y)" for a feature without a site in this litellm."""
     snapshot = _flags.current()
     patches = get_patch_status()
+    version = _litellm_version()
+    line = ".".join((version or "?").split(".")[:2])
     result = {}
     for name, feature_gate in gates().items():
         entry = snapshot.features[name].as_dict()
@@ -30,6 +45,9 @@ def get_feature_status() -> dict[str, dict[str, Any]]:
         entry["patched_sites"] = sorted(
             spec.site for spec in PATCHES if spec.feature == name and patches[spec.site]["patched"]
         )
+        entry["implemented"] = _implemented(name, version)
+        entry["patched"] = (f"{len(entry['patched_sites'])} sites" if entry["implemented"]
+                            else f"none (not implemented for litellm {line})")
         result[name] = entry
     return result
 
@@ -65,13 +83,12 @@ def reset_errors(feature: str | None = None) -> None:
 
 
 def health_check() -> dict[str, Any]:
-    """One dict: native availability, the flags, litellm, patch sites, breakers and problems."""
+    """One dict: native availability, the flags, litellm, patch sites, breakers and problems.
+    ``accelerating`` names the features whose native path is installed at a site now (a feature
+    enabled without a site in this litellm, such as the router today, is not among them)."""
     ok, error = native_status()
     snapshot = _flags.current()
-    try:
-        litellm_version: str | None = importlib.metadata.version("litellm")
-    except importlib.metadata.PackageNotFoundError:
-        litellm_version = None
+    litellm_version = _litellm_version()
     loaded: list[str] = []
     tokenizer = sys.modules.get("fast_litellm.tokenizer")
     if tokenizer is not None:
@@ -99,6 +116,7 @@ def health_check() -> dict[str, Any]:
         "litellm_version": litellm_version,
         "litellm_imported": "litellm" in sys.modules,
         "patched_sites": sorted(site for site, s in patches.items() if s["patched"]),
+        "accelerating": sorted({spec.feature for spec in PATCHES if patches[spec.site]["patched"]}),
         "patches": patches,
         "encodings_loaded": loaded,
     }
