@@ -25,8 +25,12 @@ token into two tokens are not listed merges.
 NFKC is not reimplemented: the ``tokenizers`` crate ships older Unicode
 normalization data than Python's ``unicodedata`` (they disagree on 72 code
 points, e.g. U+32FF, U+A7F2), so non-ASCII text is normalized with
-``tokenizers.normalizers.NFKC`` - the very code litellm's count runs.  ASCII
-text is NFKC-invariant and skips it.
+``tokenizers.normalizers.NFKC`` - the very code litellm's count runs.  It is
+skipped where it changes nothing: ASCII, and every character that the library's
+own NFKC leaves as it is in any context (``_nfkc_stable.py``, generated from
+the library by ``native/gen_nfkc_stable.py``: most accented letters, symbols,
+CJK and emoji).  Only the runs of other characters are normalized, each with
+the character before it (see ``_normalize``).
 """
 
 from __future__ import annotations
@@ -35,7 +39,6 @@ import array
 import base64
 import functools
 import importlib.util
-import itertools
 import json
 import logging
 import re
@@ -51,9 +54,18 @@ __all__ = ["AnthropicTokenizer", "anthropic_tokenizer_path", "get_anthropic_toke
 
 logger = logging.getLogger("fast_litellm")
 
-_ASCII_CHAR = re.compile("[\x00-\x7f]")
-_CHUNK = 4096  # characters per chunk of long non-ASCII text (see _normalize)
-_SEP = "\x00"
+_SEP = "\x00"  # stable (and ASCII): normalized pieces joined by it come apart again
+
+
+def _unstable_run() -> re.Pattern[str]:
+    """A run of characters that are not NFKC-stable (``_nfkc_stable.STABLE_RANGES``)."""
+    from fast_litellm._nfkc_stable import STABLE_RANGES
+
+    ranges = "".join(f"{re.escape(chr(lo))}-{re.escape(chr(hi))}" for lo, hi in STABLE_RANGES)
+    return re.compile(f"[^{ranges}]+")
+
+
+_UNSTABLE_RUN = _unstable_run()
 _WHOLE = 1 << 62  # a count_chunked slice length no text reaches: each text is counted whole
 # What tokenizers raises (and so litellm's token_counter) for a str it cannot
 # pass to Rust, such as one holding a lone surrogate.
@@ -159,38 +171,35 @@ class AnthropicTokenizer:
     def _normalize(self, text: str) -> str:
         """NFKC exactly as litellm's tokenizer applies it.
 
-        ASCII is NFKC-invariant, and NFKC(a + b) == NFKC(a) + NFKC(b) whenever b
-        starts with an ASCII character: that character decomposes to itself, has
-        combining class 0 (a barrier to reordering, and it blocks composition
-        across it) and is never the second half of a composition pair.  So long
-        text is cut into ~4K-character chunks, each cut just before an ASCII
-        character; ASCII chunks stay as they are and the others are normalized
-        in one call, joined by NUL (ASCII, so itself a safe cut).
+        A stable character (``native/gen_nfkc_stable.py``) is its own NFKC, never composes with
+        what precedes it and is never reordered, so NFKC(a + b) == NFKC(a) + NFKC(b) whenever b
+        starts with one.  So only each run of unstable characters is normalized, together with
+        the character before it (which a combining mark may compose with); the rest of the text
+        stays as it is.  The runs go to the normalizer in one call, joined by NUL (stable, so a
+        cut of its own).
         """
         if text.isascii():
             return text
-        n = len(text)
-        if n <= 2 * _CHUNK:
+        regions = [(max(found.start() - 1, 0), found.end()) for found in _UNSTABLE_RUN.finditer(text)]
+        if not regions:
+            return text  # every character stable
+        parts = [text[lo:hi] for lo, hi in regions]
+        if len(parts) == 1:
+            normalized = [self._nfkc_call(parts[0])]
+        elif any(_SEP in part for part in parts):
             return self._nfkc_call(text)
-        cuts = [0]
-        pos = _CHUNK
-        while pos < n:
-            found = _ASCII_CHAR.search(text, pos)
-            if found is None:
-                break
-            cuts.append(found.start())
-            pos = found.start() + _CHUNK
-        cuts.append(n)
-        pieces = [text[lo:hi] for lo, hi in itertools.pairwise(cuts)]
-        todo = [i for i, piece in enumerate(pieces) if not piece.isascii()]
-        if 2 * len(todo) > len(pieces) or any(_SEP in pieces[i] for i in todo):
-            return self._nfkc_call(text)
-        normalized = self._nfkc_call(_SEP.join(pieces[i] for i in todo)).split(_SEP)
-        if len(normalized) != len(todo):  # cannot happen (NFKC never yields NUL); be safe
-            return self._nfkc_call(text)
-        for i, piece in zip(todo, normalized):
-            pieces[i] = piece
-        return "".join(pieces)
+        else:
+            normalized = self._nfkc_call(_SEP.join(parts)).split(_SEP)
+            if len(normalized) != len(parts):  # cannot happen (NFKC never yields NUL); be safe
+                return self._nfkc_call(text)
+        out: list[str] = []
+        pos = 0
+        for (lo, hi), piece in zip(regions, normalized):
+            out.append(text[pos:lo])
+            out.append(piece)
+            pos = hi
+        out.append(text[pos:])
+        return "".join(out)
 
     def _nfkc_call(self, text: str) -> str:
         """tokenizers' own NFKC normalizer on ``text``."""

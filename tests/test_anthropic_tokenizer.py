@@ -129,13 +129,50 @@ def test_edge_cases(text: str) -> None:
     assert_same(text)
 
 
-@pytest.mark.parametrize("context", ["a{c}b ", " {c}{c}1\n", "{c}'s {c}"])
+@pytest.mark.parametrize("context", ["a{c}b ", " {c}{c}1\n", "{c}'s {c}", "{c}\u0301 ", "\u1100{c}\u11a8e\u0345{c}\u0316"])
 def test_every_scalar_in_context(context: str) -> None:
-    """Every Unicode scalar value (surrogates excluded), in context, 2,048 per text."""
+    """Every Unicode scalar value (surrogates excluded), in context, 2,048 per text: between ASCII,
+    doubled, before a combining mark (which may compose with it), after a Hangul leading consonant
+    and before a trailing one, and after a mark of class 240 (canonical reordering)."""
     scalars = [c for c in range(sys.maxunicode + 1) if not 0xD800 <= c <= 0xDFFF]
     for start in range(0, len(scalars), 2048):
         text = "".join(context.replace("{c}", chr(c)) for c in scalars[start:start + 2048])
         assert_same(text)
+
+
+def test_nfkc_stable_table_is_the_installed_libraries() -> None:
+    """fast_litellm/_nfkc_stable.py is what native/gen_nfkc_stable.py derives from the installed
+    tokenizers (a tokenizers with other Unicode data fails here, not in counts)."""
+    import importlib.util
+    from pathlib import Path
+
+    from fast_litellm import _nfkc_stable
+
+    script = Path(__file__).resolve().parent.parent / "native" / "gen_nfkc_stable.py"
+    spec = importlib.util.spec_from_file_location("gen_nfkc_stable", script)
+    assert spec is not None and spec.loader is not None
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    assert tuple(gen.ranges(gen.stable_code_points())) == _nfkc_stable.STABLE_RANGES
+
+
+def test_normalization_runs_only_where_needed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Text of stable characters (accents, symbols, CJK, emoji) never reaches the normalizer; other
+    text hands it only its unstable runs, each with the character before it."""
+    tokenizer = _native()
+    seen: list[str] = []
+    real = type(tokenizer)._nfkc_call
+
+    def recorded(self: Any, text: str) -> str:
+        seen.append(text)
+        return real(self, text)
+
+    monkeypatch.setattr(type(tokenizer), "_nfkc_call", recorded)
+    for text in ("Café © 2026 — naïve résumé, 東京 👋🏽", "x" * 5000 + "é"):
+        assert_same(text)
+    assert seen == []
+    assert_same("\u00dcn\u00efcode \ufb01ne e\u0301 ok \u00bd")
+    assert seen and set(seen) == {" \ufb01\x00e\u0301\x00 \u00bd"}  # 3 runs with the character before each
 
 
 def test_sparse_non_ascii_in_long_text() -> None:
