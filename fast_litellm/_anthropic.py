@@ -27,7 +27,7 @@ normalization data than Python's ``unicodedata`` (they disagree on 72 code
 points, e.g. U+32FF, U+A7F2), so non-ASCII text is normalized with
 ``tokenizers.normalizers.NFKC`` - the very code litellm's count runs.  It is
 skipped where it changes nothing: ASCII, and every character that the library's
-own NFKC leaves as it is in any context (``_nfkc_stable.py``, generated from
+own NFKC leaves as it is in any context (``native/nfkc_stable.h``, generated from
 the library by ``native/gen_nfkc_stable.py``: most accented letters, symbols,
 CJK and emoji).  Only the runs of other characters are normalized, each with
 the character before it (see ``_normalize``).
@@ -46,6 +46,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from fast_litellm._bindings.plain import nfkc_unstable_runs
 from fast_litellm._bindings.tokens import NativeVocabulary
 from fast_litellm._forksafe import Lock, loading
 from fast_litellm.exceptions import TokenizerConfigError
@@ -56,16 +57,6 @@ logger = logging.getLogger("fast_litellm")
 
 _SEP = "\x00"  # stable (and ASCII): normalized pieces joined by it come apart again
 
-
-def _unstable_run() -> re.Pattern[str]:
-    """A run of characters that are not NFKC-stable (``_nfkc_stable.STABLE_RANGES``)."""
-    from fast_litellm._nfkc_stable import STABLE_RANGES
-
-    ranges = "".join(f"{re.escape(chr(lo))}-{re.escape(chr(hi))}" for lo, hi in STABLE_RANGES)
-    return re.compile(f"[^{ranges}]+")
-
-
-_UNSTABLE_RUN = _unstable_run()
 _WHOLE = 1 << 62  # a count_chunked slice length no text reaches: each text is counted whole
 # What tokenizers raises (and so litellm's token_counter) for a str it cannot
 # pass to Rust, such as one holding a lone surrogate.
@@ -118,6 +109,8 @@ def _check_config(config: Mapping[str, Any]) -> None:
         _require(model.get(key, False) is False, f"model.{key} must be false")
     for token in config.get("added_tokens") or []:
         _require(bool(token.get("content")), "added tokens must not be empty")
+        # native/pymessages.c leaves text to the Python path where one may start: "<" and [A-Z]
+        _require(re.match("<[A-Z]", token["content"]) is not None, "added tokens must start with '<' and A-Z")
         for key in ("normalized", "lstrip", "rstrip", "single_word"):
             _require(token.get(key) is False, f"added token {key} must be false")
 
@@ -180,7 +173,7 @@ class AnthropicTokenizer:
         """
         if text.isascii():
             return text
-        regions = [(max(found.start() - 1, 0), found.end()) for found in _UNSTABLE_RUN.finditer(text)]
+        regions = [(max(start - 1, 0), end) for start, end in nfkc_unstable_runs(text)]
         if not regions:
             return text  # every character stable
         parts = [text[lo:hi] for lo, hi in regions]

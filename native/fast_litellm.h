@@ -206,7 +206,7 @@ enum {
 
 /* Flags of _native_py.count_messages (pymessages.c). */
 enum {
-    FL_MSG_NO_LT = 1 /* a string holding '<' is a shape left to Python (the Anthropic tokenizer's added tokens) */
+    FL_MSG_NO_LT = 1 /* the Anthropic tokenizer: '<' before [A-Z] (added tokens) or NFKC-unstable text is left to Python */
 };
 
 /*

@@ -48,5 +48,6 @@ FL_PY_HIDDEN PyObject *fl_py_count_messages(PyObject *self, PyObject *const *arg
 FL_PY_HIDDEN PyObject *fl_py_token_counter_entry(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
 FL_PY_HIDDEN PyObject *fl_py_encode_entry(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
 FL_PY_HIDDEN PyObject *fl_py_plain_key(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
+FL_PY_HIDDEN PyObject *fl_py_nfkc_unstable_runs(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
 
 #endif /* FL_PYTHON_H */

@@ -17,8 +17,9 @@
  * calls, pydantic objects, str subclasses), "tool_calls" or "function_call"
  * given as a str, a str with a lone surrogate (no UTF-8; litellm's slices see
  * it alone), longer than max_chars (litellm estimates those) or, with
- * FL_MSG_NO_LT, not ASCII or holding '<' (the Anthropic tokenizer normalizes
- * such text and has added tokens).  A non-ASCII str is turned into UTF-8 in a
+ * FL_MSG_NO_LT, holding '<' before an uppercase letter (where one of the
+ * Anthropic tokenizer's added tokens may start) or a character the tokenizers
+ * library's NFKC may change (its normalizer).  A non-ASCII str is turned into UTF-8 in a
  * buffer of this file's, never through CPython's cached UTF-8 of the str.
  *
  * CPython only, like pylist.c: its functions are methods of
@@ -39,6 +40,7 @@
 #include "fast_litellm.h"
 #include "fl_internal.h"
 #include "fl_python.h"
+#include "nfkc_stable.h"
 
 #define STACK_TEXTS 64
 #define COUNT_WITHOUT_GIL 65536 /* bytes: below this, releasing the GIL costs more than it frees */
@@ -118,11 +120,66 @@ static int texts_push(texts_t *t, PyObject *s, view_t view)
     return FL_OK;
 }
 
+/* cp is NFKC-stable (nfkc_stable.h, generated from the tokenizers library): its own NFKC in any
+ * context.  A binary search of the ranges; callers ask only for non-ASCII code points. */
+static int nfkc_stable(Py_UCS4 cp)
+{
+    size_t lo = 0, hi = FL_NFKC_STABLE_RANGES;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (cp < fl_nfkc_stable_ranges[mid][0])
+            hi = mid;
+        else if (cp > fl_nfkc_stable_ranges[mid][1])
+            lo = mid + 1;
+        else
+            return 1;
+    }
+    return 0;
+}
+
+/* An added token of the Anthropic tokenizer may start at ASCII text[i]: '<' and an uppercase
+ * letter (fast_litellm/_anthropic.py refuses a configuration with other added tokens). */
+static int added_token_at(const char *text, size_t n, size_t i)
+{
+    return text[i] == '<' && i + 1 < n && text[i + 1] >= 'A' && text[i + 1] <= 'Z';
+}
+
+/* Some added token may start in the n ASCII characters at text. */
+static int ascii_added_token(const char *text, size_t n)
+{
+    for (const char *lt = memchr(text, '<', n); lt != NULL;
+         lt = memchr(lt + 1, '<', n - (size_t)(lt + 1 - text)))
+        if (added_token_at(text, n, (size_t)(lt - text)))
+            return 1;
+    return 0;
+}
+
+/* The Anthropic tokenizer counts s as its UTF-8: every code point NFKC-stable (NFKC changes
+ * nothing) and no added token may start in it.  Lone surrogates are not stable. */
+static int anthropic_plain(PyObject *s)
+{
+    int kind = PyUnicode_KIND(s);
+    const void *data = PyUnicode_DATA(s);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(s);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (c < 0x80) {
+            Py_UCS4 next = i + 1 < n ? PyUnicode_READ(kind, data, i + 1) : 0;
+            if (c == '<' && next >= 'A' && next <= 'Z')
+                return 0;
+        } else if (!nfkc_stable(c)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /*
  * A str litellm counts exactly and this file can count: FL_OK with *view set (an ASCII str is its
  * own UTF-8; any other gets a buffer of ours, so no UTF-8 copy is left inside the caller's str),
  * or FL_E_SHAPE (a lone surrogate: litellm's slices see it alone; over max_chars; with
- * FL_MSG_NO_LT, not ASCII or holding '<'), or FL_E_NOMEM.
+ * FL_MSG_NO_LT, where an added token may start ('<' and an uppercase letter) or holding a
+ * character NFKC may change), or FL_E_NOMEM.
  */
 static int countable(PyObject *s, size_t max_chars, int flags, int level, view_t *view)
 {
@@ -135,12 +192,12 @@ static int countable(PyObject *s, size_t max_chars, int flags, int level, view_t
     if (PyUnicode_IS_ASCII(s)) {
         view->data = PyUnicode_DATA(s);
         view->len = len;
-        if ((flags & FL_MSG_NO_LT) && memchr(view->data, '<', len) != NULL)
+        if ((flags & FL_MSG_NO_LT) && ascii_added_token(view->data, len))
             return FL_E_SHAPE;
         return FL_OK;
     }
-    if (flags & FL_MSG_NO_LT)
-        return FL_E_SHAPE; /* the Anthropic tokenizer normalizes non-ASCII text first */
+    if ((flags & FL_MSG_NO_LT) && !anthropic_plain(s))
+        return FL_E_SHAPE; /* the Anthropic tokenizer's NFKC would change it: the Python path's */
     int kind = PyUnicode_KIND(s);
     char *utf8 = malloc(fl_utf8_room(kind, len));
     if (utf8 == NULL)
@@ -1091,4 +1148,39 @@ PyObject *fl_py_plain_key(PyObject *self, PyObject *const *args, Py_ssize_t narg
     if (b.p != b.stack)
         free(b.p);
     return key;
+}
+
+/* nfkc_unstable_runs(text): the (start, end) code-point offsets of each maximal run of characters
+ * that are not NFKC-stable (nfkc_stable.h; lone surrogates included), in order: an empty list when
+ * the tokenizers library's NFKC returns the str unchanged. */
+PyObject *fl_py_nfkc_unstable_runs(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    if (nargs != 1 || !PyUnicode_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "nfkc_unstable_runs(text: str)");
+        return NULL;
+    }
+    PyObject *s = args[0], *runs = PyList_New(0);
+    if (runs == NULL)
+        return NULL;
+    int kind = PyUnicode_KIND(s);
+    const void *data = PyUnicode_DATA(s);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(s), start = -1;
+    for (Py_ssize_t i = 0; i <= n; i++) {
+        Py_UCS4 c = i < n ? PyUnicode_READ(kind, data, i) : 0;
+        int stable = i == n || c < 0x80 || nfkc_stable(c);
+        if (!stable && start < 0) {
+            start = i;
+        } else if (stable && start >= 0) {
+            PyObject *run = Py_BuildValue("(nn)", start, i);
+            if (run == NULL || PyList_Append(runs, run) < 0) {
+                Py_XDECREF(run);
+                Py_DECREF(runs);
+                return NULL;
+            }
+            Py_DECREF(run);
+            start = -1;
+        }
+    }
+    return runs;
 }

@@ -18,6 +18,7 @@
  *   count_messages(handle, messages, chunk_chars, max_chars, flags)
  *   token_counter_entry(state), encode_entry(state)   litellm's C entries
  *   plain_key(value, max_bytes)           the tools memo's key
+ *   nfkc_unstable_runs(text)              where NFKC may change a str (nfkc_stable.h)
  *
  * table is an encoding's int table: a tuple whose item i is the int i, for
  * every rank.  The contracts are at each function (pylist.c, pymessages.c).
@@ -39,6 +40,7 @@ static PyMethodDef methods[] = {
     FL_METHOD(token_counter_entry),
     FL_METHOD(encode_entry),
     FL_METHOD(plain_key),
+    FL_METHOD(nfkc_unstable_runs),
     {NULL, NULL, 0, NULL},
 };
 

@@ -141,19 +141,27 @@ def test_every_scalar_in_context(context: str) -> None:
 
 
 def test_nfkc_stable_table_is_the_installed_libraries() -> None:
-    """fast_litellm/_nfkc_stable.py is what native/gen_nfkc_stable.py derives from the installed
-    tokenizers (a tokenizers with other Unicode data fails here, not in counts)."""
+    """native/nfkc_stable.h is what native/gen_nfkc_stable.py derives from the installed tokenizers
+    (a tokenizers with other Unicode data fails here, not in counts), and the native test of a str
+    follows it on every scalar value."""
     import importlib.util
+    import re
     from pathlib import Path
 
-    from fast_litellm import _nfkc_stable
+    from fast_litellm._bindings.plain import nfkc_unstable_runs
 
-    script = Path(__file__).resolve().parent.parent / "native" / "gen_nfkc_stable.py"
-    spec = importlib.util.spec_from_file_location("gen_nfkc_stable", script)
+    native = Path(__file__).resolve().parent.parent / "native"
+    spec = importlib.util.spec_from_file_location("gen_nfkc_stable", native / "gen_nfkc_stable.py")
     assert spec is not None and spec.loader is not None
     gen = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(gen)
-    assert tuple(gen.ranges(gen.stable_code_points())) == _nfkc_stable.STABLE_RANGES
+    stable = gen.stable_code_points()
+    header = [(int(lo, 16), int(hi, 16)) for lo, hi in
+              re.findall(r"\{0x([0-9A-F]+), 0x([0-9A-F]+)\}", (native / "nfkc_stable.h").read_text())]
+    assert gen.ranges(stable) == header
+    text = "".join(map(chr, gen.scalar_values()))
+    unstable = {i for start, end in nfkc_unstable_runs(text) for i in range(start, end)}
+    assert {cp for i, cp in enumerate(gen.scalar_values()) if i not in unstable} == set(stable)
 
 
 def test_normalization_runs_only_where_needed(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -354,16 +354,29 @@ class TestNativeMessageWalk:
     NON_ASCII: list[Any] = [
         [{"role": "user", "content": "héllo"}],
         [{"role": "user", "content": "Café © 2026 — naïve résumé", "name": "zoë"}],
-        [{"role": "user", "content": "東京の天気は？ 👋🏽 نعم"}, {"role": "assistant", "content": "ok"}],
+        [{"role": "user", "content": "東京の天気は。 👋🏽 نعم"}, {"role": "assistant", "content": "ok"}],
         [{"role": "user", "content": "é" * 1030}, {"role": "user", "content": "a" * 1023 + "東京" + "b" * 1500}],
-        [{"role": "user", "content": "a" * 1022 + "👋🏽👋🏽" + "c" * 10}, {"role": "user", "content": "\u00a0\u2028x"}],
+        [{"role": "user", "content": "a" * 1022 + "👋🏽👋🏽" + "c" * 10}, {"role": "user", "content": "\u2028x"}],
+    ]
+
+    # Characters the tokenizers library's NFKC changes (a ligature, a combining mark, a fraction,
+    # NBSP) and added tokens: the Anthropic tokenizer leaves these to the Python path.
+    ANTHROPIC_PYTHON: list[Any] = [
+        [{"role": "user", "content": "\ufb01ne"}],
+        [{"role": "user", "content": "e\u0301 and more"}],
+        [{"role": "user", "content": "caf\u00e9 \u00bd"}, {"role": "user", "content": "ok"}],
+        [{"role": "user", "content": "x\u00a0y"}],
+        [{"role": "user", "content": "naïve <META> text"}],
     ]
 
     def test_non_ascii_strings_are_taken_by_tiktoken_vocabularies(self) -> None:
-        for messages in self.NON_ASCII:
+        """Stable non-ASCII text is taken by every vocabulary; text NFKC changes (or with an added
+        token) by the tiktoken ones only."""
+        for messages in self.NON_ASCII + self.ANTHROPIC_PYTHON:
+            python_path = messages in self.ANTHROPIC_PYTHON
             for vocab, chunk, no_lt in self._vocabs():
                 taken = vocab.count_messages(messages, chunk, 4_000_000, no_lt)
-                assert (taken is None) is no_lt, messages
+                assert (taken is None) is (no_lt and python_path), messages
             for model in self.MODELS:
                 for response in (False, True):
                     kwargs = {"model": model, "messages": messages, "count_response_tokens": response}
@@ -392,8 +405,8 @@ class TestNativeMessageWalk:
                 assert outcome(litellm.token_counter, kwargs) == outcome(original(), kwargs), kwargs
 
     def test_limits_and_anthropic_added_tokens(self) -> None:
-        """A string over the exact limit is refused (litellm estimates it); "<" only for the Anthropic
-        tokenizer, whose added tokens start with it."""
+        """A string over the exact limit is refused (litellm estimates it); "<" before an uppercase
+        letter only for the Anthropic tokenizer, whose added tokens start so."""
         o200k, _, _ = self._vocabs()[0]
         long = [{"role": "user", "content": "a" * 101}]
         assert o200k.count_messages(long, 1024, 100) is None
@@ -401,6 +414,10 @@ class TestNativeMessageWalk:
         tagged = [{"role": "user", "content": "<EOT> a < b"}]
         assert o200k.count_messages(tagged, 1024, 1000) is not None
         assert o200k.count_messages(tagged, 1024, 1000, no_lt=True) is None
+        untagged = [{"role": "user", "content": "a < b, <eot>, x<1 and <"}]  # no "<" before A-Z
+        assert o200k.count_messages(untagged, 1024, 1000, no_lt=True) is not None
+        for model in ("claude-sonnet-4-5", "gpt-4o"):
+            assert litellm.token_counter(model=model, messages=untagged) == original()(model=model, messages=untagged)
         for model in ("claude-sonnet-4-5", "gpt-4o"):
             assert litellm.token_counter(model=model, messages=tagged) == original()(model=model, messages=tagged)
 
