@@ -111,7 +111,7 @@ def real_cases() -> list[tuple[str, list[dict[str, Any]]]]:
         result += [
             (f"{model} · real text · 20 messages, fresh last", [
                 {"model": model, "messages": [*fixed, message]} for message in last]),
-            (f"{model} · real text · 200 KB, fresh", [{"model": model, "text": window} for window in windows]),
+            (f"{model} · real text · 200 KB, fresh", [{"model": model, "text": w} for w in windows]),
         ]
     return result
 
