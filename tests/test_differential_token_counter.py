@@ -382,6 +382,22 @@ class TestNativeMessageWalk:
                     kwargs = {"model": model, "messages": messages, "count_response_tokens": response}
                     assert litellm.token_counter(**kwargs) == original()(**kwargs), kwargs
 
+    def test_non_ascii_in_names_tool_arguments_and_blocks(self) -> None:
+        """Non-ASCII (stable or not, at the start, middle and end, over a slice boundary) in a name,
+        tool-call arguments, a text block and tool_choice: litellm's counts, through the Python walk."""
+        texts = ["Ünïcode ﬁne e\u0301", "東京" + "x" * 1023 + "…", "naïve ½ ", "\u00a0"]
+        for text in texts:
+            messages = [
+                {"role": "system", "content": text, "name": "zoë"},
+                {"role": "assistant", "content": None, "tool_calls": [
+                    {"id": "c1", "type": "function", "function": {"name": "f", "arguments": f'{{"q": "{text}"}}'}}]},
+                {"role": "tool", "tool_call_id": "c1", "content": [{"type": "text", "text": text}]},
+            ]
+            for model in self.MODELS:
+                for extra in ({}, {"tool_choice": {"type": "function", "function": {"name": "fé"}}}):
+                    kwargs = {"model": model, "messages": messages, **extra}
+                    assert outcome(litellm.token_counter, kwargs) == outcome(original(), kwargs), kwargs
+
     def test_non_ascii_leaves_no_utf8_in_the_callers_str(self) -> None:
         """CPython keeps a str's UTF-8 once made through its own API; the walk makes its own copy."""
         o200k, _, _ = self._vocabs()[0]
