@@ -22,7 +22,6 @@ def plain_key(value: Any, max_bytes: int) -> bytes | None:
     return key
 
 
-
 def nfkc_unstable_runs(text: str) -> list[tuple[int, int]]:
     """(start, end) of each run of characters of ``text`` that the tokenizers library's NFKC may
     change (native/nfkc_stable.h, from native/gen_nfkc_stable.py); empty when NFKC(text) == text."""
