@@ -333,17 +333,14 @@ def _tables(litellm: Any, utils: Any) -> tuple[Any, ...]:
             functions.get("openai_tokenizer_encoding_name"), functions.get("_fix_model_name"))
 
 
-def _same_tables(seen: Any, now: tuple[Any, ...]) -> bool:
-    return type(seen) is tuple and all(a is b or (type(a) is int and a == b) for a, b in zip(seen, now))
-
-
 def _vocab_for_name(model: str) -> Any:
     """The native vocabulary of litellm's own openai_tokenizer_encoding_name(model) (litellm 1.109
     and later), remembered under the tables it read; None where there is none (litellm answers)."""
     litellm, utils = _Litellm.litellm, _Litellm.utils
     with _vocabs_lock:
-        tables = _tables(litellm, utils)
-        if not _same_tables(_entry_context[_TABLES], tables):
+        tables = _entry_context[_TABLES]
+        if not _tables_current(tables):
+            tables = _tables(litellm, utils)
             _vocabs_by_model.clear()  # before the tables: the C entry never pairs new tables with old names
             _vocab_handles.clear()
             _set_context(tables=tables)
@@ -351,7 +348,7 @@ def _vocab_for_name(model: str) -> Any:
             vocab = _vocab(_Litellm.module.openai_tokenizer_encoding_name(model))
         except Exception:  # noqa: BLE001 - an encoding we do not bundle, or litellm's own error
             return None
-        if _same_tables(tables, _tables(litellm, utils)):
+        if _tables_current(tables):  # litellm's tables did not change while its function ran
             if len(_vocabs_by_model) >= _MEMO_NAMES:
                 _vocabs_by_model.clear()
                 _vocab_handles.clear()
@@ -361,7 +358,8 @@ def _vocab_for_name(model: str) -> Any:
 
 
 def _tables_current(seen: Any) -> bool:
-    """``_same_tables(seen, _tables(...))`` without building the tuple (the hot path's check)."""
+    """Whether litellm's tables are still ``seen`` (a ``_tables`` tuple): what native/pymessages.c
+    tables_current compares, without building a new tuple."""
     if seen is None:
         return False
     litellm, functions = _Litellm.litellm, vars(_Litellm.module)
