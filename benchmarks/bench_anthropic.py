@@ -61,7 +61,7 @@ def main() -> int:
 
     from litellm.litellm_core_utils.token_counter import _get_exact_count_function
 
-    from fast_litellm._anthropic import get_anthropic_tokenizer
+    from fast_litellm.tokenizer.anthropic import get_anthropic_tokenizer
 
     t0 = time.perf_counter()
     native = get_anthropic_tokenizer()

@@ -15,8 +15,8 @@ import timeit
 from collections.abc import Callable
 from typing import Any
 
-from fast_litellm._flags import BreakerSettings, FeatureFlag, Mode
-from fast_litellm._gate import Gate
+from fast_litellm.control.flags import BreakerSettings, FeatureFlag, Mode
+from fast_litellm.control.gate import Gate
 
 
 def body(model: Any, text: Any, custom_tokenizer: Any) -> Any:
@@ -29,7 +29,7 @@ def original(model: Any, text: Any, custom_tokenizer: Any) -> Any:
 
 
 def gated_function(mode: Mode, percentage: float) -> Callable[..., Any]:
-    """A wrapper built like the real ones in _litellm_tokenizer: bind arguments, run the gate."""
+    """A wrapper built like the real ones in adapters/encode.py: bind arguments, run the gate."""
     run = Gate(FeatureFlag("tokenizer", mode, percentage, BreakerSettings())).runner(
         body, original, lambda args: args[1])
 

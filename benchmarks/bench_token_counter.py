@@ -31,7 +31,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 import fast_litellm  # noqa: E402
 import litellm  # noqa: E402
-from fast_litellm._patching import get_original  # noqa: E402
+from fast_litellm.adapters.patching import get_original  # noqa: E402
 
 WORDS = ("the quick brown fox jumps over the lazy dog while seven wizards quietly judge "
          "boxing matches in a remote village near the river bank during summer").split()

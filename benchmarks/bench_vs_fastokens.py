@@ -58,7 +58,7 @@ def _bench_tokenizer() -> Any:
 
 def _rank_file(name: str) -> str:
     """The rank file litellm bundles for ``name`` (tiktoken's cache name: sha1 of the URL)."""
-    from fast_litellm._registry import ENCODINGS
+    from fast_litellm.tokenizer.registry import ENCODINGS
 
     digest = hashlib.sha1(ENCODINGS[name].url.encode()).hexdigest()
     return os.path.join(os.environ["TIKTOKEN_CACHE_DIR"], digest)

@@ -13,10 +13,8 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from fast_litellm import _flags, _import_hook
-from fast_litellm._flags import configure, reload_flags
-from fast_litellm._health import get_feature_status, health_check, is_enabled, reset_errors
-from fast_litellm._patching import (
+from fast_litellm.adapters import import_hook as _import_hook
+from fast_litellm.adapters.patching import (
     WATCHED_MODULES,
     apply_acceleration,
     get_original,
@@ -25,7 +23,10 @@ from fast_litellm._patching import (
     reapply_on_import,
     remove_acceleration,
 )
-from fast_litellm._report import (
+from fast_litellm.control import flags as _flags
+from fast_litellm.control.flags import configure, reload_flags
+from fast_litellm.control.health import get_feature_status, health_check, is_enabled, reset_errors
+from fast_litellm.control.report import (
     compare_implementations,
     export_performance_data,
     get_performance_stats,
@@ -101,7 +102,7 @@ def _instrument() -> None:
     if any(name in sys.modules for name in WATCHED_MODULES):
         apply_acceleration()
     else:
-        from fast_litellm import _patching
+        from fast_litellm.adapters import patching as _patching
 
         _patching._state.requested = True
 

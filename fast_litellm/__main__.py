@@ -79,7 +79,7 @@ def _status(args: argparse.Namespace) -> int:
 def _verify(args: argparse.Namespace) -> int:
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     import fast_litellm
-    from fast_litellm._verify import verify
+    from fast_litellm.adapters.verify import verify
 
     if not fast_litellm.NATIVE_ACCELERATION_AVAILABLE:
         print(f"native extension unavailable: {fast_litellm.health_check()['native_error']}")
@@ -123,8 +123,8 @@ def _bench(args: argparse.Namespace) -> int:
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     import tiktoken
 
-    from fast_litellm._rank_files import candidate_dirs
     from fast_litellm.tokenizer import get_encoding
+    from fast_litellm.tokenizer.rank_files import candidate_dirs
 
     os.environ.setdefault("TIKTOKEN_CACHE_DIR", str(candidate_dirs()[0]))
     text = _sample_text()

@@ -17,7 +17,7 @@ text made only of such characters, and normalizes only the runs that need it.  A
 
 Then NFKC(a + b) == NFKC(a) + NFKC(b) whenever b starts with a stable character, and a stable
 character alone is its own NFKC: a text split just before every stable character needs NFKC only
-for its pieces that hold an unstable character (``fast_litellm/_anthropic.py``, and
+for its pieces that hold an unstable character (``fast_litellm/tokenizer/anthropic.py``, and
 native/pymessages.c, which counts the messages of stable text in C).
 ``tests/test_anthropic_tokenizer.py`` checks the table against the installed ``tokenizers`` on
 every code point in several contexts, so a ``tokenizers`` upgrade that changes Unicode fails loudly.

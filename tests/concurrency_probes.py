@@ -66,7 +66,7 @@ MAX_FORKS = 40
 SWITCH_INTERVAL = 1e-4
 
 # A name litellm 1.106 counts with its bundled Anthropic tokenizer (huggingface_tokenizer_kind
-# "anthropic": in litellm.anthropic_models, without "claude-3"), which fast_litellm/_anthropic.py
+# "anthropic": in litellm.anthropic_models, without "claude-3"), which fast_litellm/tokenizer/anthropic.py
 # reproduces.  Not "claude-2": litellm's bundled cost map no longer lists it, so it counts with tiktoken.
 ANTHROPIC_MODEL = "claude-haiku-4-5"
 _ENCODINGS = ("cl100k_base", "o200k_base")
@@ -239,7 +239,7 @@ def _litellm_probe(probe: str) -> dict[str, Any]:
         raise WrongResult(f"native calls failed or fell back to litellm: {failures}")
     if stats["native"]["calls"] == 0:
         raise RuntimeError(f"no native call was made: {stats}")
-    from fast_litellm import _litellm_token_counter
+    from fast_litellm.adapters import token_counter as _litellm_token_counter
 
     # How many native Anthropic tokenizers the threads built (each loads the JSON; one would do).
     return {"native_calls": stats["native"]["calls"],

@@ -138,7 +138,7 @@ def model_names() -> list[str]:
 @pytest.fixture
 def without_model_rules() -> Iterator[None]:
     """The C entries without their reproduction of litellm's model functions: they call litellm's."""
-    from fast_litellm._litellm_token_counter import _ENTRY_CONTEXT, _entry_context, load_litellm
+    from fast_litellm.adapters.token_counter import _ENTRY_CONTEXT, _entry_context, load_litellm
 
     load_litellm()  # first: loading sets the rules
     at = _ENTRY_CONTEXT.index("rules")
@@ -154,7 +154,7 @@ def stand_in_gate() -> tuple[Any, Any]:
     the stats' calls start where the monitor stops timing every call."""
     from types import SimpleNamespace
 
-    from fast_litellm._monitor import SAMPLES
+    from fast_litellm.control.monitor import SAMPLES
 
     stats = SimpleNamespace(calls=SAMPLES + 1)
     gate = SimpleNamespace(all_native=True, breaker=SimpleNamespace(clean=True), stats=SimpleNamespace(native=stats))
@@ -164,7 +164,7 @@ def stand_in_gate() -> tuple[Any, Any]:
 @pytest.fixture
 def with_model_rules() -> None:
     """The C entries reproduce litellm's model functions (litellm holds the 1.106 ones)."""
-    from fast_litellm._litellm_token_counter import _ENTRY_CONTEXT, _entry_context, load_litellm
+    from fast_litellm.adapters.token_counter import _ENTRY_CONTEXT, _entry_context, load_litellm
 
     load_litellm()
     assert _entry_context[_ENTRY_CONTEXT.index("rules")] is not None, "litellm's model functions changed"

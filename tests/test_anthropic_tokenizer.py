@@ -52,7 +52,7 @@ def _litellm_count() -> Callable[[str], int]:
 
 @functools.cache
 def _native() -> Any:
-    from fast_litellm._anthropic import get_anthropic_tokenizer
+    from fast_litellm.tokenizer.anthropic import get_anthropic_tokenizer
 
     return get_anthropic_tokenizer()
 

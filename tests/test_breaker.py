@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from conftest import FakeClock
-from fast_litellm._breaker import BreakerState, CircuitBreaker, Permit
-from fast_litellm._flags import BreakerSettings
+from fast_litellm.control.breaker import BreakerState, CircuitBreaker, Permit
+from fast_litellm.control.flags import BreakerSettings
 
 SETTINGS = BreakerSettings(error_threshold=3, failure_rate=0.5, window=10, min_calls=6,
                            cooldown_seconds=30.0, max_cooldown_seconds=100.0)

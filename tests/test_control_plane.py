@@ -14,9 +14,9 @@ litellm = pytest.importorskip("litellm")
 
 import fast_litellm  # noqa: E402
 from _subprocess import run_python  # noqa: E402
-from fast_litellm import _litellm_tokenizer, _patching  # noqa: E402
-from fast_litellm._gate import gate  # noqa: E402
-from fast_litellm._rollout import checker  # noqa: E402
+from fast_litellm.adapters import encode as _litellm_tokenizer, patching as _patching  # noqa: E402
+from fast_litellm.control.gate import gate  # noqa: E402
+from fast_litellm.control.rollout import checker  # noqa: E402
 
 SITES = ("litellm.utils.encode", "litellm.encode", "litellm.utils.decode", "litellm.decode")
 TEXTS = ["hello world", "Hello, world! 12345.", "日本語 😀👍🏽", "  \n\n\t x  ", "a" * 500, "x\x00y", ""]

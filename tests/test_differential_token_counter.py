@@ -20,8 +20,8 @@ litellm = pytest.importorskip("litellm")
 import fast_litellm  # noqa: E402
 from _subprocess import run_python  # noqa: E402
 from conftest import load_tiktoken, model_names, stand_in_gate  # noqa: E402
-from fast_litellm._gate import gate  # noqa: E402
-from fast_litellm._patching import get_original  # noqa: E402
+from fast_litellm.adapters.patching import get_original  # noqa: E402
+from fast_litellm.control.gate import gate  # noqa: E402
 
 MODELS = [
     "gpt-4o", "gpt-4o-mini", "gpt-4.1", "o1", "o3-mini", "gpt-4", "gpt-3.5-turbo", "gpt-35-turbo",
@@ -271,7 +271,7 @@ class TestDifferential:
         after each `chunk` code points, as litellm's Python slicing does, for any mix of 1-4 byte
         characters; counted against tiktoken's count of each Python slice.  The texts are runs
         of one letter or character, so a cut one character off changes the count."""
-        from fast_litellm._litellm_token_counter import _vocab
+        from fast_litellm.adapters.token_counter import _vocab
 
         tt = load_tiktoken("cl100k_base")
         blob = b"\xff".join(t.encode() for t in texts)
@@ -309,8 +309,8 @@ class TestNativeMessageWalk:
 
     @staticmethod
     def _vocabs() -> list[tuple[Any, int, bool]]:
-        from fast_litellm._anthropic import _WHOLE, get_anthropic_tokenizer
-        from fast_litellm._litellm_token_counter import _vocab
+        from fast_litellm.adapters.token_counter import _vocab
+        from fast_litellm.tokenizer.anthropic import _WHOLE, get_anthropic_tokenizer
 
         anthropic = get_anthropic_tokenizer()._vocab
         return [(_vocab("o200k_base"), 1024, False), (_vocab("cl100k_base"), 1024, False), (anthropic, _WHOLE, True)]
@@ -439,7 +439,7 @@ class TestNativeMessageWalk:
 
     def test_large_requests_release_the_gil(self) -> None:
         """A walk whose strings reach 64 KB counts without the GIL: another thread runs meanwhile."""
-        from fast_litellm._litellm_token_counter import _vocab
+        from fast_litellm.adapters.token_counter import _vocab
 
         vocab = _vocab("o200k_base")
         messages = [{"role": "user", "content": "The quick brown fox. " * 50_000}]
@@ -476,8 +476,8 @@ class TestCEntry:
 
     @staticmethod
     def entry() -> Any:
-        from fast_litellm._litellm_token_counter import _entry
-        from fast_litellm._monitor import SAMPLES
+        from fast_litellm.adapters.token_counter import _entry
+        from fast_litellm.control.monitor import SAMPLES
 
         litellm.token_counter(model="gpt-4o", messages=[])  # the Python path loads litellm's modules
         fake, stats = stand_in_gate()
@@ -518,7 +518,7 @@ class TestCEntry:
         assert self._check_names(self.entry()) > 2000
 
     def test_the_source_of_litellms_model_functions_is_checked(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        from fast_litellm._litellm_token_counter import model_rules_codes
+        from fast_litellm.adapters.token_counter import model_rules_codes
 
         module = sys.modules["litellm.litellm_core_utils.token_counter"]
         assert model_rules_codes(litellm.utils, module) is not None
@@ -591,7 +591,7 @@ class TestCEntry:
 
     def test_gate_states_decline(self) -> None:
         """Only the gate's untimed fast path is the entry's: anything else goes to the Python path."""
-        from fast_litellm._monitor import SAMPLE_EVERY, SAMPLES
+        from fast_litellm.control.monitor import SAMPLE_EVERY, SAMPLES
 
         entry = self.entry()
         litellm.token_counter(model="gpt-4o", messages=self.MESSAGES)
@@ -639,7 +639,7 @@ class TestCEntry:
     def test_installed_wrapper_takes_the_entry(self) -> None:
         """Once the gate times one call in SAMPLE_EVERY, litellm.token_counter answers through the
         entry: the stats count those calls, and the counts are litellm's."""
-        from fast_litellm._monitor import SAMPLES
+        from fast_litellm.control.monitor import SAMPLES
 
         stats = gate("token_counter").stats.native
         for name in ("gpt-4o", "gpt-3.5-turbo", "claude-sonnet-4-5", "azure/gpt-4o", ""):
@@ -692,7 +692,7 @@ class TestConcurrency:
         result = run_python(
             """
             import json, os, threading, fast_litellm, litellm
-            from fast_litellm._patching import get_original
+            from fast_litellm.adapters.patching import get_original
             msgs = [{"role": "user", "content": "hello world " * 300}]
             first = litellm.token_counter(model="gpt-4o", messages=msgs)
             stop = threading.Event()
@@ -758,7 +758,7 @@ class TestFallbackPath:
 
     def test_shadow_compares_with_pure_litellm(self) -> None:
         """In shadow mode the reference is litellm's own count (not native through the patched cache)."""
-        from fast_litellm import _litellm_token_counter
+        from fast_litellm.adapters import token_counter as _litellm_token_counter
 
         fast_litellm.configure(token_counter="shadow")
         vocabs = _litellm_token_counter._vocabs_by_model
@@ -789,7 +789,7 @@ class TestFallbackPath:
 
 class TestTokenizerSelection:
     """The model decision reads litellm's state on every call; the HuggingFace backend is
-    remembered only while litellm's catalog pins it to Python (see _litellm_backend)."""
+    remembered only while litellm's catalog pins it to Python (see fast_litellm.adapters.backend)."""
 
     KWARGS = {"messages": [{"role": "user", "content": "Hello there, 日本"}],
               "tools": [{"type": "function", "function": {"name": "f", "description": "d"}}]}
@@ -826,7 +826,7 @@ class TestTokenizerSelection:
         from litellm.rust_bridge import catalog, configuration
         from litellm.rust_bridge import tokenizer as dispatch
 
-        from fast_litellm._litellm_backend import hf_backend_is_python
+        from fast_litellm.adapters.backend import hf_backend_is_python
 
         utils = litellm.utils
         assert self._same("claude-sonnet-4-5") == (1, 0)  # remembered now
@@ -866,8 +866,8 @@ class TestTokenizerSelection:
 
     def test_other_huggingface_tokenizers_are_litellms(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """llama names, and a Claude name added to litellm's table at run time, follow litellm."""
-        from fast_litellm._gate import NOT_COVERED
-        from fast_litellm._litellm_token_counter import native_token_counter
+        from fast_litellm.adapters.token_counter import native_token_counter
+        from fast_litellm.control.gate import NOT_COVERED
 
         for name in ("meta-llama/llama-3-8b", "replicate/llama-2-70b"):  # litellm's own HF tokenizers
             assert native_token_counter(name, None, "hello") is NOT_COVERED

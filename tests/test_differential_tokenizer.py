@@ -37,8 +37,8 @@ from hypothesis import strategies as st
 
 import corpus
 from fast_litellm._bindings.tokens import pretokenize
-from fast_litellm._registry import ENCODINGS
 from fast_litellm.tokenizer import Encoding, get_encoding
+from fast_litellm.tokenizer.registry import ENCODINGS
 
 ENCODING_NAMES: tuple[str, ...] = ("cl100k_base", "o200k_base", "p50k_base")
 

@@ -14,9 +14,10 @@ from hypothesis import strategies as st
 litellm = pytest.importorskip("litellm")
 
 import fast_litellm  # noqa: E402
-from fast_litellm import _litellm_token_counter, _tools_format  # noqa: E402
-from fast_litellm._patching import get_original  # noqa: E402
-from fast_litellm._tools_format import format_function_definitions, render_tools  # noqa: E402
+from fast_litellm.adapters import token_counter as _litellm_token_counter  # noqa: E402
+from fast_litellm.adapters import tools_format as _tools_format  # noqa: E402
+from fast_litellm.adapters.patching import get_original  # noqa: E402
+from fast_litellm.adapters.tools_format import format_function_definitions, render_tools  # noqa: E402
 
 tc = sys.modules["litellm.litellm_core_utils.token_counter"]
 

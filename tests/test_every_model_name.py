@@ -28,8 +28,8 @@ import pytest
 litellm = pytest.importorskip("litellm")
 
 import fast_litellm  # noqa: E402
-from fast_litellm._gate import gate  # noqa: E402
-from fast_litellm._patching import get_original  # noqa: E402
+from fast_litellm.adapters.patching import get_original  # noqa: E402
+from fast_litellm.control.gate import gate  # noqa: E402
 
 SENTENCE = "Café © 2026 — naïve résumé, 東京 👋"
 MESSAGES: list[dict[str, Any]] = [

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from fast_litellm import _flags
-from fast_litellm._flags import FEATURES, Mode, build_snapshot, parse_env_value
+from fast_litellm.control import flags as _flags
+from fast_litellm.control.flags import FEATURES, Mode, build_snapshot, parse_env_value
 from fast_litellm.exceptions import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -206,7 +206,7 @@ class TestLazyModuleState:
         import litellm  # noqa: F401
         import litellm.utils  # noqa: F401
 
-        from fast_litellm import _litellm_tokenizer
+        from fast_litellm.adapters import encode as _litellm_tokenizer
 
         errors: list[BaseException] = []
         interval = sys.getswitchinterval()

@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 
 from conftest import FakeClock
-from fast_litellm import _report
-from fast_litellm._breaker import BreakerState
-from fast_litellm._flags import BreakerSettings, FeatureFlag, Mode
-from fast_litellm._gate import NOT_COVERED, Gate
-from fast_litellm._monitor import SAMPLES, PathStats
-from fast_litellm._rollout import checker
+from fast_litellm.control import report as _report
+from fast_litellm.control.breaker import BreakerState
+from fast_litellm.control.flags import BreakerSettings, FeatureFlag, Mode
+from fast_litellm.control.gate import NOT_COVERED, Gate
+from fast_litellm.control.monitor import SAMPLES, PathStats
+from fast_litellm.control.rollout import checker
 
 
 class Bodies:

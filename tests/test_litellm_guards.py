@@ -1,5 +1,5 @@
 """Each feature patches litellm only where every litellm function it reproduces has a source we
-checked (fast_litellm/_litellm_guards.py); anywhere else exactly that feature stays litellm's."""
+checked (fast_litellm/adapters/guards.py); anywhere else exactly that feature stays litellm's."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ class TestInstalledLitellm:
             """
             import json
             import litellm, litellm.utils, litellm.litellm_core_utils.token_counter
-            from fast_litellm._litellm_guards import check_feature
+            from fast_litellm.adapters.guards import check_feature
             print(json.dumps({f: check_feature(f) for f in ("tokenizer", "token_counter")}))
             """
         )

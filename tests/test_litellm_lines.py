@@ -116,7 +116,7 @@ class TestNewestLine:
         result = _run(_venv(NEWEST), """
             import json, random
             import fast_litellm, litellm, litellm.utils
-            from fast_litellm._patching import get_original
+            from fast_litellm.adapters.patching import get_original
             status = fast_litellm.get_patch_status()
             encode, decode = get_original("litellm.utils", "encode"), get_original("litellm.utils", "decode")
             count = get_original("litellm", "token_counter")

@@ -32,7 +32,7 @@ SCAN = textwrap.dedent("""
     litellm.token_counter(model="gpt-4o", messages=[{"role": "user", "content": "hi"}])
     litellm.litellm_core_utils.token_counter.messages_reach_token_count(
         "gpt-4o", [{"role": "user", "content": "hi"}], 10)
-    from fast_litellm import _patching
+    from fast_litellm.adapters import patching as _patching
     version = importlib.metadata.version("litellm")
     wrappers = {id(w): source for source, w in _patching._state.wrappers.items()}
     originals = {id(o): source for source, o in _patching._state.originals.items()}

@@ -12,7 +12,7 @@ litellm = pytest.importorskip("litellm")
 import fast_litellm  # noqa: E402
 from _subprocess import run_python  # noqa: E402
 from conftest import model_names, stand_in_gate  # noqa: E402
-from fast_litellm import _patching  # noqa: E402
+from fast_litellm.adapters import patching as _patching  # noqa: E402
 
 SITES = ("litellm.utils.encode", "litellm.encode", "litellm.utils.decode", "litellm.decode")
 
@@ -267,8 +267,8 @@ class TestEncodeEntry:
 
     @staticmethod
     def entry() -> Any:
-        from fast_litellm._litellm_token_counter import encode_entry
-        from fast_litellm._monitor import SAMPLES
+        from fast_litellm.adapters.token_counter import encode_entry
+        from fast_litellm.control.monitor import SAMPLES
 
         litellm.encode(model="gpt-4o", text="load")  # the Python path loads the vocabulary and litellm
         fake, stats = stand_in_gate()
@@ -327,7 +327,7 @@ class TestEncodeEntry:
         assert entry("claude-sonnet-4-5", "hi there") == enc(model="claude-sonnet-4-5", text="hi there")
 
     def test_other_calls_are_left_to_the_python_path(self) -> None:
-        from fast_litellm._monitor import SAMPLE_EVERY, SAMPLES
+        from fast_litellm.control.monitor import SAMPLE_EVERY, SAMPLES
 
         class Text(str):
             pass
@@ -352,7 +352,7 @@ class TestEncodeEntry:
 
     def test_counts_the_call_as_the_gate_does(self) -> None:
         entry = self.entry()
-        from fast_litellm._monitor import SAMPLES
+        from fast_litellm.control.monitor import SAMPLES
 
         assert entry("gpt-4o", "hi") is not None
         assert entry.stats.calls == SAMPLES + 2
@@ -378,8 +378,8 @@ class TestEncodeEntry:
         alone: the stats count the call, nothing is timed, and the ids are litellm's."""
         import sys
 
-        from fast_litellm._gate import gate
-        from fast_litellm._monitor import SAMPLES
+        from fast_litellm.control.gate import gate
+        from fast_litellm.control.monitor import SAMPLES
 
         enc, _ = originals()
         stats = gate("tokenizer").stats.native

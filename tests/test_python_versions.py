@@ -45,7 +45,7 @@ SMOKE = r"""
 import json, sys
 import fast_litellm, litellm
 from importlib.metadata import version
-from fast_litellm._patching import get_original
+from fast_litellm.adapters.patching import get_original
 status = fast_litellm.get_patch_status()
 encode, count = get_original("litellm.utils", "encode"), get_original("litellm", "token_counter")
 texts = ["", "hello world", "héllo wörld 東京 👋🏽 <|endoftext|>", "def f(x):\n\treturn x  # ok\n" * 20]

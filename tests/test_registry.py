@@ -1,6 +1,6 @@
 """The encoding registry equals tiktoken's, and rank-file loading fails cleanly on bad input.
 
-* Every ``fast_litellm._registry.ENCODINGS`` spec (name, split pattern, special
+* Every ``fast_litellm.tokenizer.registry.ENCODINGS`` spec (name, split pattern, special
   tokens, explicit vocabulary size, rank-file URL and SHA-256) equals what the
   constructor in ``tiktoken_ext.openai_public`` produces.
 * ``get_encoding`` of an unknown name raises ``UnknownEncodingError`` (a ValueError).
@@ -27,10 +27,10 @@ from hypothesis import strategies as st
 
 from fast_litellm import tokenizer
 from fast_litellm._bindings.tokens import PATTERNS, NativeVocabulary
-from fast_litellm._rank_files import candidate_dirs, read_rank_file
-from fast_litellm._registry import ENCODINGS, PATTERN_STRINGS, EncodingSpec
 from fast_litellm.exceptions import FastLiteLLMError, RankFileError, UnknownEncodingError
 from fast_litellm.tokenizer import get_encoding, list_encoding_names
+from fast_litellm.tokenizer.rank_files import candidate_dirs, read_rank_file
+from fast_litellm.tokenizer.registry import ENCODINGS, PATTERN_STRINGS, EncodingSpec
 
 # Encodings whose rank files litellm bundles (r50k_base's is not).
 LOADABLE = ("p50k_base", "p50k_edit", "cl100k_base", "o200k_base")

@@ -11,8 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from _subprocess import run_python
-from fast_litellm import _rollout
 from fast_litellm._bindings import lib
+from fast_litellm.control import rollout as _rollout
 
 mmh3 = pytest.importorskip("mmh3")
 
@@ -105,7 +105,7 @@ class TestRollout:
         keys = [str(uuid.UUID(int=i * 7919)) for i in range(200)]
         code = f"""
             import json
-            from fast_litellm import _rollout
+            from fast_litellm.control import rollout as _rollout
             print(json.dumps([_rollout.bucket("tokenizer", k.encode()) for k in {keys!r}]))
         """
         runs = [run_python(code, PYTHONHASHSEED=seed) for seed in ("1", "2", "12345")]

@@ -28,8 +28,8 @@ import tiktoken
 
 from fast_litellm._bindings import ffi, lib, py, tokens
 from fast_litellm._bindings.tokens import SIMD_LEVELS, NativeVocabulary, simd_levels
-from fast_litellm._registry import PATTERN_STRINGS
 from fast_litellm.tokenizer import Encoding
+from fast_litellm.tokenizer.registry import PATTERN_STRINGS
 
 ENCODING_NAMES: tuple[str, ...] = ("cl100k_base", "o200k_base", "p50k_base")
 
@@ -482,8 +482,8 @@ class TestLockstepMerges:
 
 def _fresh_vocabulary(name: str) -> NativeVocabulary:
     """A newly loaded encoding: its own cache tag, so nothing cached for another answers for it."""
-    from fast_litellm._rank_files import read_rank_file
-    from fast_litellm._registry import ENCODINGS
+    from fast_litellm.tokenizer.rank_files import read_rank_file
+    from fast_litellm.tokenizer.registry import ENCODINGS
 
     info = ENCODINGS[name]
     return NativeVocabulary(read_rank_file(info.url, info.sha256), info.pattern)
@@ -666,8 +666,8 @@ def test_cross_filter_built_after_enough_multibyte_text(
 ) -> None:
     """A new encoding merges multi-byte pieces whole until 16 KB of them asked for the filter
     (same ids), then builds it (its memory grows) and cuts."""
-    from fast_litellm._rank_files import read_rank_file
-    from fast_litellm._registry import ENCODINGS
+    from fast_litellm.tokenizer.rank_files import read_rank_file
+    from fast_litellm.tokenizer.registry import ENCODINGS
 
     info = ENCODINGS["o200k_base"]
     native = NativeVocabulary(read_rank_file(info.url, info.sha256), "o200k")

@@ -16,17 +16,18 @@ import sys
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from fast_litellm import _flags
-from fast_litellm._flags import Mode
 from fast_litellm._forksafe import RLock
-from fast_litellm._gate import Gate, gate
-from fast_litellm._litellm_guards import GUARDED_MODULES, check_feature
-from fast_litellm._litellm_token_counter import (
+from fast_litellm.adapters.encode import make_decode, make_encode
+from fast_litellm.adapters.guards import GUARDED_MODULES, check_feature
+from fast_litellm.adapters.token_counter import (
     make_core_token_counter,
     make_messages_reach_token_count,
     make_token_counter,
 )
-from fast_litellm._litellm_tokenizer import make_decode, make_encode
+from fast_litellm.control import flags as _flags
+from fast_litellm.control.flags import Mode
+from fast_litellm.control.gate import Gate, gate
+from fast_litellm.control.health import PatchSites, register_sites
 
 __all__ = [
     "PATCHES",
@@ -156,7 +157,7 @@ def site_present(spec: PatchSpec, version: str) -> bool:
 
 def _litellm_supported() -> tuple[bool, str]:
     """(True, version) for litellm >= MIN_LITELLM; else (False, why).  Whether each feature may
-    patch it is decided by its guards (``_litellm_guards``), not by the version number."""
+    patch it is decided by its guards (``adapters.guards``), not by the version number."""
     try:
         version = importlib.metadata.version("litellm")
     except importlib.metadata.PackageNotFoundError:
@@ -313,3 +314,12 @@ def get_patch_status() -> dict[str, dict[str, Any]]:
         entry["feature"] = spec.feature
         result[spec.site] = entry
     return result
+
+
+def _implemented(feature: str, version: str | None) -> bool:
+    """Whether the feature has a patch site in this litellm (router and rate_limiter: none yet)."""
+    return any(spec.feature == feature and (version is None or site_present(spec, version))
+               for spec in PATCHES)
+
+
+register_sites(PatchSites(native_status, get_patch_status, _implemented))

@@ -2,7 +2,7 @@
 
 The walk reproduces ``litellm.litellm_core_utils.token_counter`` (1.106-1.108's rules, and
 1.109's where they differ: ``_Litellm.rules_1109``) for the tiktoken path and for litellm's bundled
-Anthropic tokenizer (``_anthropic.py``): 3 tokens per message and 1 per ``name``, every string value
+Anthropic tokenizer (``tokenizer/anthropic.py``): 3 tokens per message and 1 per ``name``, every string value
 counted, ``tool_calls``/``function_call`` arguments, content lists of text,
 images (litellm's own image arithmetic, never a network fetch), thinking and
 tool-reference blocks, then the reply priming, the rendered ``tools`` block
@@ -28,13 +28,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from fast_litellm._forksafe import Lock, loading
-from fast_litellm._gate import NOT_COVERED, Gate
-from fast_litellm._litellm_backend import RememberedCatalog, hf_backend_is_python
-from fast_litellm._monitor import SAMPLE_EVERY, SAMPLES
-from fast_litellm._tools_format import format_function_definitions, renders_purely
+from fast_litellm.adapters.backend import RememberedCatalog, hf_backend_is_python
+from fast_litellm.adapters.tools_format import format_function_definitions, renders_purely
+from fast_litellm.control.gate import NOT_COVERED, Gate
+from fast_litellm.control.monitor import SAMPLE_EVERY, SAMPLES
 
 if TYPE_CHECKING:
-    from fast_litellm._anthropic import AnthropicTokenizer
+    from fast_litellm.tokenizer.anthropic import AnthropicTokenizer
 
 __all__ = [
     "encode_entry",
@@ -139,7 +139,7 @@ class _Litellm:
             # Default arguments are bound when litellm defines the functions: read them there.
             cls.chunk_chars = module._get_tiktoken_count_function.__defaults__[0]
             cls.max_exact_chars = module._get_extrapolating_count_function.__defaults__[0]
-            # _litellm_guards lets the feature run only on sources of a known line, and among those
+            # adapters.guards lets the feature run only on sources of a known line, and among those
             # only 1.109's and later have _count_tool_choice.
             cls.rules_1109 = hasattr(module, "_count_tool_choice")
             cls.module = module
@@ -189,7 +189,7 @@ _anthropic_lock = Lock()
 def _load_anthropic_tokenizer() -> AnthropicTokenizer:
     """The native Anthropic tokenizer, loaded once (threads asking at the same time wait for it)."""
     with loading(), _anthropic_lock:
-        from fast_litellm._anthropic import get_anthropic_tokenizer
+        from fast_litellm.tokenizer.anthropic import get_anthropic_tokenizer
 
         if not _anthropic_tokenizer:
             tokenizer = get_anthropic_tokenizer()
@@ -240,7 +240,7 @@ def _anthropic_block(tokenizer: AnthropicTokenizer, block: str) -> Any:
 #   with the same types and key order; anything else (subclasses, bytes, sets, objects) gets no
 #   key. litellm's renderer is a function of exactly that data, and of sys.get_int_max_str_digits()
 #   only for ints of more digits than any limit allows (640 at least), which get no key. Only used
-#   while litellm's renderer is a known one (_tools_format.renders_purely).
+#   while litellm's renderer is a known one (tools_format.renders_purely).
 # Both are bounded (cleared when full; long blocks and large keys are not kept). Dict operations
 # are atomic under the GIL, so threads share them without a lock.
 _TOOLS_MEMO_SIZE = 256

@@ -6,7 +6,7 @@ result, or ``NOT_COVERED`` for an input it does not handle exactly; then
 ``original(*args)``, litellm's own function, answers.  The order of checks:
 
 1. the feature's mode from the current flag snapshot (one attribute read);
-2. for ``rollout``, the request's bucket (``_rollout``);
+2. for ``rollout``, the request's bucket (``control.rollout``);
 3. the breaker (``closed`` is one attribute read; otherwise ``allow()``).
 
 A native exception is ours: it is counted, logged once, fed to the breaker
@@ -24,11 +24,12 @@ from collections.abc import Callable
 from time import perf_counter_ns
 from typing import Any, Final
 
-from fast_litellm import _flags, _rollout
-from fast_litellm._breaker import BreakerState, CircuitBreaker, Permit
-from fast_litellm._flags import FeatureFlag, FlagSnapshot, Mode
 from fast_litellm._forksafe import Lock
-from fast_litellm._monitor import SAMPLE_EVERY, SAMPLES, FeatureStats
+from fast_litellm.control import flags as _flags
+from fast_litellm.control import rollout as _rollout
+from fast_litellm.control.breaker import BreakerState, CircuitBreaker, Permit
+from fast_litellm.control.flags import FeatureFlag, FlagSnapshot, Mode
+from fast_litellm.control.monitor import SAMPLE_EVERY, SAMPLES, FeatureStats
 
 __all__ = ["NOT_COVERED", "Gate", "gate", "gates"]
 

@@ -9,8 +9,8 @@ nothing is patched blindly.  Other features are unaffected.
 
 A source joins a list only after the differential suites passed against that litellm (the
 versions are named at each hash).  Finer guards sit where a feature can leave part of its work to
-litellm on its own: the tools renderer (``_tools_format.LITELLM_RENDERER_SHA256``: requests with
-``tools`` go to litellm) and the C entry's model rules (``_litellm_token_counter._MODEL_RULES``:
+litellm on its own: the tools renderer (``tools_format.LITELLM_RENDERER_SHA256``: requests with
+``tools`` go to litellm) and the C entry's model rules (``token_counter._MODEL_RULES``:
 litellm's functions are called).
 """
 
@@ -60,7 +60,7 @@ REPRODUCED: dict[str, dict[tuple[str, str], dict[str, str]]] = {
     },
     # token_counter's walk, its slices and limit, the model -> encoding rule, the Anthropic
     # tokenizer litellm loads (images, messages conversion and the model rules are called live).
-    # 1.109 changed the rules (fast_litellm/_litellm_token_counter.py follows both sets): the
+    # 1.109 changed the rules (fast_litellm/adapters/token_counter.py follows both sets): the
     # encoding follows the name as written and litellm's tables, tool_choice, text blocks whose
     # text is falsy, compaction summaries, chat-template tools (litellm's), inline images.
     "token_counter": {
@@ -120,7 +120,7 @@ REPRODUCED: dict[str, dict[tuple[str, str], dict[str, str]]] = {
         (_TC, "_evenly_spaced_samples"): {
             "7290edb477b7d8420b6182b65deecb441b29a772458b836672f3cdc2f7baabac": "1.106.2-1.110.2"},
         # 1.106: reproduced (_encoding_name); 1.109: called once per name and table state, so
-        # what it reads must be what _litellm_token_counter._tables watches (its helpers below).
+        # what it reads must be what token_counter._tables watches (its helpers below).
         (_TC, "openai_tokenizer_encoding_name"): {
             "61f4d840ce8a1270ad606c2d96ab56ca297cfebd8fb927a40b677397a92279d1": _V106,
             "af99cf67911be362831832b08a2c2f7bfe4c54c8bcf4fdf674eab534ec37f04b": _V109},

@@ -2,7 +2,7 @@
 
 ``get_encoding("cl100k_base")`` returns an :class:`Encoding` whose methods
 mirror ``tiktoken.Encoding``.  Rank files are read from the local caches that
-tiktoken and litellm use (see ``_rank_files``); nothing is downloaded.
+tiktoken and litellm use (see ``tokenizer.rank_files``); nothing is downloaded.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from typing import AbstractSet, Literal
 
 from fast_litellm._bindings.tokens import NativeVocabulary
 from fast_litellm._forksafe import Lock, loading
-from fast_litellm._rank_files import read_rank_file
-from fast_litellm._registry import ENCODINGS, EncodingSpec
 from fast_litellm._workers import MIN_PART_BYTES
 from fast_litellm.exceptions import UnknownEncodingError
+from fast_litellm.tokenizer.rank_files import read_rank_file
+from fast_litellm.tokenizer.registry import ENCODINGS, EncodingSpec
 
 __all__ = ["Encoding", "get_encoding", "list_encoding_names"]
 

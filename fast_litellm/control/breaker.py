@@ -32,8 +32,8 @@ from collections.abc import Callable
 from enum import Enum
 from typing import Any
 
-from fast_litellm._flags import BreakerSettings
 from fast_litellm._forksafe import Lock
+from fast_litellm.control.flags import BreakerSettings
 
 __all__ = ["BreakerState", "CircuitBreaker", "Permit"]
 

@@ -1,7 +1,7 @@
 """Patch litellm when it is imported, without importing it ourselves.
 
 A ``sys.meta_path`` finder wraps the loader of each watched module so that,
-right after the module's code has run, ``_patching.reapply_on_import`` patches
+right after the module's code has run, ``patching.reapply_on_import`` patches
 whatever became reachable.  The finder only ever answers for watched names and
 delegates the actual finding to the rest of ``sys.meta_path``.
 """

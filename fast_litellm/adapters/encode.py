@@ -18,8 +18,8 @@ from collections.abc import Callable
 from typing import Any
 
 from fast_litellm._forksafe import loading
-from fast_litellm._gate import NOT_COVERED, Gate
-from fast_litellm._litellm_token_counter import encode_entry, load_litellm, set_encode_vocabulary
+from fast_litellm.adapters.token_counter import encode_entry, load_litellm, set_encode_vocabulary
+from fast_litellm.control.gate import NOT_COVERED, Gate
 
 __all__ = ["make_decode", "make_encode"]
 

@@ -82,9 +82,9 @@ def verify_tokenizer(files: int) -> VerifyResult:
     """litellm.utils.encode/decode against the native bodies, for a tiktoken and an HF model."""
     import litellm.utils  # noqa: F401 - loads (and patches) litellm
 
-    from fast_litellm._gate import NOT_COVERED
-    from fast_litellm._litellm_tokenizer import _native_decode, _native_encode
-    from fast_litellm._patching import get_original
+    from fast_litellm.adapters.encode import _native_decode, _native_encode
+    from fast_litellm.adapters.patching import get_original
+    from fast_litellm.control.gate import NOT_COVERED
 
     result = VerifyResult("tokenizer")
     encode = get_original("litellm.utils", "encode")
@@ -112,9 +112,9 @@ def verify_token_counter(files: int) -> VerifyResult:
     """litellm's core token_counter against the native count, on message lists built from the samples."""
     import litellm.utils  # noqa: F401 - loads (and patches) litellm
 
-    from fast_litellm._gate import NOT_COVERED
-    from fast_litellm._litellm_token_counter import native_token_counter
-    from fast_litellm._patching import get_original
+    from fast_litellm.adapters.patching import get_original
+    from fast_litellm.adapters.token_counter import native_token_counter
+    from fast_litellm.control.gate import NOT_COVERED
 
     result = VerifyResult("token_counter")
     original = get_original("litellm.litellm_core_utils.token_counter", "token_counter")

@@ -11,10 +11,10 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from fast_litellm._breaker import BreakerState
-from fast_litellm._flags import Mode
 from fast_litellm._forksafe import Lock
-from fast_litellm._gate import Gate, gates
+from fast_litellm.control.breaker import BreakerState
+from fast_litellm.control.flags import Mode
+from fast_litellm.control.gate import Gate, gates
 
 __all__ = [
     "compare_implementations",

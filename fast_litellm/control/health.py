@@ -1,18 +1,41 @@
-"""health_check(), get_feature_status(), is_enabled() and reset_errors()."""
+"""health_check(), get_feature_status(), is_enabled() and reset_errors().
+
+The patch sites and the extension's state are the adapters' to know: importing
+``fast_litellm.adapters.patching`` hands them over with :func:`register_sites`, so that this
+module imports no adapter (``import fast_litellm`` imports that module first).
+"""
 
 from __future__ import annotations
 
 import importlib.metadata
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
-from fast_litellm import _flags
-from fast_litellm._breaker import BreakerState
-from fast_litellm._flags import Mode
-from fast_litellm._gate import gate, gates
-from fast_litellm._patching import PATCHES, get_patch_status, native_status, site_present
+from fast_litellm.control import flags as _flags
+from fast_litellm.control.breaker import BreakerState
+from fast_litellm.control.flags import Mode
+from fast_litellm.control.gate import gate, gates
 
-__all__ = ["get_feature_status", "health_check", "is_enabled", "reset_errors"]
+__all__ = ["PatchSites", "get_feature_status", "health_check", "is_enabled", "register_sites", "reset_errors"]
+
+
+class PatchSites(NamedTuple):
+    """What the adapters layer reports to the health functions."""
+
+    native_status: Callable[[], tuple[bool, str | None]]  # extension loads: (True, None); else (False, why)
+    patch_status: Callable[[], dict[str, dict[str, Any]]]  # per site: "patched" (now), "feature", "reason"
+    implemented: Callable[[str, str | None], bool]  # (feature, litellm version or None): has a patch site
+
+
+_sites = PatchSites(lambda: (False, "fast_litellm.adapters.patching is not imported"), dict,
+                    lambda feature, version: False)
+
+
+def register_sites(sites: PatchSites) -> None:
+    """Report on ``sites`` from now on (called once, by ``fast_litellm.adapters.patching``)."""
+    global _sites
+    _sites = sites
 
 
 def _litellm_version() -> str | None:
@@ -22,17 +45,12 @@ def _litellm_version() -> str | None:
         return None
 
 
-def _implemented(feature: str, version: str | None) -> bool:
-    """Whether the feature has a patch site in this litellm (router and rate_limiter: none yet)."""
-    return any(spec.feature == feature and (version is None or site_present(spec, version)) for spec in PATCHES)
-
-
 def get_feature_status() -> dict[str, dict[str, Any]]:
     """Per feature: its flag (state, percentage, breaker settings, which layer set it),
     its breaker's state and counters, which patch sites carry it now, and ``patched``: how many,
     or "none (not implemented for litellm X.Y)" for a feature without a site in this litellm."""
     snapshot = _flags.current()
-    patches = get_patch_status()
+    patches = _sites.patch_status()
     version = _litellm_version()
     line = ".".join((version or "?").split(".")[:2])
     result = {}
@@ -43,9 +61,9 @@ def get_feature_status() -> dict[str, dict[str, Any]]:
         entry["breaker"] = {**entry["breaker"], **feature_gate.breaker.status()}
         entry["errors"] = feature_gate.stats.native.errors
         entry["patched_sites"] = sorted(
-            spec.site for spec in PATCHES if spec.feature == name and patches[spec.site]["patched"]
+            site for site, status in patches.items() if status["feature"] == name and status["patched"]
         )
-        entry["implemented"] = _implemented(name, version)
+        entry["implemented"] = _sites.implemented(name, version)
         entry["patched"] = (f"{len(entry['patched_sites'])} sites" if entry["implemented"]
                             else f"none (not implemented for litellm {line})")
         result[name] = entry
@@ -63,7 +81,7 @@ def is_enabled(feature: str, request_id: Any = None) -> bool:
         KeyError: ``feature`` is not a feature name (aliases are accepted).
     """
     name = _flags.FEATURE_ALIASES.get(feature, feature)
-    if not native_status()[0]:
+    if not _sites.native_status()[0]:
         return False
     return gate(name).native_would_serve(request_id)
 
@@ -86,14 +104,14 @@ def health_check() -> dict[str, Any]:
     """One dict: native availability, the flags, litellm, patch sites, breakers and problems.
     ``accelerating`` names the features whose native path is installed at a site now (a feature
     enabled without a site in this litellm, such as the router today, is not among them)."""
-    ok, error = native_status()
+    ok, error = _sites.native_status()
     snapshot = _flags.current()
     litellm_version = _litellm_version()
     loaded: list[str] = []
     tokenizer = sys.modules.get("fast_litellm.tokenizer")
     if tokenizer is not None:
         loaded = sorted(tokenizer._cache)
-    patches = get_patch_status()
+    patches = _sites.patch_status()
     open_breakers = sorted(n for n, g in gates().items() if g.breaker.state is not BreakerState.CLOSED)
     problems = list(snapshot.errors)
     if not ok:
@@ -116,7 +134,7 @@ def health_check() -> dict[str, Any]:
         "litellm_version": litellm_version,
         "litellm_imported": "litellm" in sys.modules,
         "patched_sites": sorted(site for site, s in patches.items() if s["patched"]),
-        "accelerating": sorted({spec.feature for spec in PATCHES if patches[spec.site]["patched"]}),
+        "accelerating": sorted({status["feature"] for status in patches.values() if status["patched"]}),
         "patches": patches,
         "encodings_loaded": loaded,
     }
