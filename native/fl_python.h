@@ -1,6 +1,6 @@
 /*
  * fl_python.h - what the files that include Python.h (pylist.c, pymessages.c,
- * pymodule.c) share.  Include after Python.h.
+ * pymodule.c, pyrouter.c) share.  Include after Python.h.
  *
  * Python objects never cross into C as addresses: the functions that work on
  * them are methods of the module fast_litellm._native_py (pymodule.c), which
@@ -49,5 +49,8 @@ FL_PY_HIDDEN PyObject *fl_py_token_counter_entry(PyObject *self, PyObject *const
 FL_PY_HIDDEN PyObject *fl_py_encode_entry(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
 FL_PY_HIDDEN PyObject *fl_py_plain_key(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
 FL_PY_HIDDEN PyObject *fl_py_nfkc_unstable_runs(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
+FL_PY_HIDDEN PyObject *fl_py_latency_select(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
+FL_PY_HIDDEN PyObject *fl_py_usage_select(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
+FL_PY_HIDDEN PyObject *fl_py_cost_select(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
 
 #endif /* FL_PYTHON_H */

@@ -81,7 +81,8 @@ class TestFlagsSteerPatches:
         tokenizer = status["tokenizer"]
         assert (tokenizer["state"], tokenizer["percentage"], tokenizer["source"]) == ("rollout", 20.0, "configure()")
         assert tokenizer["breaker_state"] == "closed" and tokenizer["patched_sites"] == sorted(SITES)
-        assert status["router"]["patched_sites"] == []
+        assert "litellm.caching.dual_cache.DualCache.get_cache" in status["router"]["patched_sites"]
+        assert status["rate_limiter"]["patched_sites"] == []
 
 
 class TestShadowOnLitellm:
@@ -279,22 +280,22 @@ def test_public_api_is_complete() -> None:
 
 class TestCommandLine:
     def test_status_tells_features_without_a_site(self, capsys: pytest.CaptureFixture[str]) -> None:
-        """router and rate_limiter have no patch site yet: enabled, but status and get_feature_status()
-        say "patched: none", and health_check() does not list them as accelerating."""
+        """rate_limiter has no patch site yet: enabled, but status and get_feature_status() say
+        "patched: none", and health_check() does not list it as accelerating."""
         from fast_litellm.__main__ import main
 
         fast_litellm.apply_acceleration()
         features = fast_litellm.get_feature_status()
-        for name in ("router", "rate_limiter"):
-            assert features[name]["effective_state"] == "enabled" and features[name]["implemented"] is False
-            assert features[name]["patched"].startswith("none (not implemented for litellm 1.")
-        for name in ("tokenizer", "token_counter"):
+        limiter = features["rate_limiter"]
+        assert limiter["effective_state"] == "enabled" and limiter["implemented"] is False
+        assert limiter["patched"].startswith("none (not implemented for litellm 1.")
+        for name in ("tokenizer", "token_counter", "router"):
             assert features[name]["implemented"] is True
             assert features[name]["patched"] == f"{len(features[name]['patched_sites'])} sites"
-        assert fast_litellm.health_check()["accelerating"] == ["token_counter", "tokenizer"]
+        assert fast_litellm.health_check()["accelerating"] == ["router", "token_counter", "tokenizer"]
         assert main(["status"]) == 0
         out = capsys.readouterr().out
-        assert out.count("enabled, patched: none (not implemented for litellm 1.") == 2
+        assert out.count("enabled, patched: none (not implemented for litellm 1.") == 1
 
     def test_verify_compares_and_passes(self, capsys: pytest.CaptureFixture[str]) -> None:
         """`verify` compares native and litellm on samples and real files and exits 0 when identical."""

@@ -2,7 +2,8 @@
 
 In a fresh process: import litellm, its router, every router strategy and (when its dependencies
 are installed) the proxy, call token_counter once (litellm fills its lazy caches), then read
-every module attribute.  Each attribute holding one of fast-litellm's wrappers must be a site
+every module attribute.  Each attribute (a module's, or a method of a class the module defines) holding one of
+fast-litellm's wrappers must be a site
 the table declares for this litellm line, each declared site must hold the wrapper, and no
 module may still hold one of litellm's originals (a site the table misses).
 """
@@ -37,14 +38,21 @@ SCAN = textwrap.dedent("""
     wrappers = {id(w): source for source, w in _patching._state.wrappers.items()}
     originals = {id(o): source for source, o in _patching._state.originals.items()}
     holding, leftovers = [], []
+
+    def check(name, attr, value):
+        if id(value) in wrappers:
+            holding.append([name, attr])
+        elif id(value) in originals and [name, attr] != list(originals[id(value)]):
+            leftovers.append([name, attr])
+
     for name, module in list(sys.modules.items()):
         if name.startswith("fast_litellm") or not name.startswith("litellm"):
             continue
         for attr, value in list(getattr(module, "__dict__", {}).items()):
-            if id(value) in wrappers:
-                holding.append([name, attr])
-            elif id(value) in originals and [name, attr] != list(originals[id(value)]):
-                leftovers.append([name, attr])
+            check(name, attr, value)
+            if isinstance(value, type) and value.__module__ == name:  # methods patched on their class
+                for method, function in list(vars(value).items()):
+                    check(name, f"{attr}.{method}", function)
     declared = [[s.module, s.attr] for s in _patching.PATCHES if _patching.site_present(s, version)]
     empty = [site for site in declared if site not in holding and site[0] in sys.modules
              and site[1] in sys.modules[site[0]].__dict__ and sys.modules[site[0]].__dict__[site[1]] is None]

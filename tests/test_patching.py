@@ -152,7 +152,7 @@ class TestApplyRemove:
         health = fast_litellm.health_check()
         assert health["native_available"] is True
         assert set(SITES) <= set(health["patched_sites"])
-        assert all(fast_litellm.get_patch_status()[site]["feature"] in ("tokenizer", "token_counter")
+        assert all(fast_litellm.get_patch_status()[site]["feature"] in ("tokenizer", "token_counter", "router")
                    for site in health["patched_sites"])
 
 

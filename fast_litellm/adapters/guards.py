@@ -174,10 +174,87 @@ REPRODUCED: dict[str, dict[tuple[str, str], dict[str, str]]] = {
     },
 }
 
+_LATENCY = "litellm.router_strategy.lowest_latency"
+_USAGE = "litellm.router_strategy.lowest_tpm_rpm"
+_COST = "litellm.router_strategy.lowest_cost"
+_V106_109 = "1.106.2-1.109.3"
+_ALL = "1.106.2-1.110.2"
+
+# The routing strategies (fast_litellm/router/strategies.py, native/pyrouter.c), one group per
+# patched method, so that a changed strategy leaves only itself to litellm.  A name with a dot is
+# looked up through the object before it: a class's attribute, or a name in a function's globals
+# (litellm 1.106-1.108 keeps the pricing helpers in router_utils, 1.109+ in litellm_core_utils;
+# the cost strategy's own globals reach both).
+REPRODUCED.update({
+    "router.latency": {
+        (_LATENCY, "LowestLatencyLoggingHandler._get_available_deployments"): {
+            "6ff8a9cfd85daa2ab4735d67975fa47328e1c386d7367e3a2ba7ab1d79ba4054": _V106,
+            "09a91fbe2cec9b94257f6251600bbe7735469eedc90dc5369b9314da99d3db1c": "1.109.3",
+            "ebbe87a871db655ace8c128f8ed4a73dd0101807ed749baf1ed1af65a62e17b2": "1.110.2",
+        },
+        (_LATENCY, "_average_latency"): {"fbdfb90950e9b08673dba1c2251dc5560f968d260554a50568cf6809b00398b5": _ALL},
+        (_LATENCY, "_usable_latency_samples"): _new_in_1109(
+            "db012d4613a222c8a1e371df84ff6b17bde3534af7f7fdcaf282feeab6480d45"),
+    },
+    "router.usage": {
+        (_USAGE, "LowestTPMLoggingHandler.get_available_deployments"): {
+            "510ec62f55b124e7bf8dbefc1969b7fb79826e844c1dffce87a7a6c48f186f01": _V106_109,
+            "c0adee5bf8c26a7423f59720567634df07b124d322dc141585c7514b17b59d1d": "1.110.2",
+        },
+    },
+    "router.cost": {
+        (_COST, "LowestCostLoggingHandler.async_get_available_deployments"): {
+            "3ec2ece770b5797680780bfb25ef4e6416d05f7cc78167d9acd2949376e73806": _V106_109,
+            "ac03bdde271e2089d0fbf0ea2d42238a1ff02b9abd5d695b4cc6baef6dfa37d2": "1.110.2",
+        },
+        (_COST, "_deployment_cost_map_rates"): {
+            "7a10cf9faa00c61170cce4a72d9fb4df3827a235e442a767bf8658ab4f7b35bb": _ALL},
+        (_COST, "_cost_map"): {"af6f23c6ba0550aed427d632ff520230560fbc3b6edbad4bbfc93569f92c86ca": _ALL},
+        (_COST, "_declares_token_price"): {
+            "2d1ac80b622238d01b6bed159bd9ee2bc01708aa91178772051bc6aa06c46cf4": _ALL},
+        (_COST, "_as_rate"): {"97587e618a8e4355f95368f768593a5b71537cafa07d2bd28a373061c264998c": _ALL},
+        (_COST, "deployment_pricing_models"): {
+            "3e965d2f024d0af1a03593021db2a4b341426d97bc6ec72ef0dc52be8ffd7220": _ALL},
+        (_COST, "str_keyed"): {"e0a0669af3e0afe05dfacf952bf6ceea6723942e53520b5f73ad301bfd054f97": _ALL},
+        (_COST, "deployment_pricing_models.pricing_models"): {
+            "18e4c0a0cd6bc65e9758f6f7d83cc8f0fd16c03bbf9a00e62e11747b0b378849": _ALL},
+        (_COST, "deployment_pricing_models._named_models"): {
+            "a897556201d9c73751e9779f964693430736f8bbfe1b64b9c29f49988d90c2e7": _ALL},
+    },
+    # adapters.quiet rebuilds these from their source with print_verbose(...) guarded by the test
+    # litellm._logging.print_verbose makes first (both of its sources below).
+    "router.cache": {
+        ("litellm.caching.dual_cache", "DualCache.get_cache"): {
+            "30f09d26ae8a293ad364e32cb929a294110c332917d19efd3789ed0df4646cb9": _ALL},
+        ("litellm.caching.dual_cache", "DualCache.async_get_cache"): {
+            "74703830ad19f9cf630f8b74ed571013f92f1bc389edd790fad63798f08e334b": _ALL},
+        ("litellm.caching.dual_cache", "DualCache.async_set_cache"): {
+            "ed8c6150b80c4bbe0ddb9f721faf94d730707adc7a7b2fc0aebf9b3b8346f6d0": _ALL},
+        ("litellm.caching.dual_cache", "DualCache.async_set_cache_pipeline"): {
+            "980e5fbe6f9284f52dae8a6c42c9583cdab4549c66a8217cad51da1ad41647d0": _ALL},
+        ("litellm._logging", "print_verbose"): {
+            "fc2edb920c7483f84459d5c61d69657533c84575c5ad08b37ce053581ae76b3e": "1.106.12",
+            "a82e40c081a9ea3d39090448004fdad74ab0bed3b49b6e62a7df844aec8fa7a7": "1.108.14-1.110.2",
+        },
+    },
+})
+
 GUARDED_MODULES = frozenset(module for functions in REPRODUCED.values() for module, _ in functions)
 
 # (module, name) -> (the object last checked, its verdict): a source is read once per object.
 _checked: dict[tuple[str, str], tuple[Any, str | None]] = {}
+
+
+def _resolve(owner: Any, name: str) -> Any:
+    """``owner``'s ``name``; "a.b" is a's b: a class's own attribute, or a name in a function's
+    globals (what the function calls by that name).  None where something is missing."""
+    obj = owner
+    for part in name.split("."):
+        if inspect.isfunction(obj):
+            obj = obj.__globals__.get(part)
+        else:
+            obj = vars(obj).get(part) if obj is not None and hasattr(obj, "__dict__") else None
+    return obj
 
 
 def _verdict(module: str, name: str) -> str | None:
@@ -185,7 +262,7 @@ def _verdict(module: str, name: str) -> str | None:
     owner = sys.modules.get(module)
     if owner is None:
         return f"{module} is not imported yet"
-    obj = owner.__dict__.get(name)
+    obj = _resolve(owner, name)
     if obj is None:
         return None if ABSENT in REPRODUCED_SOURCES.get((module, name), {}) else f"{module}.{name} is missing"
     unwrapped = inspect.unwrap(obj) if callable(obj) else obj

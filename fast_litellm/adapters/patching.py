@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 from fast_litellm._forksafe import RLock
 from fast_litellm.adapters.encode import make_decode, make_encode
 from fast_litellm.adapters.guards import GUARDED_MODULES, check_feature
+from fast_litellm.adapters.quiet import make_quiet
 from fast_litellm.adapters.token_counter import (
     make_core_token_counter,
     make_messages_reach_token_count,
@@ -28,6 +29,7 @@ from fast_litellm.control import flags as _flags
 from fast_litellm.control.flags import Mode
 from fast_litellm.control.gate import Gate, gate
 from fast_litellm.control.health import PatchSites, register_sites
+from fast_litellm.router.strategies import make_cost_select, make_latency_select, make_usage_select
 
 __all__ = [
     "PATCHES",
@@ -57,6 +59,7 @@ class PatchSpec(NamedTuple):
     source: tuple[str, str]
     factory: WrapperFactory
     lines: tuple[int, int] = (106, ANY_NEWER)
+    guard: str | None = None  # the group of adapters.guards' REPRODUCED that admits it (default: feature)
 
     @property
     def site(self) -> str:
@@ -96,6 +99,10 @@ _TC_CORE_SITES = (
     ("litellm._lazy_imports", "_token_counter_new_func", _UNTIL_109),
 )
 
+_LATENCY = ("litellm.router_strategy.lowest_latency", "LowestLatencyLoggingHandler._get_available_deployments")
+_USAGE = ("litellm.router_strategy.lowest_tpm_rpm", "LowestTPMLoggingHandler.get_available_deployments")
+_COST = ("litellm.router_strategy.lowest_cost", "LowestCostLoggingHandler.async_get_available_deployments")
+
 PATCHES: tuple[PatchSpec, ...] = (
     PatchSpec("litellm.utils", "encode", "tokenizer", ("litellm.utils", "encode"), make_encode),
     PatchSpec("litellm", "encode", "tokenizer", ("litellm.utils", "encode"), make_encode),
@@ -109,6 +116,15 @@ PATCHES: tuple[PatchSpec, ...] = (
               _MR_CORE, make_messages_reach_token_count),
     PatchSpec("litellm._lazy_imports", "_messages_reach_token_count_func", "token_counter",
               _MR_CORE, make_messages_reach_token_count, _UNTIL_109),  # litellm.utils' cache of it
+    # The routing strategies' picks, patched on their classes (litellm makes one object per Router
+    # and routing group; a class attribute covers them all), each admitted by its own guard group.
+    PatchSpec(*_LATENCY, "router", _LATENCY, make_latency_select, guard="router.latency"),
+    PatchSpec(*_USAGE, "router", _USAGE, make_usage_select, guard="router.usage"),
+    PatchSpec(*_COST, "router", _COST, make_cost_select, guard="router.cost"),
+    # The router's cache (DualCache; also litellm's other caches) without eager debug strings.
+    *(PatchSpec("litellm.caching.dual_cache", f"DualCache.{name}", "router",
+                ("litellm.caching.dual_cache", f"DualCache.{name}"), make_quiet, guard="router.cache")
+      for name in ("get_cache", "async_get_cache", "async_set_cache", "async_set_cache_pipeline")),
 )
 
 WATCHED_MODULES = frozenset(spec.module for spec in PATCHES) | frozenset(
@@ -130,6 +146,30 @@ class _State:
 
 
 _state = _State()
+
+
+def _owner(module: Any, attr: str) -> tuple[Any, str]:
+    """The object holding ``attr`` ("name", or "Class.name" for a method) and the last name; the
+    owner is None when a class along the way is missing."""
+    *path, name = attr.split(".")
+    owner = module
+    for part in path:
+        owner = owner.__dict__.get(part) if owner is not None else None
+    return owner, name
+
+
+def _lookup(module: Any, attr: str, load: bool = True) -> Any:
+    """``module.attr`` (with ``load``, through the module's ``__getattr__``: litellm loads some names
+    lazily), or a class's own attribute as stored (not an inherited or bound one); None where missing."""
+    owner, name = _owner(module, attr)
+    if owner is module and load:
+        return getattr(module, name, None)
+    return None if owner is None else owner.__dict__.get(name)
+
+
+def _store(module: Any, attr: str, value: Any) -> None:
+    owner, name = _owner(module, attr)
+    setattr(owner, name, value)
 
 
 def native_status() -> tuple[bool, str | None]:
@@ -182,7 +222,9 @@ def get_original(module: str, attr: str) -> Callable[..., Any]:
     saved = _state.originals.get(source)
     if saved is not None:
         return saved
-    current: Callable[..., Any] = getattr(sys.modules[source[0]], source[1])
+    current: Callable[..., Any] | None = _lookup(sys.modules[source[0]], source[1])
+    if current is None:
+        raise KeyError(f"{source[0]}.{source[1]}")
     return current
 
 
@@ -193,11 +235,13 @@ def _wrapper_for(spec: PatchSpec) -> Callable[..., Any] | None:
     source_module = sys.modules.get(spec.source[0])
     if source_module is None:
         return None
-    original = getattr(source_module, spec.source[1], None)
+    original = _lookup(source_module, spec.source[1])
     if original is None or getattr(original, "__fast_litellm__", False):
         return None
     _state.originals.setdefault(spec.source, original)
     wrapper = spec.factory(_state.originals[spec.source], gate(spec.feature))
+    if wrapper is _state.originals[spec.source]:
+        return None  # the factory cannot rebuild this object (adapters.quiet)
     _state.wrappers[spec.source] = wrapper
     return wrapper
 
@@ -208,10 +252,11 @@ def _apply_site(spec: PatchSpec) -> dict[str, Any]:
         return {"patched": False, "reason": f"{spec.module} not imported yet; patched on import"}
     wrapper = _wrapper_for(spec)
     if wrapper is None:
-        return {"patched": False, "reason": f"{spec.source[0]}.{spec.source[1]} not available yet"}
-    current = getattr(module, spec.attr, None)
+        return {"patched": False, "reason": f"{spec.source[0]}.{spec.source[1]} not available yet (or not rebuilt)"}
+    current = _lookup(module, spec.attr)
+    reason = getattr(wrapper, "__fast_litellm_reason__", "native")
     if current is wrapper:
-        return {"patched": True, "reason": "native"}
+        return {"patched": True, "reason": reason}
     if current is None:
         return {"patched": False, "reason": "empty cache slot; litellm fills it with the patched function"}
     if current is not _state.originals[spec.source]:
@@ -219,8 +264,8 @@ def _apply_site(spec: PatchSpec) -> dict[str, Any]:
             "patched": False,
             "reason": "attribute was replaced by another object; not patching over it",
         }
-    setattr(module, spec.attr, wrapper)
-    return {"patched": True, "reason": "native"}
+    _store(module, spec.attr, wrapper)
+    return {"patched": True, "reason": reason}
 
 
 def _remove_site(spec: PatchSpec, reason: str) -> dict[str, Any]:
@@ -228,9 +273,9 @@ def _remove_site(spec: PatchSpec, reason: str) -> dict[str, Any]:
     module = sys.modules.get(spec.module)
     wrapper = _state.wrappers.get(spec.source)
     if module is not None and wrapper is not None:
-        current = getattr(module, spec.attr, None)
+        current = _lookup(module, spec.attr)
         if current is wrapper:
-            setattr(module, spec.attr, _state.originals[spec.source])
+            _store(module, spec.attr, _state.originals[spec.source])
         elif current is not None and current is not _state.originals[spec.source]:
             reason = "another object replaced our wrapper; left in place"
     return {"patched": False, "reason": reason}
@@ -248,7 +293,7 @@ def apply_acceleration() -> dict[str, dict[str, Any]]:
         snapshot = _flags.current()
         ok, why = native_status()
         supported, version = _litellm_supported() if ok else (False, "")
-        guards = {feature: check_feature(feature) for feature in {spec.feature for spec in PATCHES}}
+        guards = {group: check_feature(group) for group in {spec.guard or spec.feature for spec in PATCHES}}
         for spec in PATCHES:
             flag = snapshot.features[spec.feature]
             if not ok:
@@ -264,9 +309,9 @@ def apply_acceleration() -> dict[str, dict[str, Any]]:
             elif supported and not site_present(spec, version):
                 _state.status[spec.site] = {"patched": False, "present": False,
                                             "reason": f"not a site in litellm {version}"}
-            elif not guards[spec.feature][0] and spec.module in sys.modules:
+            elif not guards[spec.guard or spec.feature][0] and spec.module in sys.modules:
                 _state.status[spec.site] = _remove_site(
-                    spec, f"left to litellm {version}: {guards[spec.feature][1]}")
+                    spec, f"left to litellm {version}: {guards[spec.guard or spec.feature][1]}")
             else:
                 _state.status[spec.site] = _apply_site(spec)
         return get_patch_status()
@@ -307,7 +352,7 @@ def get_patch_status() -> dict[str, dict[str, Any]]:
         module = sys.modules.get(spec.module)
         wrapper = _state.wrappers.get(spec.source)
         installed = (
-            module is not None and wrapper is not None and module.__dict__.get(spec.attr) is wrapper
+            module is not None and wrapper is not None and _lookup(module, spec.attr, load=False) is wrapper
         )
         entry = dict(_state.status.get(spec.site, {"reason": "not applied"}))
         entry["patched"] = installed

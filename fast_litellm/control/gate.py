@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from time import perf_counter_ns
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from fast_litellm._forksafe import Lock
 from fast_litellm.control import flags as _flags
@@ -61,6 +61,34 @@ _OPEN = BreakerState.OPEN
 _UNTIMED_MASK = SAMPLE_EVERY - 1
 
 
+class StateKeeper(Protocol):
+    """Saves and restores state outside a call (``Gate.keeper``)."""
+
+    def save(self) -> Any: ...
+
+    def restore(self, state: Any) -> None: ...
+
+
+class _Resolved:
+    """A native result already awaited, for ``_compare`` (which calls its native)."""
+
+    def __init__(self, outcome: tuple[Any, BaseException | None]) -> None:
+        self.outcome = outcome
+
+    def __call__(self, *args: Any) -> Any:
+        result, error = self.outcome
+        if error is not None:
+            raise error
+        return result
+
+
+async def _maybe_native(native: Callable[..., Awaitable[Any]], args: tuple[Any, ...]) -> tuple[Any, BaseException | None]:
+    try:
+        return await native(*args), None
+    except Exception as exc:  # noqa: BLE001 - raised again inside _compare, which counts it
+        return None, exc
+
+
 def _same(expected: Any, got: Any) -> bool:
     return type(expected) is type(got) and bool(expected == got)
 
@@ -76,6 +104,10 @@ class Gate:
             flag.name, flag.breaker, clock or time.monotonic, outcomes=lambda: native.calls + native.errors
         )
         self.compare: Callable[[Any, Any], bool] = _same
+        # State outside the call that both paths change (the random module's, for the router):
+        # saved and restored around a shadow comparison, so the native twin draws what the
+        # original drew and the caller's state goes on from where the original left it.
+        self.keeper: StateKeeper | None = None
         self._error_logged = False
         self.breaker.add_listener(self._on_transition)
         self.flag = flag
@@ -155,6 +187,62 @@ class Gate:
 
         return run
 
+    def async_runner(
+        self,
+        native: Callable[..., Awaitable[Any]],
+        original: Callable[..., Awaitable[Any]],
+    ) -> Callable[[tuple[Any, ...]], Awaitable[Any]]:
+        """``runner`` for coroutine functions: ``await run(args)`` answers through ``native`` (which
+        may return ``NOT_COVERED``) or ``original`` as the flags say.  Every native call is timed
+        (the async paths are not the per-token ones); shadow mode awaits both and compares their
+        results (not ``keeper``'s state: other tasks may change it between the two awaits)."""
+        gate = self
+
+        async def run(args: tuple[Any, ...]) -> Any:
+            if not (gate.all_native or (gate.rollout and gate._in_rollout(None, gate.flag.percentage))):
+                if gate.rollout:
+                    gate.stats.rollout_skipped += 1
+                elif gate.flag.mode is _SHADOW:
+                    expected = await gate._python_async(original, args, None)
+                    return gate._compare(expected, _Resolved(await _maybe_native(native, args)), args)
+                return await gate._python_async(original, args, None)
+            breaker = gate.breaker
+            permit = breaker.allow()
+            if permit is _DENIED:
+                return await gate._python_async(original, args, "breaker_open")
+            start = perf_counter_ns()
+            try:
+                result = await native(*args)
+            except Exception as exc:
+                gate.stats.native.errors += 1
+                gate.stats.last_error = f"{type(exc).__name__}: {exc}"
+                logger.warning("fast_litellm: native %s failed; litellm's own function answers", gate.name,
+                               exc_info=exc)
+                breaker.record_failure(permit, gate.stats.last_error)
+                return await gate._python_async(original, args, "error")
+            if result is NOT_COVERED:
+                breaker.release(permit)
+                return await gate._python_async(original, args, "not_covered")
+            gate.stats.native.record(perf_counter_ns() - start)
+            breaker.record_success(permit)
+            return result
+
+        return run
+
+    async def _python_async(self, original: Callable[..., Awaitable[Any]], args: tuple[Any, ...],
+                            fallback: str | None) -> Any:
+        stats = self.stats
+        if fallback is not None:
+            stats.fallbacks[fallback] += 1
+        start = perf_counter_ns()
+        try:
+            result = await original(*args)
+        except BaseException:
+            stats.python.errors += 1
+            raise
+        stats.python.record(perf_counter_ns() - start)
+        return result
+
     def _python(self, original: Callable[..., Any], args: tuple[Any, ...], fallback: str | None) -> Any:
         stats = self.stats
         if fallback is not None:
@@ -217,7 +305,22 @@ class Gate:
         """Run the original (its result is returned), then native, and compare."""
         if not self._in_rollout(key, flag.percentage):
             return self._python(original, args, None)
+        keeper = self.keeper
+        if keeper is None:
+            return self._compare(self._python(original, args, None), native, args)
+        before = keeper.save()
         expected = self._python(original, args, None)
+        after = keeper.save()
+        keeper.restore(before)
+        try:
+            return self._compare(expected, native, args, lambda: keeper.save() == after)
+        finally:
+            keeper.restore(after)
+
+    def _compare(self, expected: Any, native: Callable[..., Any], args: tuple[Any, ...],
+                 same_state: Callable[[], bool] | None = None) -> Any:
+        """The native half of a shadow call: run it, compare with ``expected`` (and, with
+        ``same_state``, the state it left with the original's), return ``expected``."""
         breaker = self.breaker
         permit = breaker.allow()
         if permit is _DENIED:
@@ -241,6 +344,8 @@ class Gate:
         stats.shadow_compared += 1
         try:
             same = self.compare(expected, got)
+            if same and same_state is not None:
+                same = same_state()
         except Exception:  # noqa: BLE001 - an uncomparable result is a mismatch
             same = False
         if same:

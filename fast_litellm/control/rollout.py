@@ -86,6 +86,11 @@ def bucket(feature: str, key: bytes) -> int:
     return native(name, len(name), key, len(key))
 
 
+# The draws for keyless requests: a generator of fast-litellm's own, so that a rollout or a shadow
+# sample never moves the random module's state, which litellm's router draws its picks from.
+_draws = random.Random()
+
+
 @functools.lru_cache(maxsize=None)
 def checker(feature: str) -> Callable[[Any, float], bool]:
     """``check(key, percentage)``: whether a request with ``key`` (None: no key) is in the rollout.
@@ -95,7 +100,7 @@ def checker(feature: str) -> Callable[[Any, float], bool]:
     name = feature.encode("utf-8")
     name_len = len(name)
     native = _native_bucket()
-    draw = random.random
+    draw = _draws.random  # never the random module's own state, which callers may have seeded
 
     def check(key: Any, percentage: float) -> bool:
         if percentage >= 100:

@@ -1,0 +1,216 @@
+"""litellm's routing strategies: fast-litellm's native scans against litellm's own, side by side in one run.
+
+For each strategy and group size, prints litellm's time per pick, the patched time per pick and the
+ratio.  Both run in this process on the same inputs, interleaved, best of several rounds; the picks
+are compared first (same deployment from the same ``random`` seed) and the script exits 1 on any
+difference.
+
+Two levels:
+
+* **strategy**: the strategy object's own pick, as litellm's router calls it with the healthy
+  deployments (``get_available_deployments`` of the latency-based and usage-based-v1 strategies,
+  ``async_get_available_deployments`` of cost-based routing), on a usage map that holds a minute
+  of traffic for every deployment (latency samples, tpm and rpm);
+* **router**: ``Router.get_available_deployment`` / ``async_get_available_deployment`` of a real
+  ``litellm.Router`` with that strategy, the whole selection (model group, cooldown filter,
+  strategy), also with 10% of the deployments in cooldown.  On litellm 1.110 the router core is
+  litellm's Rust library, which calls the Python strategy objects back.
+
+Every call counts a fresh message (one of 256, in turn): no memo answers a repeated request.
+
+    python benchmarks/bench_router.py [--rounds 5] [--sizes 10,100,1000] [--level strategy|router|all]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+warnings.filterwarnings("ignore")
+
+import litellm
+from litellm.caching.caching import DualCache
+from litellm.router_strategy.lowest_cost import LowestCostLoggingHandler
+from litellm.router_strategy.lowest_latency import LowestLatencyLoggingHandler
+from litellm.router_strategy.lowest_tpm_rpm import LowestTPMLoggingHandler
+
+import fast_litellm
+
+MODULES = {"latency": "litellm.router_strategy.lowest_latency", "usage": "litellm.router_strategy.lowest_tpm_rpm",
+           "cost": "litellm.router_strategy.lowest_cost"}
+STRATEGIES = {"latency": "latency-based-routing", "usage": "usage-based-routing", "cost": "cost-based-routing"}
+LATENCY_KEY = ("latency_normalized" if "_usable_latency_samples" in vars(sys.modules[MODULES["latency"]])
+               else "latency")
+PROSE = ("Die Straße führt über die Brücke — café, naïve façade, 25 °C… «Bonjour», said the señor. "
+         "The quick brown fox jumps over the lazy dog while seven wizards quietly judge boxing matches.")
+
+
+def messages(i: int) -> list[dict[str, str]]:
+    words = PROSE.split()
+    return [{"role": "user", "content": " ".join(words[(i * 7 + k) % len(words)] for k in range(8 + i % 24))}]
+
+
+MESSAGES = [messages(i) for i in range(256)]
+
+
+def model_list(n: int) -> list[dict[str, Any]]:
+    models = ("openai/gpt-4o-mini", "openai/gpt-4o", "openai/gpt-4.1-mini", "anthropic/claude-3-5-haiku-20241022")
+    return [{"model_name": "g",
+             "litellm_params": {"model": models[i % len(models)], "api_key": "x", "mock_response": "ok",
+                                "api_base": f"https://deployment-{i}.example.com/v1", "rpm": 10**6, "tpm": 10**9},
+             "model_info": {"id": f"deployment-{i}"}} for i in range(n)]
+
+
+def fill_usage(cache: DualCache, deployments: list[dict[str, Any]], strategy: str) -> None:
+    """A minute of traffic on every deployment, as litellm's success callbacks leave it."""
+    rng = random.Random(7)
+    ids = [d["model_info"]["id"] for d in deployments]
+    precise = datetime.now().strftime("%Y-%m-%d-%H-%M")
+    minute = datetime.now().strftime("%H-%M")
+    if strategy == "latency":
+        cache.set_cache("g_map", {i: {LATENCY_KEY: [rng.uniform(0.2, 2.0) for _ in range(10)],
+                                      precise: {"tpm": rng.randrange(10**4), "rpm": rng.randrange(100)}}
+                                  for i in ids}, ttl=3600)
+    elif strategy == "usage":
+        cache.set_cache(f"g:tpm:{minute}", {i: rng.randrange(10**4) for i in ids}, ttl=60)
+        cache.set_cache(f"g:rpm:{minute}", {i: rng.randrange(100) for i in ids}, ttl=60)
+    else:
+        cache.set_cache("cost_map:g", {i: {precise: {"tpm": rng.randrange(10**4), "rpm": rng.randrange(100)}}
+                                       for i in ids})
+
+
+def best_per_call(call: Callable[[int], Any], budget: float) -> float:
+    """Seconds per call: the fastest of a few timed loops within ``budget`` seconds."""
+    call(0)
+    best, spent, i = float("inf"), 0.0, 0
+    while spent < budget:
+        loops = 0
+        start = time.perf_counter()
+        while True:
+            call(i)
+            i, loops = i + 1, loops + 1
+            elapsed = time.perf_counter() - start
+            if elapsed > budget / 5:
+                break
+        best = min(best, elapsed / loops)
+        spent += elapsed
+    return best
+
+
+def strategy_calls(strategy: str, n: int, loop: asyncio.AbstractEventLoop) -> Callable[[int], Any]:
+    deployments = model_list(n)
+    cache = DualCache()
+    fill_usage(cache, deployments, strategy)
+    handler: Any
+    if strategy == "latency":
+        handler = LowestLatencyLoggingHandler(cache, {})
+        site = "get_available_deployments"
+    elif strategy == "usage":
+        handler = LowestTPMLoggingHandler(cache, {})
+        site = "get_available_deployments"
+    else:
+        handler = LowestCostLoggingHandler(cache, {})
+        site = "async_get_available_deployments"
+    method = getattr(type(handler), site)
+
+    def pick(i: int) -> Any:
+        result = method(handler, "g", deployments, MESSAGES[i % 256], None)
+        return loop.run_until_complete(result) if asyncio.iscoroutine(result) else result
+
+    return pick
+
+
+def router_calls(strategy: str, n: int, cooled: bool, asynchronous: bool,
+                 loop: asyncio.AbstractEventLoop) -> Callable[[int], Any]:
+    router = litellm.Router(model_list=model_list(n), routing_strategy=STRATEGIES[strategy])
+    cache = router.cache
+    fill_usage(cache, model_list(n), strategy)
+    if cooled:
+        for i in range(1, n, 10):
+            router.cooldown_cache.add_deployment_to_cooldown(
+                model_id=f"deployment-{i}", original_exception=Exception("429"), exception_status=429,
+                cooldown_time=3600)
+
+    def pick(i: int) -> Any:
+        if asynchronous:
+            return loop.run_until_complete(router.async_get_available_deployment(
+                model="g", messages=MESSAGES[i % 256], request_kwargs={}))
+        return router.get_available_deployment(model="g", messages=MESSAGES[i % 256])
+
+    return pick
+
+
+def router_feature(state: str) -> None:
+    """litellm's own strategies ("off") or fast-litellm's ("on"), for the calls that follow."""
+    fast_litellm.configure(router=state)
+
+
+def compare(label: str, pick: Callable[[int], Any], rounds: int, budget: float,
+            rows: list[tuple[str, float, float]]) -> bool:
+    """Check equal picks from equal seeds, then time both, alternating, best of ``rounds``."""
+    for i in range(8):
+        router_feature("off")
+        random.seed(i)
+        expected = pick(i)
+        router_feature("on")
+        random.seed(i)
+        got = pick(i)
+        if (expected or {}).get("model_info") != (got or {}).get("model_info"):
+            print(f"MISMATCH {label}: {expected and expected['model_info']} != {got and got['model_info']}")
+            return False
+    times: dict[str, float] = {"litellm": float("inf"), "fast": float("inf")}
+    for _ in range(rounds):
+        router_feature("off")
+        times["litellm"] = min(times["litellm"], best_per_call(pick, budget))
+        router_feature("on")
+        times["fast"] = min(times["fast"], best_per_call(pick, budget))
+    rows.append((label, times["litellm"], times["fast"]))
+    print(f"{label:<52} {times['litellm'] * 1e6:>11.1f} {times['fast'] * 1e6:>11.1f} "
+          f"{times['litellm'] / times['fast']:>7.1f}x", flush=True)
+    return True
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--budget", type=float, default=0.3, help="seconds per timed loop set")
+    parser.add_argument("--sizes", default="10,100,1000")
+    parser.add_argument("--level", choices=("strategy", "router", "all"), default="all")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    fast_litellm.configure(router="on")
+    fast_litellm.apply_acceleration()
+    print(f"litellm {litellm.__version__ if hasattr(litellm, '__version__') else ''}".strip(),
+          f"· python {sys.version.split()[0]} · µs per pick, best of {args.rounds} rounds")
+    print(f"{'case':<52} {'litellm':>11} {'fast':>11} {'ratio':>8}")
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    rows: list[tuple[str, float, float]] = []
+    ok = True
+    for strategy in ("latency", "usage", "cost"):
+        for n in sizes:
+            if args.level in ("strategy", "all"):
+                pick = strategy_calls(strategy, n, loop)
+                ok &= compare(f"{STRATEGIES[strategy]} · strategy pick · {n}", pick, args.rounds, args.budget,
+                              rows)
+            if args.level in ("router", "all"):
+                for cooled in (False, True):
+                    asynchronous = strategy == "cost"  # litellm has no sync pick for cost-based routing
+                    pick = router_calls(strategy, n, cooled, asynchronous, loop)
+                    kind = "async_get_available_deployment" if asynchronous else "get_available_deployment"
+                    label = f"{STRATEGIES[strategy]} · {kind} · {n}{' · 10% cooled' if cooled else ''}"
+                    ok &= compare(label, pick, args.rounds, args.budget, rows)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

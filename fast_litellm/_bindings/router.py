@@ -1,0 +1,38 @@
+"""Typed wrappers over native/pyrouter.c's scans of litellm's routing strategies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fast_litellm._bindings import py
+
+__all__ = ["cost_select", "latency_select", "usage_select"]
+
+_latency_select = py.latency_select
+_usage_select = py.usage_select
+_cost_select = py.cost_select
+
+
+def latency_select(names: tuple[Any, ...], healthy: Any, counts: Any, minute: str, input_tokens: Any,
+                   use_stream: bool, percentile: Any, buffer_factor: Any, percentile_fn: Any, sample_fn: Any,
+                   choice_fn: Any, flags: int) -> tuple[Any, dict[str, Any]] | None:
+    """(deployment or None, {api_base: latency}) as litellm's latency strategy picks, or None where
+    the Python code answers (native/pyrouter.c says what it takes)."""
+    picked: tuple[Any, dict[str, Any]] | None = _latency_select(
+        names, healthy, counts, minute, input_tokens, use_stream, percentile, buffer_factor, percentile_fn,
+        sample_fn, choice_fn, flags)
+    return picked
+
+
+def usage_select(names: tuple[Any, ...], healthy: Any, tpm_dict: Any, rpm_dict: Any,
+                 input_tokens: Any) -> tuple[Any] | None:
+    """(deployment or None,) as usage-based-routing v1 picks, or None where the Python code answers."""
+    picked: tuple[Any] | None = _usage_select(names, healthy, tpm_dict, rpm_dict, input_tokens)
+    return picked
+
+
+def cost_select(names: tuple[Any, ...], healthy: Any, counts: Any, minute: str, input_tokens: Any,
+                cost_map: Any, cost_names: tuple[Any, ...]) -> tuple[Any] | None:
+    """(deployment or None,) as cost-based-routing picks, or None where the Python code answers."""
+    picked: tuple[Any] | None = _cost_select(names, healthy, counts, minute, input_tokens, cost_map, cost_names)
+    return picked

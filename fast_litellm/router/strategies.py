@@ -1,0 +1,240 @@
+"""litellm's latency-based, usage-based (v1) and cost-based routing strategies on native scans.
+
+Both strategies pick from a usage map kept in the router's cache and, for each entry, search the
+healthy list for the deployment with that id: O(map x group), 51 ms per pick at 1000 deployments
+(litellm issue #21270).  The replacements below do litellm's steps in its order (the cache reads,
+the token count, the map's new entries, the draws from ``random``) and hand the scan to
+native/pyrouter.c, which reads each deployment once through an id index and applies litellm's
+rules; where it meets a shape it does not take, it declines before drawing from ``random`` and
+litellm's own method answers.
+
+The rules differ between litellm lines, recognised by what the strategy module defines: 1.109 on
+keeps latency samples under ``latency_normalized``, drops unusable ones (negative, NaN, inf) and
+falls back to every candidate when none is within the buffer; 1.110 counts input tokens with
+``embedding_aware_token_count``.  ``adapters.guards`` admits only the method sources checked.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import sys
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from fast_litellm.control.gate import NOT_COVERED, Gate
+
+__all__ = ["make_cost_select", "make_latency_select", "make_usage_select", "random_state_keeper"]
+
+logger = logging.getLogger("fast_litellm")
+
+# native/pyrouter.c's latency_select flags.
+_USABLE_SAMPLES = 1
+_CHOICE_FALLBACK = 2
+
+
+def _native() -> Any:
+    """fast_litellm._bindings.router, imported when a factory runs (only once the extension has
+    loaded: adapters.patching patches nothing without it)."""
+    from fast_litellm._bindings import router
+
+    return router
+
+
+def _names(latency_key: str) -> tuple[Any, ...]:
+    """The keys and objects native/pyrouter.c reads, in its RN_* order."""
+    keys = ("model_info", "id", "litellm_params", "tpm", "rpm", "api_base", "time_to_first_token_seconds",
+            latency_key)
+    return (*(sys.intern(key) for key in keys), sum, float("inf"))
+
+
+def _token_count(module: Any) -> Callable[[Any, Any, list[Any]], Any]:
+    """The strategy module's count of a request's input tokens (0 where it raises), as it calls it."""
+    if "embedding_aware_token_count" in vars(module):  # litellm 1.110+
+        def count(messages: Any, input: Any, healthy: list[Any]) -> Any:
+            try:
+                return module.embedding_aware_token_count(
+                    messages, input, partial(module.deployment_backend_models, healthy))
+            except Exception:  # noqa: BLE001 - litellm's own fallback
+                return 0
+        return count
+
+    def count_before_1110(messages: Any, input: Any, healthy: list[Any]) -> Any:
+        try:
+            return module.token_counter(messages=messages, text=input)
+        except Exception:  # noqa: BLE001 - litellm's own fallback
+            return 0
+    return count_before_1110
+
+
+class _RandomState:
+    """Saves and restores the ``random`` module's state around a shadow comparison, so that litellm's
+    pick and the native one draw the same numbers and the caller's sequence goes on as litellm's."""
+
+    @staticmethod
+    def save() -> object:
+        return random.getstate()
+
+    @staticmethod
+    def restore(state: object) -> None:
+        random.setstate(state)  # type: ignore[arg-type]
+
+
+random_state_keeper = _RandomState()
+
+
+def _model_group(args: tuple[Any, ...]) -> Any:
+    """The rollout key of a pick: its model group (args[1], after self), so that a group is native
+    or litellm's as a whole."""
+    group = args[1]
+    return group if type(group) is str else None
+
+
+def _mark(wrapper: Callable[..., Any], original: Callable[..., Any]) -> Callable[..., Any]:
+    wrapper.__wrapped__ = original  # type: ignore[attr-defined]
+    wrapper.__doc__ = original.__doc__
+    wrapper.__fast_litellm__ = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+def make_latency_select(original: Callable[..., Any], gate: Gate) -> Callable[..., Any]:
+    """Wrap ``LowestLatencyLoggingHandler._get_available_deployments`` (both the sync and the async
+    pick call it with the usage map read from the cache)."""
+    module = sys.modules[original.__module__]
+    newer = "_usable_latency_samples" in vars(module)  # litellm 1.109+
+    names = _names("latency_normalized" if newer else "latency")
+    flags = _USABLE_SAMPLES | _CHOICE_FALLBACK if newer else 0
+    count_tokens = _token_count(module)
+    native_scans = _native()
+    gate.keeper = random_state_keeper  # shadow mode: both picks draw the same numbers
+
+    def native(self: Any, model_group: Any, healthy_deployments: Any, messages: Any = None, input: Any = None,
+               request_kwargs: Any = None, request_count_dict: Any = None) -> Any:
+        if request_count_dict is None:
+            return None  # litellm's base case
+        if type(request_count_dict) is not dict or type(healthy_deployments) is not list:
+            return NOT_COVERED
+        metadata = None
+        if request_kwargs is not None:
+            if type(request_kwargs) is not dict:
+                return NOT_COVERED
+            field = self._select_metadata_field(request_kwargs)
+            if field in request_kwargs:
+                metadata = request_kwargs[field]
+                if type(metadata) is not dict:
+                    return NOT_COVERED  # litellm's write into it would fail after its draws
+        minute = module.datetime.now().strftime("%Y-%m-%d-%H-%M")
+        input_tokens = count_tokens(messages, input, healthy_deployments)
+        use_stream = request_kwargs is not None and request_kwargs.get("stream", None) is True
+        args = self.routing_args
+        picked = native_scans.latency_select(
+            names, healthy_deployments, request_count_dict, minute, input_tokens, use_stream,
+            args.ttft_percentile, args.lowest_latency_buffer, module._percentile_latency,
+            module.random.sample, module.random.choice, flags)
+        if picked is None:
+            return NOT_COVERED
+        deployment, per_deployment = picked
+        if deployment is not None and metadata is not None:
+            metadata["_latency_per_deployment"] = per_deployment
+        return deployment
+
+    run = gate.runner(native, original, _model_group)
+
+    def _get_available_deployments(
+        self: Any, model_group: Any, healthy_deployments: Any, messages: Any = None, input: Any = None,
+        request_kwargs: Any = None, request_count_dict: Any = None,
+    ) -> Any:
+        return run((self, model_group, healthy_deployments, messages, input, request_kwargs, request_count_dict))
+
+    return _mark(_get_available_deployments, original)
+
+
+def make_usage_select(original: Callable[..., Any], gate: Gate) -> Callable[..., Any]:
+    """Wrap ``LowestTPMLoggingHandler.get_available_deployments`` (usage-based-routing v1), the
+    method litellm decorates with ``with_service_target``: the replacement carries the same
+    decorator, so its cache reads run under the same service target."""
+    module = sys.modules[original.__module__]
+    names = _names("latency")
+    count_tokens = _token_count(module)
+    native_scans = _native()
+    target = getattr(module, "ROUTER_USAGE_TARGET", "router_usage")
+
+    def scan(self: Any, model_group: Any, healthy_deployments: Any, messages: Any = None,
+             input: Any = None) -> Any:
+        log = module.verbose_router_logger
+        log.debug("get_available_deployments - Usage Based. model_group: %s, healthy_deployments: %s",
+                  model_group, healthy_deployments)
+        current_minute = module.datetime.now().strftime("%H-%M")
+        tpm_key = f"{model_group}:tpm:{current_minute}"
+        rpm_key = f"{model_group}:rpm:{current_minute}"
+        tpm_dict = self.router_cache.get_cache(key=tpm_key)
+        rpm_dict = self.router_cache.get_cache(key=rpm_key)
+        log.debug("tpm_key=%s, tpm_dict: %s, rpm_dict: %s", tpm_key, tpm_dict, rpm_dict)
+        input_tokens = count_tokens(messages, input, healthy_deployments)
+        log.debug("input_tokens=%s", input_tokens)
+        picked = native_scans.usage_select(names, healthy_deployments, tpm_dict, rpm_dict, input_tokens)
+        if picked is None:
+            return NOT_COVERED
+        module.print_verbose("returning picked lowest tpm/rpm deployment.")
+        return picked[0]
+
+    native = module.with_service_target(target)(scan)
+    run = gate.runner(native, original, _model_group)
+
+    def get_available_deployments(self: Any, model_group: Any, healthy_deployments: Any, messages: Any = None,
+                                  input: Any = None) -> Any:
+        return run((self, model_group, healthy_deployments, messages, input))
+
+    return _mark(get_available_deployments, original)
+
+
+_DICT_READERS = frozenset(("__getitem__", "__iter__", "__len__", "__contains__", "keys", "items", "values", "get",
+                           "__missing__", "__class_getitem__"))
+
+
+def _row_types() -> tuple[type, ...]:
+    """The dict subclasses litellm keeps cost-map rows in (1.110's ``AliasedCostEntry``) that read
+    as plain dicts: nothing of dict's reading overridden, dict their only base."""
+    owner = sys.modules.get("litellm.litellm_core_utils.get_model_cost_map")
+    row_type = getattr(owner, "AliasedCostEntry", None)
+    if (isinstance(row_type, type) and row_type.__mro__ == (row_type, dict, object)
+            and not _DICT_READERS & set(vars(row_type))):
+        return (row_type,)
+    return ()
+
+
+def make_cost_select(original: Callable[..., Any], gate: Gate) -> Callable[..., Any]:
+    """Wrap ``LowestCostLoggingHandler.async_get_available_deployments`` (cost-based-routing; async
+    only, decorated with ``with_service_target`` like the replacement)."""
+    module = sys.modules[original.__module__]
+    names = _names("latency")
+    cost_names = (*(sys.intern(key) for key in
+                    ("model", "base_model", "input_cost_per_token", "output_cost_per_token")), _row_types())
+    count_tokens = _token_count(module)
+    native_scans = _native()
+    target = getattr(module, "ROUTER_USAGE_TARGET", "router_usage")
+
+    async def scan(self: Any, model_group: Any, healthy_deployments: Any, messages: Any = None,
+                   input: Any = None, request_kwargs: Any = None) -> Any:
+        if module.verbose_router_logger.isEnabledFor(logging.DEBUG):
+            return NOT_COVERED  # litellm logs each deployment's price
+        cost_key = f"cost_map:{model_group}"
+        counts = await self.router_cache.async_get_cache(key=cost_key) or {}
+        minute = module.datetime.now().strftime("%Y-%m-%d-%H-%M")
+        input_tokens = count_tokens(messages, input, healthy_deployments)
+        picked = native_scans.cost_select(names, healthy_deployments, counts, minute, input_tokens,
+                             module.litellm.model_cost, cost_names)
+        if picked is None:
+            return NOT_COVERED
+        return picked[0]
+
+    native = module.with_service_target(target)(scan)
+    run = gate.async_runner(native, original)
+
+    async def async_get_available_deployments(self: Any, model_group: Any, healthy_deployments: Any,
+                                              messages: Any = None, input: Any = None,
+                                              request_kwargs: Any = None) -> Any:
+        return await run((self, model_group, healthy_deployments, messages, input, request_kwargs))
+
+    return _mark(async_get_available_deployments, original)

@@ -1,0 +1,95 @@
+"""The router's cache methods rebuilt without eager debug strings (fast_litellm/adapters/quiet.py):
+the same results, the same cache contents, the same printed lines when litellm is verbose.
+
+A planted bug fails these tests: guarding with ``not set_verbose`` prints nothing in
+``test_verbose_output_is_litellms``; dropping the guarded statement instead of guarding it fails it
+too; guarding any other call changes what ``test_results_and_contents_are_litellms`` sees.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+from typing import Any
+
+import pytest
+
+import fast_litellm
+from fast_litellm.adapters.patching import get_original
+
+pytest.importorskip("litellm")
+
+import litellm._logging  # noqa: E402
+from litellm.caching.dual_cache import DualCache  # noqa: E402
+
+METHODS = ("get_cache", "async_get_cache", "async_set_cache", "async_set_cache_pipeline")
+
+
+@pytest.fixture(autouse=True)
+def router_on() -> Any:
+    fast_litellm.configure(router="on")
+    fast_litellm.apply_acceleration()
+    yield
+    fast_litellm.reload_flags()
+
+
+def methods(use_original: bool) -> dict[str, Any]:
+    if use_original:
+        return {name: get_original("litellm.caching.dual_cache", f"DualCache.{name}") for name in METHODS}
+    found = {name: vars(DualCache)[name] for name in METHODS}
+    assert all(getattr(f, "__fast_litellm__", False) for f in found.values())
+    return found
+
+
+def session(use_original: bool) -> tuple[list[Any], dict[str, Any]]:
+    """A sequence of reads and writes through the four methods; what they return and leave."""
+    m = methods(use_original)
+    cache = DualCache()
+    loop = asyncio.new_event_loop()
+    results: list[Any] = []
+    try:
+        value = {f"deployment-{i}": {"latency": [0.1 * i] * 3, "2026-12-07-12-00": {"tpm": i, "rpm": 1}}
+                 for i in range(20)}
+        results.append(loop.run_until_complete(m["async_set_cache"](cache, "g_map", value, ttl=60)))
+        results.append(m["get_cache"](cache, "g_map"))
+        results.append(m["get_cache"](cache, "missing"))
+        results.append(loop.run_until_complete(m["async_get_cache"](cache, "g_map")))
+        results.append(loop.run_until_complete(m["async_get_cache"](cache, "missing", local_only=True)))
+        results.append(loop.run_until_complete(m["async_set_cache_pipeline"](
+            cache, [("a", 1), ("b", [2, 3])], ttl=30)))
+        results.append(m["get_cache"](cache, "b"))
+    finally:
+        loop.close()
+    return results, dict(cache.in_memory_cache.cache_dict)
+
+
+def test_results_and_contents_are_litellms() -> None:
+    assert session(use_original=False) == session(use_original=True)
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+def test_verbose_output_is_litellms(verbose: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(litellm._logging, "set_verbose", verbose)
+    printed = {}
+    for use_original in (True, False):
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            session(use_original)
+        printed[use_original] = out.getvalue()
+    assert printed[False] == printed[True]
+    assert ("get cache: cache result" in printed[True]) is verbose
+
+
+def test_rebuilt_code_keeps_litellms_file_and_lines() -> None:
+    for name in METHODS:
+        original, quiet = methods(True)[name], methods(False)[name]
+        assert quiet.__code__.co_filename == original.__code__.co_filename
+        assert quiet.__code__.co_firstlineno == original.__code__.co_firstlineno
+        assert quiet.__globals__ is original.__globals__
+
+
+def test_router_off_puts_litellms_methods_back() -> None:
+    fast_litellm.configure(router="off")
+    assert all(vars(DualCache)[name] is get_original("litellm.caching.dual_cache", f"DualCache.{name}")
+               for name in METHODS)
