@@ -52,5 +52,6 @@ FL_PY_HIDDEN PyObject *fl_py_nfkc_unstable_runs(PyObject *self, PyObject *const 
 FL_PY_HIDDEN PyObject *fl_py_latency_select(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
 FL_PY_HIDDEN PyObject *fl_py_usage_select(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
 FL_PY_HIDDEN PyObject *fl_py_cost_select(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
+FL_PY_HIDDEN PyObject *fl_py_shuffle_select(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
 
 #endif /* FL_PYTHON_H */

@@ -19,7 +19,8 @@
  *   token_counter_entry(state), encode_entry(state)   litellm's C entries
  *   plain_key(value, max_bytes)           the tools memo's key
  *   nfkc_unstable_runs(text)              where NFKC may change a str (nfkc_stable.h)
- *   latency_select, usage_select, cost_select   routing strategies' scans (pyrouter.c)
+ *   latency_select, usage_select, cost_select, shuffle_select
+ *                                         routing strategies' scans (pyrouter.c)
  *
  * table is an encoding's int table: a tuple whose item i is the int i, for
  * every rank.  The contracts are at each function (pylist.c, pymessages.c).
@@ -45,6 +46,7 @@ static PyMethodDef methods[] = {
     FL_METHOD(latency_select),
     FL_METHOD(usage_select),
     FL_METHOD(cost_select),
+    FL_METHOD(shuffle_select),
     {NULL, NULL, 0, NULL},
 };
 

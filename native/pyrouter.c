@@ -20,6 +20,8 @@
  *   cost_select(names, healthy, counts, minute, input_tokens, cost_map, cost_names)
  *       the scan of LowestCostLoggingHandler.async_get_available_deployments,
  *       litellm's cost-map price lookup included: (deployment or None,), or None.
+ *   shuffle_select(names, healthy, scoped, metrics, sum_fn, choices_fn, choice_fn)
+ *       simple_shuffle's weights and draw: (index, weighted), or None.
  *
  * names is a tuple of interned keys and objects (RN_* order, written down
  * again in fast_litellm/router/strategies.py).
@@ -1028,4 +1030,179 @@ out:
     Py_XDECREF(zero);
     Py_XDECREF(one);
     return result;
+}
+
+/* ---- simple-shuffle -------------------------------------------------------------------- */
+
+/* _metric_weight(deployment, metric) as a double: litellm_params[metric] when litellm_params is a
+ * dict, 0.0 for None or absent; DECLINE where litellm raises (a value that is not a number), for
+ * litellm_params of another type, and for an int or float subclass. */
+static int metric_weight(PyObject *names, PyObject *d, PyObject *metric, double *out)
+{
+    *out = 0.0;
+    if (!PyDict_CheckExact(d))
+        return DECLINE;
+    int err = 0;
+    PyObject *params = get(d, PyTuple_GET_ITEM(names, RN_LITELLM_PARAMS), &err);
+    if (err)
+        return PYERR;
+    if (params == NULL || params == Py_None)
+        return 0;
+    if (!PyDict_CheckExact(params))
+        return DECLINE;
+    PyObject *v = get(params, metric, &err);
+    if (err)
+        return PYERR;
+    if (v == NULL || v == Py_None)
+        return 0;
+    if (PyFloat_CheckExact(v)) {
+        *out = PyFloat_AS_DOUBLE(v);
+        return 0;
+    }
+    if (PyLong_CheckExact(v) || PyBool_Check(v)) {
+        *out = PyLong_AsDouble(v);
+        if (*out == -1.0 && PyErr_Occurred()) {
+            PyErr_Clear();
+            return DECLINE;
+        }
+        return 0;
+    }
+    return DECLINE;
+}
+
+/*
+ * shuffle_select(names, healthy, scoped, metrics, sum_fn, choices_fn, choice_fn)
+ *     simple_shuffle's choice over healthy (an exact list) after litellm has resolved the model and
+ *     computed the request-scoped weights (scoped, a tuple, empty when none): the first of scoped,
+ *     each deployment's litellm_params weight, rpm, tpm (metrics, interned) whose largest value is
+ *     positive and whose weights, divided by it, sum above 0 picks through
+ *     choices_fn(range(n), weights=normalized); none: choice_fn(range(n)).  Returns (index,
+ *     weighted) or None where the Python code answers (before any draw).
+ */
+PyObject *fl_py_shuffle_select(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    if (nargs != 7 || !PyTuple_CheckExact(args[0]) || PyTuple_GET_SIZE(args[0]) != RN_SIZE ||
+        !PyTuple_CheckExact(args[2]) || !PyTuple_CheckExact(args[3]) || PyTuple_GET_SIZE(args[3]) != 3) {
+        PyErr_SetString(PyExc_TypeError,
+                        "shuffle_select(names, healthy, scoped, metrics, sum_fn, choices_fn, choice_fn)");
+        return NULL;
+    }
+    PyObject *names = args[0], *healthy = args[1], *scoped = args[2], *metrics = args[3];
+    if (!PyList_CheckExact(healthy) || PyList_GET_SIZE(healthy) == 0)
+        Py_RETURN_NONE;
+    Py_ssize_t n = PyList_GET_SIZE(healthy);
+    if (PyTuple_GET_SIZE(scoped) != 0 && PyTuple_GET_SIZE(scoped) != n)
+        Py_RETURN_NONE;
+    double *w = malloc((size_t)n * sizeof *w);
+    if (w == NULL)
+        return PyErr_NoMemory();
+    PyObject *result = NULL, *weights = NULL;
+    int rc = 0;
+    for (int set = 0; set < 4 && rc == 0; set++) {
+        if (set == 0) {
+            if (PyTuple_GET_SIZE(scoped) == 0)
+                continue;
+            /* request-scoped weights: floats, or ints a double holds exactly (litellm divides them as
+             * they are) */
+            for (Py_ssize_t i = 0; i < n && rc == 0; i++) {
+                PyObject *v = PyTuple_GET_ITEM(scoped, i);
+                if (PyFloat_CheckExact(v)) {
+                    w[i] = PyFloat_AS_DOUBLE(v);
+                } else if (PyLong_CheckExact(v)) {
+                    w[i] = PyLong_AsDouble(v);
+                    if (PyErr_Occurred() || fabs(w[i]) > 9007199254740992.0) {
+                        PyErr_Clear();
+                        rc = DECLINE;
+                    }
+                } else {
+                    rc = DECLINE;
+                }
+            }
+        } else {
+            for (Py_ssize_t i = 0; i < n && rc == 0; i++)
+                rc = metric_weight(names, PyList_GET_ITEM(healthy, i), PyTuple_GET_ITEM(metrics, set - 1), &w[i]);
+        }
+        if (rc != 0)
+            break;
+        /* largest = max(weights, default=0.0): no NaN (max's answer would depend on the order) */
+        double largest = w[0];
+        for (Py_ssize_t i = 0; i < n && rc == 0; i++) {
+            if (isnan(w[i]))
+                rc = DECLINE;
+            else if (w[i] > largest)
+                largest = w[i];
+        }
+        if (rc != 0)
+            break;
+        if (!(largest > 0))
+            continue;
+        weights = PyTuple_New(n);
+        for (Py_ssize_t i = 0; weights != NULL && i < n; i++) {
+            PyObject *x = PyFloat_FromDouble(w[i] / largest);
+            if (x == NULL) {
+                Py_CLEAR(weights);
+                break;
+            }
+            PyTuple_SET_ITEM(weights, i, x);
+        }
+        if (weights == NULL) {
+            rc = PYERR;
+            break;
+        }
+        PyObject *total = PyObject_CallOneArg(args[4], weights); /* litellm's sum(normalized) */
+        int known = total != NULL && PyFloat_CheckExact(total);
+        double sum = known ? PyFloat_AS_DOUBLE(total) : 0;
+        if (total == NULL)
+            rc = PYERR;
+        else if (!known || isnan(sum))
+            rc = DECLINE;
+        Py_XDECREF(total);
+        if (rc != 0)
+            break;
+        if (!(sum > 0)) {
+            Py_CLEAR(weights);
+            continue;
+        }
+        /* random.choices(healthy, weights=normalized)[0]: the same draw as choices(range(n), ...) */
+        PyObject *count = PyLong_FromSsize_t(n);
+        PyObject *range = count ? PyObject_CallOneArg((PyObject *)&PyRange_Type, count) : NULL;
+        Py_XDECREF(count);
+        PyObject *kw = range ? Py_BuildValue("{sO}", "weights", weights) : NULL;
+        PyObject *call_args = kw ? PyTuple_Pack(1, range) : NULL;
+        PyObject *picked = call_args ? PyObject_Call(args[5], call_args, kw) : NULL;
+        Py_XDECREF(call_args);
+        Py_XDECREF(kw);
+        Py_XDECREF(range);
+        if (picked == NULL) {
+            rc = PYERR;
+            break;
+        }
+        Py_ssize_t i = PyList_CheckExact(picked) && PyList_GET_SIZE(picked) == 1
+                           ? drawn_index(PyList_GET_ITEM(picked, 0), n)
+                           : -1;
+        Py_DECREF(picked);
+        if (i < 0) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_RuntimeError, "random.choices returned something other than one index");
+            rc = PYERR;
+            break;
+        }
+        result = Py_BuildValue("(nO)", i, Py_True);
+        break;
+    }
+    if (rc == 0 && result == NULL) {
+        PyObject *drawn = call_on_range(args[6], n, 0); /* random.choice(healthy) */
+        Py_ssize_t i = drawn ? drawn_index(drawn, n) : -1;
+        Py_XDECREF(drawn);
+        if (i >= 0)
+            result = Py_BuildValue("(nO)", i, Py_False);
+        else
+            rc = PYERR;
+    }
+    Py_XDECREF(weights);
+    free(w);
+    if (rc == DECLINE)
+        Py_RETURN_NONE;
+    return rc == PYERR ? NULL : result;
 }

@@ -33,7 +33,7 @@ from fast_litellm.control.gate import gate
 pytest.importorskip("litellm")
 
 from litellm.caching.caching import DualCache
-from litellm.router_strategy import lowest_cost, lowest_latency, lowest_tpm_rpm
+from litellm.router_strategy import lowest_cost, lowest_latency, lowest_tpm_rpm, simple_shuffle  # noqa: F401
 
 LATENCY = ("litellm.router_strategy.lowest_latency", "LowestLatencyLoggingHandler._get_available_deployments")
 USAGE = ("litellm.router_strategy.lowest_tpm_rpm", "LowestTPMLoggingHandler.get_available_deployments")
@@ -348,3 +348,75 @@ def test_cost_pick_follows_the_cost_map() -> None:
         assert picked is run_cost(original, deployments, None, [{"role": "user", "content": "hi"}])[0]
         assert picked["model_info"]["id"] == f"id{cheap}"
     assert stats.calls - calls == 3, "registered rows (AliasedCostEntry on 1.110) are read natively"
+
+
+SHUFFLE = ("litellm.router_strategy.simple_shuffle", "simple_shuffle")
+
+
+def shuffle_group(rng: random.Random, n: int) -> list[dict[str, Any]]:
+    deployments = group(rng, n)
+    kind = rng.choice(["none", "weight", "rpm", "tpm", "mixed", "zeros", "negative"])
+    for d in deployments:
+        params = d["litellm_params"]
+        params.pop("rpm", None)
+        params.pop("tpm", None)
+        if kind == "none":
+            continue
+        if kind == "zeros":
+            params["weight"] = 0
+        elif kind == "negative":
+            params["weight"] = rng.choice([-2, 1, 0.5])
+        else:
+            metric = rng.choice(["weight", "rpm", "tpm"]) if kind == "mixed" else kind
+            if rng.random() < 0.8:
+                params[metric] = rng.choice([1, 2, 3, 0.25, 100, 10**6, True, 0])
+    return deployments
+
+
+def run_shuffle(function: Any, deployments: list[dict[str, Any]], request_kwargs: Any, seed: int) -> tuple[Any, ...]:
+    random.seed(seed)
+    picked, error, state = outcome(lambda: function(lambda name: None, deployments, "g", request_kwargs))
+    return picked, error, state
+
+
+def router_weights(rng: random.Random, deployments: list[dict[str, Any]]) -> Any:
+    if rng.random() < 0.7:
+        return rng.choice([None, {}, {"metadata": {}}])
+    weights = {d["model_info"]["id"]: rng.choice([0.0, 0.5, 1.0, 3.0]) for d in deployments if rng.random() < 0.6}
+    return {"_router_weights": {"g": weights}}
+
+
+@pytest.mark.parametrize("sizes", [(1, 2, 3), (5, 10, 30), (100,), (1000,)], ids=str)
+def test_shuffle_pick(sizes: tuple[int, ...]) -> None:
+    original, ours = get_original(*SHUFFLE), vars(sys.modules[SHUFFLE[0]])[SHUFFLE[1]]
+    assert getattr(ours, "__fast_litellm__", False)
+    stats = gate("router").stats.native
+    calls = stats.calls
+    rng = random.Random(sizes[0] + 21)
+    cases = max(30, 3000 // max(sizes))
+    for i in range(cases):
+        deployments = shuffle_group(rng, sizes[i % len(sizes)])
+        request_kwargs, seed = router_weights(rng, deployments), rng.randrange(2**32)
+        assert same(run_shuffle(original, deployments, request_kwargs, seed),
+                    run_shuffle(ours, deployments, request_kwargs, seed))
+    assert stats.calls - calls >= cases * 0.9
+
+
+def test_shuffle_distribution_is_litellms() -> None:
+    """Over 10**5 picks from one seeded sequence, the weighted picks are the same deployments in the
+    same order as litellm's, and their frequencies pass a chi-square test against the weights."""
+    weights = [1, 2, 3, 4]
+    deployments = [{"model_name": "g", "model_info": {"id": f"id{i}"}, "litellm_params": {"weight": w}}
+                   for i, w in enumerate(weights)]
+    original, ours = get_original(*SHUFFLE), vars(sys.modules[SHUFFLE[0]])[SHUFFLE[1]]
+    counts = [0] * len(weights)
+    random.seed(2026)
+    picks = [ours(lambda name: None, deployments, "g", None)["model_info"]["id"] for _ in range(10**5)]
+    random.seed(2026)
+    assert picks == [original(lambda name: None, deployments, "g", None)["model_info"]["id"]
+                     for _ in range(10**5)]
+    for pick in picks:
+        counts[int(pick[2:])] += 1
+    expected = [10**5 * w / sum(weights) for w in weights]
+    chi_square = sum((c - e) ** 2 / e for c, e in zip(counts, expected))
+    assert chi_square < 16.27  # p = 0.001 with 3 degrees of freedom

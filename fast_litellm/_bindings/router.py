@@ -6,11 +6,12 @@ from typing import Any
 
 from fast_litellm._bindings import py
 
-__all__ = ["cost_select", "latency_select", "usage_select"]
+__all__ = ["cost_select", "latency_select", "shuffle_select", "usage_select"]
 
 _latency_select = py.latency_select
 _usage_select = py.usage_select
 _cost_select = py.cost_select
+_shuffle_select = py.shuffle_select
 
 
 def latency_select(names: tuple[Any, ...], healthy: Any, counts: Any, minute: str, input_tokens: Any,
@@ -35,4 +36,13 @@ def cost_select(names: tuple[Any, ...], healthy: Any, counts: Any, minute: str, 
                 cost_map: Any, cost_names: tuple[Any, ...]) -> tuple[Any] | None:
     """(deployment or None,) as cost-based-routing picks, or None where the Python code answers."""
     picked: tuple[Any] | None = _cost_select(names, healthy, counts, minute, input_tokens, cost_map, cost_names)
+    return picked
+
+
+def shuffle_select(names: tuple[Any, ...], healthy: Any, scoped: tuple[Any, ...], metrics: tuple[str, ...],
+                   sum_fn: Any, choices_fn: Any, choice_fn: Any) -> tuple[int, bool] | None:
+    """(index into healthy, whether a weight vector chose it) as simple_shuffle picks, or None where
+    the Python code answers."""
+    picked: tuple[int, bool] | None = _shuffle_select(names, healthy, scoped, metrics, sum_fn, choices_fn,
+                                                      choice_fn)
     return picked

@@ -186,6 +186,12 @@ _ALL = "1.106.2-1.110.2"
 # (litellm 1.106-1.108 keeps the pricing helpers in router_utils, 1.109+ in litellm_core_utils;
 # the cost strategy's own globals reach both).
 REPRODUCED.update({
+    "router.shuffle": {
+        ("litellm.router_strategy.simple_shuffle", "simple_shuffle"): {
+            "07d7808fdefb6630a439991416b970fb7fd63c3ac336ff4823cb08a0ba9bd20a": _ALL},
+        ("litellm.router_strategy.simple_shuffle", "_metric_weight"): {
+            "79d5513f969decdab132fe3d3f6d5870e6aa9648a5b2096371c95335f3aed81e": _ALL},
+    },
     "router.latency": {
         (_LATENCY, "LowestLatencyLoggingHandler._get_available_deployments"): {
             "6ff8a9cfd85daa2ab4735d67975fa47328e1c386d7367e3a2ba7ab1d79ba4054": _V106,

@@ -29,7 +29,7 @@ from fast_litellm.control import flags as _flags
 from fast_litellm.control.flags import Mode
 from fast_litellm.control.gate import Gate, gate
 from fast_litellm.control.health import PatchSites, register_sites
-from fast_litellm.router.strategies import make_cost_select, make_latency_select, make_usage_select
+from fast_litellm.router.strategies import make_cost_select, make_latency_select, make_shuffle, make_usage_select
 
 __all__ = [
     "PATCHES",
@@ -99,6 +99,10 @@ _TC_CORE_SITES = (
     ("litellm._lazy_imports", "_token_counter_new_func", _UNTIL_109),
 )
 
+_SHUFFLE = ("litellm.router_strategy.simple_shuffle", "simple_shuffle")
+# 1.110 picks inside its Rust core (the function only picks guardrails there).
+_SHUFFLE_SITES = (("litellm.router_strategy.simple_shuffle", (106, ANY_NEWER)), ("litellm.router", (106, 108)),
+                  ("litellm.router_python_core", (109, 109)))
 _LATENCY = ("litellm.router_strategy.lowest_latency", "LowestLatencyLoggingHandler._get_available_deployments")
 _USAGE = ("litellm.router_strategy.lowest_tpm_rpm", "LowestTPMLoggingHandler.get_available_deployments")
 _COST = ("litellm.router_strategy.lowest_cost", "LowestCostLoggingHandler.async_get_available_deployments")
@@ -118,6 +122,9 @@ PATCHES: tuple[PatchSpec, ...] = (
               _MR_CORE, make_messages_reach_token_count, _UNTIL_109),  # litellm.utils' cache of it
     # The routing strategies' picks, patched on their classes (litellm makes one object per Router
     # and routing group; a class attribute covers them all), each admitted by its own guard group.
+    # simple_shuffle, the default strategy, and the names the router calls it by.
+    *(PatchSpec(module, "simple_shuffle", "router", _SHUFFLE, make_shuffle, lines, guard="router.shuffle")
+      for module, lines in _SHUFFLE_SITES),
     PatchSpec(*_LATENCY, "router", _LATENCY, make_latency_select, guard="router.latency"),
     PatchSpec(*_USAGE, "router", _USAGE, make_usage_select, guard="router.usage"),
     PatchSpec(*_COST, "router", _COST, make_cost_select, guard="router.cost"),

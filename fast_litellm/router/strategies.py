@@ -1,4 +1,5 @@
-"""litellm's latency-based, usage-based (v1) and cost-based routing strategies on native scans.
+"""litellm's routing strategies on native scans: simple-shuffle, latency-based, usage-based (v1)
+and cost-based.
 
 Both strategies pick from a usage map kept in the router's cache and, for each entry, search the
 healthy list for the deployment with that id: O(map x group), 51 ms per pick at 1000 deployments
@@ -25,7 +26,7 @@ from typing import Any
 
 from fast_litellm.control.gate import NOT_COVERED, Gate
 
-__all__ = ["make_cost_select", "make_latency_select", "make_usage_select", "random_state_keeper"]
+__all__ = ["make_cost_select", "make_latency_select", "make_shuffle", "make_usage_select", "random_state_keeper"]
 
 logger = logging.getLogger("fast_litellm")
 
@@ -66,6 +67,49 @@ def _token_count(module: Any) -> Callable[[Any, Any, list[Any]], Any]:
         except Exception:  # noqa: BLE001 - litellm's own fallback
             return 0
     return count_before_1110
+
+
+def make_shuffle(original: Callable[..., Any], gate: Gate) -> Callable[..., Any]:
+    """Wrap ``litellm.router_strategy.simple_shuffle.simple_shuffle`` (the default strategy; the
+    router calls it through its own imported name on litellm 1.106-1.109).  litellm's
+    ``_scoped_weights`` (request-scoped ``_router_weights``, validated by litellm) runs as is; the
+    weight, rpm and tpm vectors, the normalisation and the draw are native/pyrouter.c's."""
+    module = sys.modules[original.__module__]
+    names = _names("latency")
+    metrics = tuple(sys.intern(key) for key in ("weight", "rpm", "tpm"))
+    native_scans = _native()
+    gate.keeper = random_state_keeper
+
+    def native(resolve_model_alias: Any, healthy_deployments: Any, model: Any, request_kwargs: Any) -> Any:
+        if type(healthy_deployments) is not list:
+            return NOT_COVERED
+        resolved_model = resolve_model_alias(model) or model
+        scoped = module._scoped_weights(healthy_deployments, resolved_model, request_kwargs)
+        if type(scoped) is not tuple:
+            return NOT_COVERED
+        random_module = module.random
+        picked = native_scans.shuffle_select(names, healthy_deployments, scoped, metrics, sum,
+                                             random_module.choices, random_module.choice)
+        if picked is None:
+            return NOT_COVERED
+        index, weighted = picked
+        selected = healthy_deployments[index]
+        if weighted:
+            module._ROUTER_LOGGER.info("Selected deployment for model %s: %s", model, selected.get("model_info"))
+        return selected
+
+    run = gate.runner(native, original, _shuffle_group)
+
+    def simple_shuffle(resolve_model_alias: Any, healthy_deployments: Any, model: Any, request_kwargs: Any) -> Any:
+        return run((resolve_model_alias, healthy_deployments, model, request_kwargs))
+
+    return _mark(simple_shuffle, original)
+
+
+def _shuffle_group(args: tuple[Any, ...]) -> Any:
+    """simple_shuffle's rollout key: the model group it picks for (args[2])."""
+    group = args[2]
+    return group if type(group) is str else None
 
 
 class _RandomState:
