@@ -7,10 +7,10 @@ difference.
 
 Two levels:
 
-* **strategy**: the strategy object's own pick, as litellm's router calls it with the healthy
-  deployments (``get_available_deployments`` of the latency-based and usage-based-v1 strategies,
-  ``async_get_available_deployments`` of cost-based routing), on a usage map that holds a minute
-  of traffic for every deployment (latency samples, tpm and rpm);
+* **strategy**: the strategy's own pick, as litellm's router calls it with the healthy deployments
+  (``simple_shuffle``; ``get_available_deployments`` of the latency-based and usage-based-v1
+  strategies, ``async_get_available_deployments`` of cost-based routing), on a usage map that
+  holds a minute of traffic for every deployment (latency samples, tpm and rpm);
 * **router**: ``Router.get_available_deployment`` / ``async_get_available_deployment`` of a real
   ``litellm.Router`` with that strategy, the whole selection (model group, cooldown filter,
   strategy), also with 10% of the deployments in cooldown.  On litellm 1.110 the router core is
@@ -47,7 +47,8 @@ import fast_litellm
 
 MODULES = {"latency": "litellm.router_strategy.lowest_latency", "usage": "litellm.router_strategy.lowest_tpm_rpm",
            "cost": "litellm.router_strategy.lowest_cost"}
-STRATEGIES = {"latency": "latency-based-routing", "usage": "usage-based-routing", "cost": "cost-based-routing"}
+STRATEGIES = {"shuffle": "simple-shuffle", "latency": "latency-based-routing", "usage": "usage-based-routing",
+              "cost": "cost-based-routing"}
 LATENCY_KEY = ("latency_normalized" if "_usable_latency_samples" in vars(sys.modules[MODULES["latency"]])
                else "latency")
 PROSE = ("Die Straße führt über die Brücke — café, naïve façade, 25 °C… «Bonjour», said the señor. "
@@ -63,11 +64,17 @@ MESSAGES = [messages(i) for i in range(256)]
 
 
 def model_list(n: int) -> list[dict[str, Any]]:
+    """n deployments of group "g": limits that never bind (so rpm is simple-shuffle's weight), and
+    a weight on every seventh."""
     models = ("openai/gpt-4o-mini", "openai/gpt-4o", "openai/gpt-4.1-mini", "anthropic/claude-3-5-haiku-20241022")
-    return [{"model_name": "g",
-             "litellm_params": {"model": models[i % len(models)], "api_key": "x", "mock_response": "ok",
-                                "api_base": f"https://deployment-{i}.example.com/v1", "rpm": 10**6, "tpm": 10**9},
-             "model_info": {"id": f"deployment-{i}"}} for i in range(n)]
+    out = []
+    for i in range(n):
+        params: dict[str, Any] = {"model": models[i % len(models)], "api_key": "x", "mock_response": "ok",
+                                  "api_base": f"https://deployment-{i}.example.com/v1", "rpm": 10**6, "tpm": 10**9}
+        if i % 7 == 0:
+            params["weight"] = 1 + i % 3
+        out.append({"model_name": "g", "litellm_params": params, "model_info": {"id": f"deployment-{i}"}})
+    return out
 
 
 def fill_usage(cache: DualCache, deployments: list[dict[str, Any]], strategy: str) -> None:
@@ -111,6 +118,12 @@ def strategy_calls(strategy: str, n: int, loop: asyncio.AbstractEventLoop) -> Ca
     cache = DualCache()
     fill_usage(cache, deployments, strategy)
     handler: Any
+    if strategy == "shuffle":
+        from litellm.router_strategy import simple_shuffle
+
+        def shuffle(i: int) -> Any:
+            return simple_shuffle.simple_shuffle(lambda name: None, deployments, "g", None)
+        return shuffle
     if strategy == "latency":
         handler = LowestLatencyLoggingHandler(cache, {})
         site = "get_available_deployments"
@@ -196,7 +209,7 @@ def main() -> int:
     asyncio.set_event_loop(loop)
     rows: list[tuple[str, float, float]] = []
     ok = True
-    for strategy in ("latency", "usage", "cost"):
+    for strategy in ("shuffle", "latency", "usage", "cost"):
         for n in sizes:
             if args.level in ("strategy", "all"):
                 pick = strategy_calls(strategy, n, loop)

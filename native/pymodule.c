@@ -21,6 +21,7 @@
  *   nfkc_unstable_runs(text)              where NFKC may change a str (nfkc_stable.h)
  *   latency_select, usage_select, cost_select, shuffle_select
  *                                         routing strategies' scans (pyrouter.c)
+ *   drop_markers, no_access_windows, order_filter   the router's filters (pyrouter.c)
  *
  * table is an encoding's int table: a tuple whose item i is the int i, for
  * every rank.  The contracts are at each function (pylist.c, pymessages.c).
@@ -47,6 +48,9 @@ static PyMethodDef methods[] = {
     FL_METHOD(usage_select),
     FL_METHOD(cost_select),
     FL_METHOD(shuffle_select),
+    FL_METHOD(drop_markers),
+    FL_METHOD(no_access_windows),
+    FL_METHOD(order_filter),
     {NULL, NULL, 0, NULL},
 };
 

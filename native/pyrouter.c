@@ -22,6 +22,8 @@
  *       litellm's cost-map price lookup included: (deployment or None,), or None.
  *   shuffle_select(names, healthy, scoped, metrics, sum_fn, choices_fn, choice_fn)
  *       simple_shuffle's weights and draw: (index, weighted), or None.
+ *   drop_markers, no_access_windows, order_filter
+ *       the per-deployment filters in front of the strategy (see each).
  *
  * names is a tuple of interned keys and objects (RN_* order, written down
  * again in fast_litellm/router/strategies.py).
@@ -1205,4 +1207,197 @@ PyObject *fl_py_shuffle_select(PyObject *self, PyObject *const *args, Py_ssize_t
     if (rc == DECLINE)
         Py_RETURN_NONE;
     return rc == PYERR ? NULL : result;
+}
+
+/* ---- the healthy-deployment filters (litellm 1.106-1.108's Router) ----------------------- */
+
+/* d.get(key) where d must be an exact dict: borrowed (NULL when absent); DECLINE otherwise. */
+static int dict_get(PyObject *d, PyObject *key, PyObject **out)
+{
+    if (!PyDict_CheckExact(d))
+        return DECLINE;
+    int err = 0;
+    *out = get(d, key, &err);
+    return err ? PYERR : 0;
+}
+
+/*
+ * drop_markers(names, deployments, model_key, prefix)
+ *     Router._drop_strategy_markers' list: the deployments (an exact list or tuple of exact dicts)
+ *     whose litellm_params is not a dict with a str model starting with prefix (litellm's
+ *     "auto_router/" strategy markers).  None where the Python code answers: a mapping of another
+ *     type, a str subclass, or nothing left of a non-empty group (litellm raises).
+ */
+PyObject *fl_py_drop_markers(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    if (nargs != 4 || !PyTuple_CheckExact(args[0]) || PyTuple_GET_SIZE(args[0]) != RN_SIZE ||
+        !PyUnicode_CheckExact(args[3])) {
+        PyErr_SetString(PyExc_TypeError, "drop_markers(names, deployments, model_key, prefix: str)");
+        return NULL;
+    }
+    PyObject *names = args[0], *deployments = args[1], *model_key = args[2], *prefix = args[3];
+    if (!PyList_CheckExact(deployments) && !PyTuple_CheckExact(deployments))
+        Py_RETURN_NONE;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(deployments);
+    PyObject **items = PySequence_Fast_ITEMS(deployments);
+    PyObject *kept = PyList_New(0);
+    if (kept == NULL)
+        return NULL;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *params, *model = NULL;
+        int rc = dict_get(items[i], PyTuple_GET_ITEM(names, RN_LITELLM_PARAMS), &params);
+        if (rc == 0 && params != NULL && PyDict_Check(params))
+            rc = dict_get(params, model_key, &model);
+        if (rc == PYERR) {
+            Py_DECREF(kept);
+            return NULL;
+        }
+        int marker = 0;
+        if (rc == 0 && model != NULL && PyUnicode_Check(model)) {
+            if (!PyUnicode_CheckExact(model)) {
+                rc = DECLINE;
+            } else {
+                Py_ssize_t m = PyUnicode_Tailmatch(model, prefix, 0, PY_SSIZE_T_MAX, -1);
+                if (m < 0) {
+                    Py_DECREF(kept);
+                    return NULL;
+                }
+                marker = (int)m;
+            }
+        }
+        if (rc == DECLINE) {
+            Py_DECREF(kept);
+            Py_RETURN_NONE;
+        }
+        if (!marker && PyList_Append(kept, items[i]) < 0) {
+            Py_DECREF(kept);
+            return NULL;
+        }
+    }
+    if (n > 0 && PyList_GET_SIZE(kept) == 0) {
+        Py_DECREF(kept);
+        Py_RETURN_NONE; /* litellm raises BadRequestError: its own code does */
+    }
+    return kept;
+}
+
+/*
+ * no_access_windows(names, deployments, windows_key)
+ *     True when no deployment (an exact list or tuple of exact dicts) has a model_info dict with
+ *     access windows (not None), so litellm's filter_reserved_deployments keeps every deployment
+ *     and blocks none; False when one has; None where the Python code answers (a mapping of
+ *     another type).
+ */
+PyObject *fl_py_no_access_windows(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    if (nargs != 3 || !PyTuple_CheckExact(args[0]) || PyTuple_GET_SIZE(args[0]) != RN_SIZE) {
+        PyErr_SetString(PyExc_TypeError, "no_access_windows(names, deployments, windows_key)");
+        return NULL;
+    }
+    PyObject *names = args[0], *deployments = args[1];
+    if (!PyList_CheckExact(deployments) && !PyTuple_CheckExact(deployments))
+        Py_RETURN_NONE;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(deployments);
+    PyObject **items = PySequence_Fast_ITEMS(deployments);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *info, *windows = NULL;
+        int rc = dict_get(items[i], PyTuple_GET_ITEM(names, RN_MODEL_INFO), &info);
+        if (rc == 0 && info != NULL && PyDict_Check(info))
+            rc = dict_get(info, args[2], &windows);
+        if (rc == PYERR)
+            return NULL;
+        if (rc == DECLINE)
+            Py_RETURN_NONE;
+        if (windows != NULL && windows != Py_None)
+            Py_RETURN_FALSE;
+    }
+    Py_RETURN_TRUE;
+}
+
+/* get_deployment_order(d): litellm_params' order, else model_info's: borrowed, NULL for None;
+ * DECLINE for a block that is not a dict or an order that is not an exact int. */
+static int deployment_order(PyObject *names, PyObject *d, PyObject *order_key, PyObject **out)
+{
+    PyObject *params, *order = NULL;
+    *out = NULL;
+    int rc = dict_get(d, PyTuple_GET_ITEM(names, RN_LITELLM_PARAMS), &params);
+    if (rc == 0 && params != NULL)
+        rc = dict_get(params, order_key, &order);
+    if (rc == 0 && (order == NULL || order == Py_None)) {
+        PyObject *info;
+        order = NULL;
+        rc = dict_get(d, PyTuple_GET_ITEM(names, RN_MODEL_INFO), &info);
+        if (rc == 0 && info != NULL)
+            rc = dict_get(info, order_key, &order);
+    }
+    if (rc != 0)
+        return rc;
+    if (order == Py_None)
+        order = NULL;
+    if (order != NULL && !PyLong_CheckExact(order))
+        return DECLINE;
+    *out = order;
+    return 0;
+}
+
+/*
+ * order_filter(names, deployments, target_order, order_key)
+ *     litellm.utils.get_order_filtered_deployments: the deployments whose order equals
+ *     target_order, or without one, those of the lowest order; deployments itself when none has
+ *     an order.  None where the Python code answers (orders that are not ints, blocks that are
+ *     not dicts).
+ */
+PyObject *fl_py_order_filter(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    if (nargs != 4 || !PyTuple_CheckExact(args[0]) || PyTuple_GET_SIZE(args[0]) != RN_SIZE) {
+        PyErr_SetString(PyExc_TypeError, "order_filter(names, deployments, target_order, order_key)");
+        return NULL;
+    }
+    PyObject *names = args[0], *deployments = args[1], *target = args[2], *key = args[3];
+    if ((!PyList_CheckExact(deployments) && !PyTuple_CheckExact(deployments)) ||
+        (target != Py_None && !PyLong_CheckExact(target)))
+        Py_RETURN_NONE;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(deployments);
+    PyObject **items = PySequence_Fast_ITEMS(deployments);
+    PyObject *low = target != Py_None ? target : NULL;
+    if (low == NULL) {
+        for (Py_ssize_t i = 0; i < n; i++) {
+            PyObject *order;
+            int rc = deployment_order(names, items[i], key, &order);
+            if (rc == PYERR)
+                return NULL;
+            if (rc == DECLINE)
+                Py_RETURN_NONE;
+            if (order == NULL)
+                continue;
+            int lower = low == NULL ? 1 : PyObject_RichCompareBool(order, low, Py_LT);
+            if (lower < 0)
+                return NULL;
+            if (lower)
+                low = order;
+        }
+        if (low == NULL)
+            return Py_NewRef(deployments); /* litellm returns the list it was given */
+    }
+    Py_INCREF(low);
+    PyObject *kept = PyList_New(0);
+    for (Py_ssize_t i = 0; kept != NULL && i < n; i++) {
+        PyObject *order;
+        int rc = deployment_order(names, items[i], key, &order);
+        int same = rc == 0 && order != NULL ? PyObject_RichCompareBool(order, low, Py_EQ) : 0;
+        if (rc == PYERR || same < 0) {
+            Py_CLEAR(kept);
+        } else if (rc == DECLINE) {
+            Py_CLEAR(kept);
+            Py_DECREF(low);
+            Py_RETURN_NONE;
+        } else if (same && PyList_Append(kept, items[i]) < 0) {
+            Py_CLEAR(kept);
+        }
+    }
+    Py_DECREF(low);
+    return kept;
 }

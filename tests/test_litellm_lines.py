@@ -38,7 +38,7 @@ LTS, NEWEST = "1.108.14", "1.110.2"
 SENSITIVE = ["tests/test_differential_token_counter.py", "tests/test_differential_tools_format.py",
              "tests/test_patching.py", "tests/test_control_plane.py", "tests/test_litellm_guards.py",
              "tests/test_patch_sites.py", "tests/test_every_model_name.py", "tests/test_router_strategies.py",
-             "tests/test_quiet_cache.py", "tests/test_router_picks.py"]
+             "tests/test_quiet_cache.py", "tests/test_router_picks.py", "tests/test_router_filters.py"]
 # The proxy test needs the proxy's requirements (the test extra installs them); the line venvs see
 # the main environment's.  Without them it would only skip.
 if all(importlib.util.find_spec(name) for name in ("fastapi", "yaml", "prometheus_client")):

@@ -6,12 +6,16 @@ from typing import Any
 
 from fast_litellm._bindings import py
 
-__all__ = ["cost_select", "latency_select", "shuffle_select", "usage_select"]
+__all__ = ["cost_select", "drop_markers", "latency_select", "no_access_windows", "order_filter", "shuffle_select",
+           "usage_select"]
 
 _latency_select = py.latency_select
 _usage_select = py.usage_select
 _cost_select = py.cost_select
 _shuffle_select = py.shuffle_select
+_drop_markers = py.drop_markers
+_no_access_windows = py.no_access_windows
+_order_filter = py.order_filter
 
 
 def latency_select(names: tuple[Any, ...], healthy: Any, counts: Any, minute: str, input_tokens: Any,
@@ -46,3 +50,20 @@ def shuffle_select(names: tuple[Any, ...], healthy: Any, scoped: tuple[Any, ...]
     picked: tuple[int, bool] | None = _shuffle_select(names, healthy, scoped, metrics, sum_fn, choices_fn,
                                                       choice_fn)
     return picked
+
+
+def drop_markers(names: tuple[Any, ...], deployments: Any, model_key: str, prefix: str) -> list[Any] | None:
+    """The deployments that are not strategy markers, or None where the Python code answers."""
+    kept: list[Any] | None = _drop_markers(names, deployments, model_key, prefix)
+    return kept
+
+
+def no_access_windows(names: tuple[Any, ...], deployments: Any, windows_key: str) -> bool | None:
+    """Whether no deployment has access windows; None where the Python code answers."""
+    answer: bool | None = _no_access_windows(names, deployments, windows_key)
+    return answer
+
+
+def order_filter(names: tuple[Any, ...], deployments: Any, target_order: Any, order_key: str) -> Any:
+    """get_order_filtered_deployments' result, or None where the Python code answers."""
+    return _order_filter(names, deployments, target_order, order_key)

@@ -177,6 +177,7 @@ REPRODUCED: dict[str, dict[tuple[str, str], dict[str, str]]] = {
 _LATENCY = "litellm.router_strategy.lowest_latency"
 _USAGE = "litellm.router_strategy.lowest_tpm_rpm"
 _COST = "litellm.router_strategy.lowest_cost"
+_WINDOWS = "litellm.router_utils.access_windows"
 _V106_109 = "1.106.2-1.109.3"
 _ALL = "1.106.2-1.110.2"
 
@@ -191,6 +192,35 @@ REPRODUCED.update({
             "07d7808fdefb6630a439991416b970fb7fd63c3ac336ff4823cb08a0ba9bd20a": _ALL},
         ("litellm.router_strategy.simple_shuffle", "_metric_weight"): {
             "79d5513f969decdab132fe3d3f6d5870e6aa9648a5b2096371c95335f3aed81e": _ALL},
+    },
+    # The filters in front of the strategy (fast_litellm/router/filters.py).
+    "router.markers": {
+        ("litellm.router", "Router._drop_strategy_markers"): {
+            "981af087a44599ddbf0098b870f85d8eacf879c26dc434994a7da3c4d69de075": _V106},
+        ("litellm.router", "Router._is_strategy_marker_deployment"): {
+            "520404d551a40e2a778fe07f53d52b3644f8fea503241a4920753a6fcd197c58": _V106},
+        ("litellm.router", "classify_strategy_router_model"): {
+            "51d28c9f4982a76f45b940849321ad782608bb892e2f7dd8368abc1a44264c1f": _V106},
+    },
+    "router.reserved": {
+        (_WINDOWS, "filter_reserved_deployments"): {
+            "aebfb4a0fd1c60df5977429a76329593f70f7935cc122faf2215eb9bf55e9991": _V106},
+        (_WINDOWS, "_reservation_blocking_window"): {
+            "7bb5a1740c2da221aede06903ff3ff6f24fff8bb6d8a9623b7ce553ef6309c04": _V106},
+        (_WINDOWS, "parse_access_windows"): {
+            "8524b413f0acc4e7bb1a8dbf66ddfb380e1ffbda7ccf44274265f71e0319e320": _V106},
+        (_WINDOWS, "ReservationFilterResult"): {
+            "1e051390599faec98de1de899b4dab63e3096d3adcb6980bf435cb16f563df01": _V106},
+    },
+    "router.order": {
+        (_UTILS, "get_order_filtered_deployments"): {
+            "e660bb9a5eb4bf0488180bf049fe6829ea6983d2bc30b1d2f9910d63e3b50716": _ALL},
+        (_UTILS, "get_deployment_order"): {
+            "95bef695bfe4b1ba593515190f8834d091768cd78f66708838df1a873cee3db4": _V106_109,
+            # 1.110: orders spelled 1.0, "1" or True count as ints; an exact int (the only kind the
+            # native filter takes) is returned as it is, as before.
+            "adf62da878a7af7bc25ad4ed6eecf9534491e3b4694187d35a7e245e55c3a445": "1.110.2",
+        },
     },
     "router.latency": {
         (_LATENCY, "LowestLatencyLoggingHandler._get_available_deployments"): {

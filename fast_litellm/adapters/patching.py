@@ -29,6 +29,7 @@ from fast_litellm.control import flags as _flags
 from fast_litellm.control.flags import Mode
 from fast_litellm.control.gate import Gate, gate
 from fast_litellm.control.health import PatchSites, register_sites
+from fast_litellm.router.filters import make_drop_markers, make_order_filter, make_reserved_filter
 from fast_litellm.router.strategies import make_cost_select, make_latency_select, make_shuffle, make_usage_select
 
 __all__ = [
@@ -103,6 +104,12 @@ _SHUFFLE = ("litellm.router_strategy.simple_shuffle", "simple_shuffle")
 # 1.110 picks inside its Rust core (the function only picks guardrails there).
 _SHUFFLE_SITES = (("litellm.router_strategy.simple_shuffle", (106, ANY_NEWER)), ("litellm.router", (106, 108)),
                   ("litellm.router_python_core", (109, 109)))
+_MARKERS = ("litellm.router", "Router._drop_strategy_markers")
+_RESERVED = ("litellm.router_utils.access_windows", "filter_reserved_deployments")
+_RESERVED_SITES = ((_RESERVED[0], (106, 108)), ("litellm.router", (106, 108)))  # moved in 1.109
+_ORDER = ("litellm.utils", "get_order_filtered_deployments")
+_ORDER_SITES = ((_ORDER[0], (106, ANY_NEWER)),
+                ("litellm.router_utils.pre_call_checks.encrypted_content_affinity_check", (106, 109)))
 _LATENCY = ("litellm.router_strategy.lowest_latency", "LowestLatencyLoggingHandler._get_available_deployments")
 _USAGE = ("litellm.router_strategy.lowest_tpm_rpm", "LowestTPMLoggingHandler.get_available_deployments")
 _COST = ("litellm.router_strategy.lowest_cost", "LowestCostLoggingHandler.async_get_available_deployments")
@@ -125,6 +132,13 @@ PATCHES: tuple[PatchSpec, ...] = (
     # simple_shuffle, the default strategy, and the names the router calls it by.
     *(PatchSpec(module, "simple_shuffle", "router", _SHUFFLE, make_shuffle, lines, guard="router.shuffle")
       for module, lines in _SHUFFLE_SITES),
+    # The filters in front of the strategy (litellm 1.106-1.108's Router; the order filter on every
+    # line, where litellm.utils and the pre-call checks have it).
+    PatchSpec(*_MARKERS, "router", _MARKERS, make_drop_markers, (106, 108), guard="router.markers"),
+    *(PatchSpec(module, "filter_reserved_deployments", "router", _RESERVED, make_reserved_filter, lines,
+                guard="router.reserved") for module, lines in _RESERVED_SITES),
+    *(PatchSpec(module, "get_order_filtered_deployments", "router", _ORDER, make_order_filter, lines,
+                guard="router.order") for module, lines in _ORDER_SITES),
     PatchSpec(*_LATENCY, "router", _LATENCY, make_latency_select, guard="router.latency"),
     PatchSpec(*_USAGE, "router", _USAGE, make_usage_select, guard="router.usage"),
     PatchSpec(*_COST, "router", _COST, make_cost_select, guard="router.cost"),
