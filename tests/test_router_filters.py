@@ -24,9 +24,7 @@ from fast_litellm.adapters.patching import get_original
 from fast_litellm.control.gate import gate
 
 litellm = pytest.importorskip("litellm")
-
-import litellm.router  # noqa: E402
-import litellm.utils  # noqa: E402
+pytest.importorskip("litellm.router")  # binds litellm.router and litellm.utils
 
 OLD_ROUTER = "_drop_strategy_markers" in vars(litellm.router.Router)  # 1.106-1.108
 
