@@ -56,5 +56,7 @@ FL_PY_HIDDEN PyObject *fl_py_shuffle_select(PyObject *self, PyObject *const *arg
 FL_PY_HIDDEN PyObject *fl_py_drop_markers(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
 FL_PY_HIDDEN PyObject *fl_py_no_access_windows(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
 FL_PY_HIDDEN PyObject *fl_py_order_filter(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
+FL_PY_HIDDEN PyObject *fl_py_group_members(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
+FL_PY_HIDDEN PyObject *fl_py_unblocked_cooled(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
 
 #endif /* FL_PYTHON_H */

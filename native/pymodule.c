@@ -21,7 +21,8 @@
  *   nfkc_unstable_runs(text)              where NFKC may change a str (nfkc_stable.h)
  *   latency_select, usage_select, cost_select, shuffle_select
  *                                         routing strategies' scans (pyrouter.c)
- *   drop_markers, no_access_windows, order_filter   the router's filters (pyrouter.c)
+ *   drop_markers, no_access_windows, order_filter, group_members, unblocked_cooled
+ *                                         the router's filters (pyrouter.c)
  *
  * table is an encoding's int table: a tuple whose item i is the int i, for
  * every rank.  The contracts are at each function (pylist.c, pymessages.c).
@@ -51,6 +52,8 @@ static PyMethodDef methods[] = {
     FL_METHOD(drop_markers),
     FL_METHOD(no_access_windows),
     FL_METHOD(order_filter),
+    FL_METHOD(group_members),
+    FL_METHOD(unblocked_cooled),
     {NULL, NULL, 0, NULL},
 };
 

@@ -22,7 +22,7 @@
  *       litellm's cost-map price lookup included: (deployment or None,), or None.
  *   shuffle_select(names, healthy, scoped, metrics, sum_fn, choices_fn, choice_fn)
  *       simple_shuffle's weights and draw: (index, weighted), or None.
- *   drop_markers, no_access_windows, order_filter
+ *   drop_markers, no_access_windows, order_filter, group_members, unblocked_cooled
  *       the per-deployment filters in front of the strategy (see each).
  *
  * names is a tuple of interned keys and objects (RN_* order, written down
@@ -1399,5 +1399,104 @@ PyObject *fl_py_order_filter(PyObject *self, PyObject *const *args, Py_ssize_t n
         }
     }
     Py_DECREF(low);
+    return kept;
+}
+
+/*
+ * group_members(model_list, indices, model_name, name_key)
+ *     Router.get_all_deployments(model_name) without a team or alias: the deployments at indices
+ *     (the router's model-name index) whose "model_name" equals model_name, in index order.  None
+ *     where the Python code answers (anything but exact lists of exact dicts and ints in range,
+ *     a missing or non-str model_name).
+ */
+PyObject *fl_py_group_members(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "group_members(model_list, indices, model_name, name_key)");
+        return NULL;
+    }
+    PyObject *model_list = args[0], *indices = args[1], *model_name = args[2], *name_key = args[3];
+    if (!PyList_CheckExact(model_list) || !PyList_CheckExact(indices) || !PyUnicode_CheckExact(model_name))
+        Py_RETURN_NONE;
+    PyObject *kept = PyList_New(0);
+    if (kept == NULL)
+        return NULL;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(indices); i++) {
+        PyObject *index = PyList_GET_ITEM(indices, i);
+        Py_ssize_t at = PyLong_CheckExact(index) ? PyLong_AsSsize_t(index) : -1;
+        if (at == -1 && PyErr_Occurred())
+            PyErr_Clear();
+        PyObject *model = at >= 0 && at < PyList_GET_SIZE(model_list) ? PyList_GET_ITEM(model_list, at) : NULL;
+        PyObject *name = NULL;
+        if (model != NULL && dict_get(model, name_key, &name) == PYERR) {
+            Py_DECREF(kept);
+            return NULL;
+        }
+        if (name == NULL || !PyUnicode_CheckExact(name)) {
+            Py_DECREF(kept);
+            Py_RETURN_NONE;
+        }
+        int same = PyUnicode_Compare(name, model_name);
+        if (same == -1 && PyErr_Occurred()) {
+            Py_DECREF(kept);
+            return NULL;
+        }
+        if (same == 0 && PyList_Append(kept, model) < 0) {
+            Py_DECREF(kept);
+            return NULL;
+        }
+    }
+    return kept;
+}
+
+/*
+ * unblocked_cooled(names, deployments, cooled, blocked_key)
+ *     Router._filter_cooldown_deployments (cooled, a set or frozenset of ids; blocked_key None)
+ *     or _filter_blocked_deployments (cooled None): the deployments (an exact list of exact dicts)
+ *     whose model_info id is not in cooled, or whose model_info "blocked" is not True.  None where
+ *     the Python code answers.
+ */
+PyObject *fl_py_unblocked_cooled(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    if (nargs != 4 || !PyTuple_CheckExact(args[0]) || PyTuple_GET_SIZE(args[0]) != RN_SIZE) {
+        PyErr_SetString(PyExc_TypeError, "unblocked_cooled(names, deployments, cooled, blocked_key)");
+        return NULL;
+    }
+    PyObject *names = args[0], *deployments = args[1], *cooled = args[2], *blocked_key = args[3];
+    if (!PyList_CheckExact(deployments) || (cooled != Py_None && !PyAnySet_CheckExact(cooled)) ||
+        (cooled == Py_None) == (blocked_key == Py_None))
+        Py_RETURN_NONE;
+    PyObject *kept = PyList_New(0);
+    if (kept == NULL)
+        return NULL;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(deployments); i++) {
+        PyObject *d = PyList_GET_ITEM(deployments, i), *info = NULL, *id = NULL, *blocked = NULL;
+        int rc = dict_get(d, PyTuple_GET_ITEM(names, RN_MODEL_INFO), &info);
+        if (rc == 0 && blocked_key != Py_None && info != NULL && info != Py_None)
+            rc = dict_get(info, blocked_key, &blocked);
+        if (rc == 0 && cooled != Py_None) {
+            if (info == NULL || info == Py_None)
+                rc = DECLINE; /* litellm's deployment["model_info"]["id"] raises */
+            else
+                rc = dict_get(info, PyTuple_GET_ITEM(names, RN_ID), &id);
+            if (rc == 0 && (id == NULL || !PyUnicode_CheckExact(id)))
+                rc = DECLINE;
+        }
+        int is_cooled = rc == 0 && id != NULL ? PySet_Contains(cooled, id) : 0;
+        if (rc == PYERR || is_cooled < 0) {
+            Py_DECREF(kept);
+            return NULL;
+        }
+        if (rc == DECLINE) {
+            Py_DECREF(kept);
+            Py_RETURN_NONE;
+        }
+        if (!is_cooled && blocked != Py_True && PyList_Append(kept, d) < 0) {
+            Py_DECREF(kept);
+            return NULL;
+        }
+    }
     return kept;
 }

@@ -130,3 +130,41 @@ def test_reserved_filter(size: int) -> None:
         assert expected[0] == got[0] == "ok"
         assert expected[1].blocking_window == got[1].blocking_window
         assert all(p is q for p, q in zip(expected[1].deployments, got[1].deployments, strict=True))
+
+
+@pytest.mark.skipif(not OLD_ROUTER, reason="litellm 1.106-1.108's Router methods")
+@pytest.mark.parametrize("size", [0, 1, 10, 100, 1000])
+def test_group_members_and_cooldown_filters(size: int) -> None:
+    """get_all_deployments (with and without team or alias), _filter_cooldown_deployments and
+    _filter_blocked_deployments on a real Router, against litellm's own."""
+    router_class = litellm.router.Router
+    rng = random.Random(size + 3)
+    model_list = []
+    for i in range(size):
+        info: dict[str, Any] = {"id": f"d{i}"}
+        if rng.random() < 0.1:
+            info["team_id"] = rng.choice(["t1", "t2"])
+        if rng.random() < 0.1:
+            info["blocked"] = rng.choice([True, False, None, 1])
+        model_list.append({"model_name": rng.choice(["g", "g", "h"]), "model_info": info,
+                           "litellm_params": {"model": "openai/gpt-4o-mini", "api_key": "x"}})
+    router = router_class(model_list=model_list) if model_list else router_class()
+    sites = {name: (get_original("litellm.router", f"Router.{source}"), vars(router_class)[name])
+             for name, source in (("get_all_deployments", "get_all_deployments"),
+                                  ("_get_all_deployments", "get_all_deployments"),
+                                  ("_filter_cooldown_deployments", "_filter_cooldown_deployments"),
+                                  ("_filter_blocked_deployments", "_filter_blocked_deployments"))}
+    assert all(getattr(ours, "__fast_litellm__", False) for _, ours in sites.values())
+    for _ in range(20):
+        for name in ("get_all_deployments", "_get_all_deployments"):
+            args = (rng.choice(["g", "h", "missing"]), rng.choice([None, None, "alias"]), rng.choice([None, None, "t1"]))
+            original, ours = sites[name]
+            expected, got = outcome(lambda: original(router, *args)), outcome(lambda: ours(router, *args))
+            # with an alias litellm returns fresh copies: equal, not the same objects
+            assert same(expected, got) if args[1] is None else expected == got
+        group = list(router.model_list)
+        rng.shuffle(group)
+        cooled = [f"d{i}" for i in range(size) if rng.random() < 0.1]
+        for name, args2 in (("_filter_cooldown_deployments", (group, cooled)), ("_filter_blocked_deployments", (group,))):
+            original, ours = sites[name]
+            assert same(outcome(lambda: original(router, *args2)), outcome(lambda: ours(router, *args2)))

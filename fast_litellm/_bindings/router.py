@@ -6,8 +6,8 @@ from typing import Any
 
 from fast_litellm._bindings import py
 
-__all__ = ["cost_select", "drop_markers", "latency_select", "no_access_windows", "order_filter", "shuffle_select",
-           "usage_select"]
+__all__ = ["cost_select", "drop_markers", "group_members", "latency_select", "no_access_windows", "order_filter",
+           "shuffle_select", "unblocked_cooled", "usage_select"]
 
 _latency_select = py.latency_select
 _usage_select = py.usage_select
@@ -16,6 +16,8 @@ _shuffle_select = py.shuffle_select
 _drop_markers = py.drop_markers
 _no_access_windows = py.no_access_windows
 _order_filter = py.order_filter
+_group_members = py.group_members
+_unblocked_cooled = py.unblocked_cooled
 
 
 def latency_select(names: tuple[Any, ...], healthy: Any, counts: Any, minute: str, input_tokens: Any,
@@ -67,3 +69,16 @@ def no_access_windows(names: tuple[Any, ...], deployments: Any, windows_key: str
 def order_filter(names: tuple[Any, ...], deployments: Any, target_order: Any, order_key: str) -> Any:
     """get_order_filtered_deployments' result, or None where the Python code answers."""
     return _order_filter(names, deployments, target_order, order_key)
+
+
+def group_members(model_list: Any, indices: Any, model_name: Any, name_key: str) -> list[Any] | None:
+    """Router.get_all_deployments(model_name)'s list, or None where the Python code answers."""
+    kept: list[Any] | None = _group_members(model_list, indices, model_name, name_key)
+    return kept
+
+
+def unblocked_cooled(names: tuple[Any, ...], deployments: Any, cooled: Any, blocked_key: Any) -> list[Any] | None:
+    """The cooldown filter (cooled ids, blocked_key None) or the blocked filter (cooled None), or
+    None where the Python code answers."""
+    kept: list[Any] | None = _unblocked_cooled(names, deployments, cooled, blocked_key)
+    return kept

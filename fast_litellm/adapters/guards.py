@@ -202,6 +202,18 @@ REPRODUCED.update({
         ("litellm.router", "classify_strategy_router_model"): {
             "51d28c9f4982a76f45b940849321ad782608bb892e2f7dd8368abc1a44264c1f": _V106},
     },
+    "router.members": {
+        ("litellm.router", "Router.get_all_deployments"): {
+            "a8c1cb053f81de5f6d544420fb2bb55df8cc780b76644873efff8a4bf18b14ce": _V106},
+        ("litellm.router", "Router.should_include_deployment"): {
+            "6f54fbe9d84146a484d5e8a96283c5b1588e79225124039da35d9152319084d5": _V106},
+    },
+    "router.cooled": {
+        ("litellm.router", "Router._filter_cooldown_deployments"): {
+            "6857913cc2f22ac0acfbe6add45ccc50bed00b1bca93db78fa77c9c86a4097b8": _V106},
+        ("litellm.router", "Router._filter_blocked_deployments"): {
+            "e70a6ce5e2496f7c0b2236dc912618988c03269a4f92b2dd219ba28067f684d4": _V106},
+    },
     "router.reserved": {
         (_WINDOWS, "filter_reserved_deployments"): {
             "aebfb4a0fd1c60df5977429a76329593f70f7935cc122faf2215eb9bf55e9991": _V106},

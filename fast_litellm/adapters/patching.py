@@ -29,7 +29,14 @@ from fast_litellm.control import flags as _flags
 from fast_litellm.control.flags import Mode
 from fast_litellm.control.gate import Gate, gate
 from fast_litellm.control.health import PatchSites, register_sites
-from fast_litellm.router.filters import make_drop_markers, make_order_filter, make_reserved_filter
+from fast_litellm.router.filters import (
+    make_blocked_filter,
+    make_cooldown_filter,
+    make_drop_markers,
+    make_group_members,
+    make_order_filter,
+    make_reserved_filter,
+)
 from fast_litellm.router.strategies import make_cost_select, make_latency_select, make_shuffle, make_usage_select
 
 __all__ = [
@@ -105,6 +112,9 @@ _SHUFFLE = ("litellm.router_strategy.simple_shuffle", "simple_shuffle")
 _SHUFFLE_SITES = (("litellm.router_strategy.simple_shuffle", (106, ANY_NEWER)), ("litellm.router", (106, 108)),
                   ("litellm.router_python_core", (109, 109)))
 _MARKERS = ("litellm.router", "Router._drop_strategy_markers")
+_MEMBERS = ("litellm.router", "Router.get_all_deployments")  # also bound as Router._get_all_deployments
+_COOLED = ("litellm.router", "Router._filter_cooldown_deployments")
+_BLOCKED = ("litellm.router", "Router._filter_blocked_deployments")
 _RESERVED = ("litellm.router_utils.access_windows", "filter_reserved_deployments")
 _RESERVED_SITES = ((_RESERVED[0], (106, 108)), ("litellm.router", (106, 108)))  # moved in 1.109
 _ORDER = ("litellm.utils", "get_order_filtered_deployments")
@@ -135,6 +145,10 @@ PATCHES: tuple[PatchSpec, ...] = (
     # The filters in front of the strategy (litellm 1.106-1.108's Router; the order filter on every
     # line, where litellm.utils and the pre-call checks have it).
     PatchSpec(*_MARKERS, "router", _MARKERS, make_drop_markers, (106, 108), guard="router.markers"),
+    *(PatchSpec("litellm.router", f"Router.{name}", "router", _MEMBERS, make_group_members, (106, 108),
+                guard="router.members") for name in ("get_all_deployments", "_get_all_deployments")),
+    PatchSpec(*_COOLED, "router", _COOLED, make_cooldown_filter, (106, 108), guard="router.cooled"),
+    PatchSpec(*_BLOCKED, "router", _BLOCKED, make_blocked_filter, (106, 108), guard="router.cooled"),
     *(PatchSpec(module, "filter_reserved_deployments", "router", _RESERVED, make_reserved_filter, lines,
                 guard="router.reserved") for module, lines in _RESERVED_SITES),
     *(PatchSpec(module, "get_order_filtered_deployments", "router", _ORDER, make_order_filter, lines,

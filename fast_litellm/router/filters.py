@@ -11,13 +11,15 @@ mappings of other types, a group of markers only, where litellm raises) is litel
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Callable
 from typing import Any
 
 from fast_litellm.control.gate import NOT_COVERED, Gate
 
-__all__ = ["make_drop_markers", "make_order_filter", "make_reserved_filter"]
+__all__ = ["make_blocked_filter", "make_cooldown_filter", "make_drop_markers", "make_group_members",
+           "make_order_filter", "make_reserved_filter"]
 
 
 def _native() -> Any:
@@ -100,3 +102,74 @@ def make_order_filter(original: Callable[..., Any], gate: Gate) -> Callable[...,
         return run((healthy_deployments, target_order))
 
     return _mark(get_order_filtered_deployments, original)
+
+
+def make_group_members(original: Callable[..., Any], gate: Gate) -> Callable[..., Any]:
+    """Wrap ``Router.get_all_deployments(model_name, model_alias=None, team_id=None)`` for a model
+    name without team or alias: the deployments the router's model-name index lists under it."""
+    router_class = sys.modules[original.__module__].Router
+    include = vars(router_class)["should_include_deployment"]
+    native_scans = _native()
+    name_key = sys.intern("model_name")
+
+    def native(self: Any, model_name: Any, model_alias: Any, team_id: Any) -> Any:
+        if (team_id is not None or model_alias is not None or type(model_name) is not str
+                or type(self).should_include_deployment is not include or "should_include_deployment" in vars(self)):
+            return NOT_COVERED
+        index = self.model_name_to_deployment_indices
+        if type(index) is not dict:
+            return NOT_COVERED
+        indices = index.get(model_name)
+        if indices is None:
+            return []  # litellm: not in the index and no team to look further for
+        kept = native_scans.group_members(self.model_list, indices, model_name, name_key)
+        return NOT_COVERED if kept is None else kept
+
+    run = gate.runner(native, original)
+
+    def get_all_deployments(self: Any, model_name: Any, model_alias: Any = None, team_id: Any = None) -> Any:
+        return run((self, model_name, model_alias, team_id))
+
+    return _mark(get_all_deployments, original)
+
+
+def make_cooldown_filter(original: Callable[..., Any], gate: Gate) -> Callable[..., Any]:
+    """Wrap ``Router._filter_cooldown_deployments(healthy_deployments, cooldown_deployments)``."""
+    module = sys.modules[original.__module__]
+    names = _names()
+    native_scans = _native()
+
+    def native(self: Any, healthy_deployments: Any, cooldown_deployments: Any) -> Any:
+        log = module.verbose_router_logger
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("cooldown deployments: %s", cooldown_deployments)
+        try:
+            cooled = set(cooldown_deployments)
+        except TypeError:
+            return NOT_COVERED
+        kept = native_scans.unblocked_cooled(names, healthy_deployments, cooled, None)
+        return NOT_COVERED if kept is None else kept
+
+    run = gate.runner(native, original)
+
+    def _filter_cooldown_deployments(self: Any, healthy_deployments: Any, cooldown_deployments: Any) -> Any:
+        return run((self, healthy_deployments, cooldown_deployments))
+
+    return _mark(_filter_cooldown_deployments, original)
+
+
+def make_blocked_filter(original: Callable[..., Any], gate: Gate) -> Callable[..., Any]:
+    """Wrap ``Router._filter_blocked_deployments(healthy_deployments)``."""
+    names, key = _names(), sys.intern("blocked")
+    native_scans = _native()
+
+    def native(self: Any, healthy_deployments: Any) -> Any:
+        kept = native_scans.unblocked_cooled(names, healthy_deployments, None, key)
+        return NOT_COVERED if kept is None else kept
+
+    run = gate.runner(native, original)
+
+    def _filter_blocked_deployments(self: Any, healthy_deployments: Any) -> Any:
+        return run((self, healthy_deployments))
+
+    return _mark(_filter_blocked_deployments, original)
