@@ -23,6 +23,7 @@
  *                                         routing strategies' scans (pyrouter.c)
  *   drop_markers, no_access_windows, order_filter, group_members, unblocked_cooled
  *                                         the router's filters (pyrouter.c)
+ *   batch_get(cache_dict, keys, get_fn)   the in-memory cache's batch read (pyrouter.c)
  *
  * table is an encoding's int table: a tuple whose item i is the int i, for
  * every rank.  The contracts are at each function (pylist.c, pymessages.c).
@@ -54,6 +55,7 @@ static PyMethodDef methods[] = {
     FL_METHOD(order_filter),
     FL_METHOD(group_members),
     FL_METHOD(unblocked_cooled),
+    FL_METHOD(batch_get),
     {NULL, NULL, 0, NULL},
 };
 

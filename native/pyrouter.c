@@ -24,6 +24,8 @@
  *       simple_shuffle's weights and draw: (index, weighted), or None.
  *   drop_markers, no_access_windows, order_filter, group_members, unblocked_cooled
  *       the per-deployment filters in front of the strategy (see each).
+ *   batch_get(cache_dict, keys, get_fn)
+ *       the in-memory cache's batch read, absent keys answered without a call.
  *
  * names is a tuple of interned keys and objects (RN_* order, written down
  * again in fast_litellm/router/strategies.py).
@@ -1499,4 +1501,51 @@ PyObject *fl_py_unblocked_cooled(PyObject *self, PyObject *const *args, Py_ssize
         }
     }
     return kept;
+}
+
+/* ---- the in-memory cache's batch read --------------------------------------------------- */
+
+/*
+ * batch_get(cache_dict, keys, get_fn)
+ *     InMemoryCache.batch_get_cache / async_batch_get_cache: for each key (an exact list of exact
+ *     str), None when cache_dict (an exact dict) does not hold it, as litellm's get_cache answers
+ *     without touching anything, else get_fn(key), litellm's own get_cache (expiry, JSON), called
+ *     in key order.  None where the Python code answers.  The cooldown read of every deployment
+ *     of a router is one such batch: a thousand keys, nearly all absent.
+ */
+PyObject *fl_py_batch_get(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "batch_get(cache_dict, keys, get_fn)");
+        return NULL;
+    }
+    PyObject *cache = args[0], *keys = args[1], *get_fn = args[2];
+    if (!PyDict_CheckExact(cache) || !PyList_CheckExact(keys))
+        Py_RETURN_NONE;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(keys); i++)
+        if (!PyUnicode_CheckExact(PyList_GET_ITEM(keys, i)))
+            Py_RETURN_NONE;
+    Py_INCREF(keys); /* get_fn runs Python code: keep the list (and so its keys) alive */
+    Py_ssize_t n = PyList_GET_SIZE(keys);
+    PyObject *values = PyList_New(n);
+    for (Py_ssize_t i = 0; values != NULL && i < n; i++) {
+        PyObject *key = i < PyList_GET_SIZE(keys) ? PyList_GET_ITEM(keys, i) : NULL;
+        if (key == NULL) { /* get_fn shortened the list: litellm's loop would stop here too */
+            PyErr_SetString(PyExc_RuntimeError, "the key list changed during the read");
+            Py_CLEAR(values);
+            break;
+        }
+        Py_INCREF(key);
+        int held = PyDict_Contains(cache, key);
+        PyObject *value = held > 0 ? PyObject_CallOneArg(get_fn, key) : held == 0 ? Py_NewRef(Py_None) : NULL;
+        Py_DECREF(key);
+        if (value == NULL) {
+            Py_CLEAR(values);
+            break;
+        }
+        PyList_SET_ITEM(values, i, value);
+    }
+    Py_DECREF(keys);
+    return values;
 }

@@ -93,3 +93,34 @@ def test_router_off_puts_litellms_methods_back() -> None:
     fast_litellm.configure(router="off")
     assert all(vars(DualCache)[name] is get_original("litellm.caching.dual_cache", f"DualCache.{name}")
                for name in METHODS)
+
+
+def test_batch_reads_are_litellms() -> None:
+    """InMemoryCache.batch_get_cache / async_batch_get_cache: absent keys, live ones, JSON strings,
+    expired ones (removed, as litellm's get_cache removes them), in the same order."""
+    from litellm.caching.in_memory_cache import InMemoryCache
+
+    now = [1000.0]
+
+    def run(use_original: bool) -> tuple[Any, ...]:
+        name = "litellm.caching.in_memory_cache"
+        sync = (get_original(name, "InMemoryCache.batch_get_cache") if use_original
+                else vars(InMemoryCache)["batch_get_cache"])
+        asynchronous = (get_original(name, "InMemoryCache.async_batch_get_cache") if use_original
+                        else vars(InMemoryCache)["async_batch_get_cache"])
+        cache = InMemoryCache(clock=lambda: now[0])
+        now[0] = 1000.0
+        cache.set_cache("a", {"x": 1}, ttl=10)
+        cache.set_cache("b", '{"json": [1, 2]}', ttl=100)
+        cache.set_cache("c", "not json", ttl=5)
+        keys = [f"deployment:d{i}:cooldown" for i in range(50)] + ["a", "b", "c", "a"]
+        first = sync(cache, keys)
+        now[0] = 1007.0  # "c" has expired
+        loop = asyncio.new_event_loop()
+        try:
+            second = loop.run_until_complete(asynchronous(cache, list(reversed(keys))))
+        finally:
+            loop.close()
+        return first, second, dict(cache.cache_dict), dict(cache.ttl_dict)
+
+    assert run(use_original=False) == run(use_original=True)

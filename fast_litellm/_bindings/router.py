@@ -6,7 +6,7 @@ from typing import Any
 
 from fast_litellm._bindings import py
 
-__all__ = ["cost_select", "drop_markers", "group_members", "latency_select", "no_access_windows", "order_filter",
+__all__ = ["batch_get", "cost_select", "drop_markers", "group_members", "latency_select", "no_access_windows", "order_filter",
            "shuffle_select", "unblocked_cooled", "usage_select"]
 
 _latency_select = py.latency_select
@@ -18,6 +18,7 @@ _no_access_windows = py.no_access_windows
 _order_filter = py.order_filter
 _group_members = py.group_members
 _unblocked_cooled = py.unblocked_cooled
+_batch_get = py.batch_get
 
 
 def latency_select(names: tuple[Any, ...], healthy: Any, counts: Any, minute: str, input_tokens: Any,
@@ -82,3 +83,10 @@ def unblocked_cooled(names: tuple[Any, ...], deployments: Any, cooled: Any, bloc
     None where the Python code answers."""
     kept: list[Any] | None = _unblocked_cooled(names, deployments, cooled, blocked_key)
     return kept
+
+
+def batch_get(cache_dict: Any, keys: Any, get_fn: Any) -> list[Any] | None:
+    """InMemoryCache.batch_get_cache's values (get_fn for the keys the dict holds), or None where
+    the Python code answers."""
+    values: list[Any] | None = _batch_get(cache_dict, keys, get_fn)
+    return values

@@ -202,6 +202,18 @@ REPRODUCED.update({
         ("litellm.router", "classify_strategy_router_model"): {
             "51d28c9f4982a76f45b940849321ad782608bb892e2f7dd8368abc1a44264c1f": _V106},
     },
+    # fast_litellm/router/cache.py: a key the dict does not hold is None without a get_cache call
+    # (get_cache's first test); every other key is litellm's get_cache.
+    "router.batch": {
+        ("litellm.caching.in_memory_cache", "InMemoryCache.batch_get_cache"): {
+            "0d3daeeff23c04cfbb1f29f1467c418ac8cd420df097d8b7a934fe0fc2d2595d": _ALL},
+        ("litellm.caching.in_memory_cache", "InMemoryCache.async_batch_get_cache"): {
+            "b33251d65783067f753840c72ae8682a67d97d3070d5da0d12bbea6bcc2e5443": _ALL},
+        ("litellm.caching.in_memory_cache", "InMemoryCache.get_cache"): {
+            "448de700b1d84da52523b0edc51fe0e86c2c73031191d4ab6eb12d6f91db8b68": _V106,
+            "95de469b15c02fc018b006d06ef15bb69534c6627c9584d515a2d951497fe305": _V109,
+        },
+    },
     "router.members": {
         ("litellm.router", "Router.get_all_deployments"): {
             "a8c1cb053f81de5f6d544420fb2bb55df8cc780b76644873efff8a4bf18b14ce": _V106},

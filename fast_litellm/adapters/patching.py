@@ -29,6 +29,7 @@ from fast_litellm.control import flags as _flags
 from fast_litellm.control.flags import Mode
 from fast_litellm.control.gate import Gate, gate
 from fast_litellm.control.health import PatchSites, register_sites
+from fast_litellm.router.cache import make_async_batch_get, make_batch_get
 from fast_litellm.router.filters import (
     make_blocked_filter,
     make_cooldown_filter,
@@ -111,6 +112,8 @@ _SHUFFLE = ("litellm.router_strategy.simple_shuffle", "simple_shuffle")
 # 1.110 picks inside its Rust core (the function only picks guardrails there).
 _SHUFFLE_SITES = (("litellm.router_strategy.simple_shuffle", (106, ANY_NEWER)), ("litellm.router", (106, 108)),
                   ("litellm.router_python_core", (109, 109)))
+_BATCH = ("litellm.caching.in_memory_cache", "InMemoryCache.batch_get_cache")
+_ASYNC_BATCH = ("litellm.caching.in_memory_cache", "InMemoryCache.async_batch_get_cache")
 _MARKERS = ("litellm.router", "Router._drop_strategy_markers")
 _MEMBERS = ("litellm.router", "Router.get_all_deployments")  # also bound as Router._get_all_deployments
 _COOLED = ("litellm.router", "Router._filter_cooldown_deployments")
@@ -156,6 +159,9 @@ PATCHES: tuple[PatchSpec, ...] = (
     PatchSpec(*_LATENCY, "router", _LATENCY, make_latency_select, guard="router.latency"),
     PatchSpec(*_USAGE, "router", _USAGE, make_usage_select, guard="router.usage"),
     PatchSpec(*_COST, "router", _COST, make_cost_select, guard="router.cost"),
+    # The in-memory cache's batch reads (the cooldown read of every deployment; usage-v2's counters).
+    PatchSpec(*_BATCH, "router", _BATCH, make_batch_get, guard="router.batch"),
+    PatchSpec(*_ASYNC_BATCH, "router", _ASYNC_BATCH, make_async_batch_get, guard="router.batch"),
     # The router's cache (DualCache; also litellm's other caches) without eager debug strings.
     *(PatchSpec("litellm.caching.dual_cache", f"DualCache.{name}", "router",
                 ("litellm.caching.dual_cache", f"DualCache.{name}"), make_quiet, guard="router.cache")
