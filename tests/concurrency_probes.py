@@ -85,7 +85,10 @@ THREAD_PROBES: tuple[str, ...] = (
     *_LITELLM,
 )
 FORK_PROBES: tuple[str, ...] = ("fork.trie", "fork.cross", "fork.get_encoding")
-PROBES: tuple[str, ...] = (*THREAD_PROBES, *FORK_PROBES)
+# The router's native picks (fast_litellm/router): eight threads picking on one shared group, each
+# on its own usage map, their first pick at the barrier; and forks while a thread picks.
+ROUTER_PROBES: tuple[str, ...] = ("router.threads", "router.fork")
+PROBES: tuple[str, ...] = (*THREAD_PROBES, *FORK_PROBES, *ROUTER_PROBES)
 SELFTEST_PROBES: tuple[str, ...] = ("selftest.ok", "selftest.crash", "selftest.hang", "selftest.fork_hang",
                                     "selftest.fork_crash")
 
@@ -334,6 +337,91 @@ def _fork_probe(probe: str) -> dict[str, Any]:
     return _children_verdict(info, crashed, hung, wrong)
 
 
+def _router_work() -> tuple[Any, Callable[[int], Any]]:
+    """(fast_litellm, work(k)): thread k's 40 picks through the patched strategies and filters on
+    one group of 200 deployments: latency (one deployment fastest for k, so the pick does not
+    depend on the draws other threads make), usage-based v1 (deterministic) and the order filter."""
+    import litellm  # noqa: F401 - patches on import
+    from litellm.caching.caching import DualCache
+    from litellm.router_strategy.lowest_latency import LowestLatencyLoggingHandler
+    from litellm.router_strategy.lowest_tpm_rpm import LowestTPMLoggingHandler
+
+    import fast_litellm
+
+    fast_litellm.configure(router="on")
+    fast_litellm.apply_acceleration()
+    n = 200
+    group = [{"model_name": "g", "model_info": {"id": f"d{i}"},
+              "litellm_params": {"model": "openai/gpt-4o-mini", "api_base": f"http://h{i}", "rpm": 10**6,
+                                 "order": 1 + i % 3}} for i in range(n)]
+    module = sys.modules[LowestLatencyLoggingHandler.__module__]
+    key = "latency_normalized" if "_usable_latency_samples" in vars(module) else "latency"  # 1.109+
+    minute = time.strftime("%H-%M")
+
+    def work(k: int) -> Any:
+        latency = LowestLatencyLoggingHandler(DualCache(), {})
+        latency.router_cache.set_cache("g_map", {f"d{i}": {key: [1.0 + ((i + 17 * k) % n)]} for i in range(n)})
+        usage = LowestTPMLoggingHandler(DualCache(), {})
+        usage.router_cache.set_cache(f"g:tpm:{minute}", {f"d{i}": (i * 31 + k) % 997 for i in range(n)})
+        picks = []
+        for j in range(40):
+            messages = [{"role": "user", "content": f"thread {k} request {j}"}]
+            picks.append(latency.get_available_deployments("g", group, messages)["model_info"]["id"])
+            picks.append(usage.get_available_deployments("g", group, messages)["model_info"]["id"])
+            picks.append(len(litellm.utils.get_order_filtered_deployments(group)))
+        return picks
+
+    return fast_litellm, work
+
+
+def _router_probe(probe: str) -> dict[str, Any]:
+    fast_litellm, work = _router_work()
+    if probe == "router.fork":
+        return _router_fork(fast_litellm, work)
+    got = _run_threads(work)
+    stats = fast_litellm.get_performance_stats()["router"]
+    fast_litellm.remove_acceleration()
+    _compare(got, [work(k) for k in range(THREADS)])  # litellm's own code now
+    if stats["native"]["errors"] or any(stats["fallbacks"].values()) or stats["native"]["calls"] == 0:
+        raise WrongResult(f"native picks failed, fell back or did not run: {stats}")
+    return {"native_calls": stats["native"]["calls"]}
+
+
+def _router_fork(fast_litellm: Any, work: Callable[[int], Any]) -> dict[str, Any]:
+    """Fork while a thread picks: every child picks too (natively) and must get the parent's answer."""
+    expected = work(0)
+    state = {"started": False, "done": False}
+
+    def target() -> None:
+        state["started"] = True
+        while not state["done"]:
+            work(1)
+
+    worker = threading.Thread(target=target)
+    worker.start()
+    while not state["started"]:
+        time.sleep(0)
+    children = []
+    for _ in range(MAX_FORKS // 2):
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                code = 0 if work(0) == expected else EXIT_WRONG
+            except BaseException:  # noqa: BLE001 - the child's exit status reports it
+                traceback.print_exc()
+            finally:
+                os._exit(code)
+        children.append(pid)
+        time.sleep(FORK_INTERVAL * 4)
+    state["done"] = True
+    worker.join()
+    status, hung = _reap(children)
+    crashed, wrong = _failed(status)
+    info = {"forks": len(children), "hung": len(hung), "crashed": len(crashed), "wrong": len(wrong)}
+    return _children_verdict(info, crashed, hung, wrong)
+
+
 def _reap(pids: list[int]) -> tuple[dict[int, int], list[int]]:
     """Wait for the forked ``pids`` until FL_CONCURRENCY_CHILD_DEADLINE seconds (default 10) from
     now; kill the rest.  Returns (wait status of each child that ended, the killed ones)."""
@@ -413,6 +501,8 @@ def child_main(probe: str) -> int:
             info = _fork_probe(probe)
         elif probe in SELFTEST_PROBES:
             info = _selftest_probe(probe)
+        elif probe in ROUTER_PROBES:
+            info = _router_probe(probe)
         elif probe.startswith("litellm."):
             info = _litellm_probe(probe)
         elif probe in THREAD_PROBES:

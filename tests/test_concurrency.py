@@ -33,7 +33,7 @@ def _runs(probe: str) -> int:
     value = os.environ.get("FL_CONCURRENCY_RUNS")
     if value:
         return int(value)
-    return 6 if probe.startswith("litellm.") else 8
+    return 6 if probe.startswith(("litellm.", "router.")) else 8
 
 
 def _assert_every_run_ok(probe: str) -> None:
@@ -62,6 +62,15 @@ class TestThreadsFirstUseOfLitellm:
     @pytest.mark.parametrize("probe", _LITELLM_PROBES)
     def test_no_crash_and_litellm_results(self, probe: str) -> None:
         """Every fresh run ends normally, natively, and every result equals litellm's own."""
+        _assert_every_run_ok(probe)
+
+
+class TestRouterPicks:
+    """Eight threads picking through the native router at once; forks while a thread picks."""
+
+    @pytest.mark.parametrize("probe", probes.ROUTER_PROBES)
+    def test_no_crash_and_litellm_picks(self, probe: str) -> None:
+        """Every fresh run ends normally, natively, and every pick equals litellm's own."""
         _assert_every_run_ok(probe)
 
 
