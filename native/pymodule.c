@@ -24,6 +24,7 @@
  *   drop_markers, no_access_windows, order_filter, group_members, unblocked_cooled
  *                                         the router's filters (pyrouter.c)
  *   batch_get(cache_dict, keys, get_fn)   the in-memory cache's batch read (pyrouter.c)
+ *   plain_deepcopy(x)                     copy.deepcopy of plain data (pyrouter.c)
  *
  * table is an encoding's int table: a tuple whose item i is the int i, for
  * every rank.  The contracts are at each function (pylist.c, pymessages.c).
@@ -56,6 +57,7 @@ static PyMethodDef methods[] = {
     FL_METHOD(group_members),
     FL_METHOD(unblocked_cooled),
     FL_METHOD(batch_get),
+    FL_METHOD(plain_deepcopy),
     {NULL, NULL, 0, NULL},
 };
 

@@ -26,6 +26,8 @@
  *       the per-deployment filters in front of the strategy (see each).
  *   batch_get(cache_dict, keys, get_fn)
  *       the in-memory cache's batch read, absent keys answered without a call.
+ *   plain_deepcopy(x)
+ *       copy.deepcopy of plain data, for the router's model-info copies.
  *
  * names is a tuple of interned keys and objects (RN_* order, written down
  * again in fast_litellm/router/strategies.py).
@@ -1548,4 +1550,123 @@ PyObject *fl_py_batch_get(PyObject *self, PyObject *const *args, Py_ssize_t narg
     }
     Py_DECREF(keys);
     return values;
+}
+
+/* ---- copy.deepcopy of plain data (litellm 1.106-1.108's router) ------------------------- */
+
+#define COPY_MAX_DEPTH 200 /* deeper: copy.deepcopy answers (or raises RecursionError) itself */
+
+/* deepcopy(x, memo) for exact None, bool, int, float, str, bytes, list, tuple and dict, as
+ * copy.deepcopy does it: atomic values are themselves, a container copied once per identity
+ * (memo, keyed by address, holds the copies; the originals are alive for the whole call), a tuple
+ * whose items all copy to themselves is itself.  NULL with *declined set for anything else. */
+static PyObject *copy_plain(PyObject *x, PyObject *memo, int depth, int *declined)
+{
+    if (x == Py_None || PyBool_Check(x) || PyLong_CheckExact(x) || PyFloat_CheckExact(x) || PyUnicode_CheckExact(x) ||
+        PyBytes_CheckExact(x))
+        return Py_NewRef(x);
+    int list = PyList_CheckExact(x), dict = PyDict_CheckExact(x), tuple = PyTuple_CheckExact(x);
+    if ((!list && !dict && !tuple) || depth > COPY_MAX_DEPTH) {
+        *declined = 1;
+        return NULL;
+    }
+    PyObject *key = PyLong_FromVoidPtr(x);
+    if (key == NULL)
+        return NULL;
+    PyObject *seen = PyDict_GetItemWithError(memo, key);
+    if (seen != NULL || PyErr_Occurred()) {
+        Py_DECREF(key);
+        return seen ? Py_NewRef(seen) : NULL;
+    }
+    PyObject *y = NULL;
+    if (list || dict) {
+        y = list ? PyList_New(0) : PyDict_New();
+        if (y == NULL || PyDict_SetItem(memo, key, y) < 0) { /* before the items: cycles find it */
+            Py_XDECREF(y);
+            Py_DECREF(key);
+            return NULL;
+        }
+        if (list) {
+            for (Py_ssize_t i = 0; i < PyList_GET_SIZE(x); i++) {
+                PyObject *item = copy_plain(PyList_GET_ITEM(x, i), memo, depth + 1, declined);
+                if (item == NULL || PyList_Append(y, item) < 0) {
+                    Py_XDECREF(item);
+                    Py_CLEAR(y);
+                    break;
+                }
+                Py_DECREF(item);
+            }
+        } else {
+            PyObject *k, *v;
+            Py_ssize_t pos = 0;
+            while (PyDict_Next(x, &pos, &k, &v)) {
+                PyObject *ck = copy_plain(k, memo, depth + 1, declined);
+                PyObject *cv = ck ? copy_plain(v, memo, depth + 1, declined) : NULL;
+                int rc = cv ? PyDict_SetItem(y, ck, cv) : -1;
+                Py_XDECREF(ck);
+                Py_XDECREF(cv);
+                if (rc < 0) {
+                    Py_CLEAR(y);
+                    break;
+                }
+            }
+        }
+        Py_DECREF(key);
+        return y;
+    }
+    /* a tuple: its items first, then the memo (a cycle through it may have copied it already) */
+    Py_ssize_t n = PyTuple_GET_SIZE(x);
+    PyObject *items = PyTuple_New(n);
+    int changed = 0;
+    for (Py_ssize_t i = 0; items != NULL && i < n; i++) {
+        PyObject *item = copy_plain(PyTuple_GET_ITEM(x, i), memo, depth + 1, declined);
+        if (item == NULL) {
+            Py_CLEAR(items);
+            break;
+        }
+        changed |= item != PyTuple_GET_ITEM(x, i);
+        PyTuple_SET_ITEM(items, i, item);
+    }
+    if (items != NULL) {
+        seen = PyDict_GetItemWithError(memo, key);
+        if (seen != NULL) {
+            y = Py_NewRef(seen);
+        } else if (!PyErr_Occurred()) {
+            y = changed ? Py_NewRef(items) : Py_NewRef(x);
+            if (changed && PyDict_SetItem(memo, key, y) < 0)
+                Py_CLEAR(y);
+        }
+        Py_DECREF(items);
+    }
+    Py_DECREF(key);
+    return y;
+}
+
+/*
+ * plain_deepcopy(x)
+ *     (copy.deepcopy(x),) for plain data (see copy_plain), or None where copy.deepcopy answers
+ *     (any other type anywhere in x, nesting deeper than COPY_MAX_DEPTH).  Runs no Python code.
+ */
+PyObject *fl_py_plain_deepcopy(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    if (nargs != 1) {
+        PyErr_SetString(PyExc_TypeError, "plain_deepcopy(x)");
+        return NULL;
+    }
+    PyObject *memo = PyDict_New();
+    if (memo == NULL)
+        return NULL;
+    int declined = 0;
+    PyObject *y = copy_plain(args[0], memo, 0, &declined);
+    Py_DECREF(memo);
+    if (y == NULL) {
+        if (!declined)
+            return NULL;
+        PyErr_Clear();
+        Py_RETURN_NONE;
+    }
+    PyObject *result = PyTuple_Pack(1, y);
+    Py_DECREF(y);
+    return result;
 }

@@ -42,7 +42,8 @@ SCAN = textwrap.dedent("""
     def check(name, attr, value):
         if id(value) in wrappers:
             holding.append([name, attr])
-        elif id(value) in originals and [name, attr] != list(originals[id(value)]):
+        elif (id(value) in originals and [name, attr] != list(originals[id(value)])
+              and not isinstance(value, type(sys))):  # a module (the router's copy) is patched where named
             leftovers.append([name, attr])
 
     for name, module in list(sys.modules.items()):

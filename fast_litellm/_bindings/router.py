@@ -6,7 +6,7 @@ from typing import Any
 
 from fast_litellm._bindings import py
 
-__all__ = ["batch_get", "cost_select", "drop_markers", "group_members", "latency_select", "no_access_windows", "order_filter",
+__all__ = ["batch_get", "cost_select", "plain_deepcopy", "drop_markers", "group_members", "latency_select", "no_access_windows", "order_filter",
            "shuffle_select", "unblocked_cooled", "usage_select"]
 
 _latency_select = py.latency_select
@@ -19,6 +19,7 @@ _order_filter = py.order_filter
 _group_members = py.group_members
 _unblocked_cooled = py.unblocked_cooled
 _batch_get = py.batch_get
+_plain_deepcopy = py.plain_deepcopy
 
 
 def latency_select(names: tuple[Any, ...], healthy: Any, counts: Any, minute: str, input_tokens: Any,
@@ -90,3 +91,9 @@ def batch_get(cache_dict: Any, keys: Any, get_fn: Any) -> list[Any] | None:
     the Python code answers."""
     values: list[Any] | None = _batch_get(cache_dict, keys, get_fn)
     return values
+
+
+def plain_deepcopy(value: Any) -> tuple[Any] | None:
+    """(copy.deepcopy(value),) for plain data, or None where copy.deepcopy answers."""
+    copied: tuple[Any] | None = _plain_deepcopy(value)
+    return copied

@@ -30,6 +30,7 @@ from fast_litellm.control.flags import Mode
 from fast_litellm.control.gate import Gate, gate
 from fast_litellm.control.health import PatchSites, register_sites
 from fast_litellm.router.cache import make_async_batch_get, make_batch_get
+from fast_litellm.router.fastcopy import make_router_copy
 from fast_litellm.router.filters import (
     make_blocked_filter,
     make_cooldown_filter,
@@ -151,6 +152,8 @@ PATCHES: tuple[PatchSpec, ...] = (
     *(PatchSpec("litellm.router", f"Router.{name}", "router", _MEMBERS, make_group_members, (106, 108),
                 guard="router.members") for name in ("get_all_deployments", "_get_all_deployments")),
     PatchSpec(*_COOLED, "router", _COOLED, make_cooldown_filter, (106, 108), guard="router.cooled"),
+    # The router's copy module (get_router_model_info's deep copies); the process's is untouched.
+    PatchSpec("litellm.router", "copy", "router", ("litellm.router", "copy"), make_router_copy, (106, 108)),
     PatchSpec(*_BLOCKED, "router", _BLOCKED, make_blocked_filter, (106, 108), guard="router.cooled"),
     *(PatchSpec(module, "filter_reserved_deployments", "router", _RESERVED, make_reserved_filter, lines,
                 guard="router.reserved") for module, lines in _RESERVED_SITES),
