@@ -14,11 +14,13 @@ Two levels:
 * **router**: ``Router.get_available_deployment`` / ``async_get_available_deployment`` of a real
   ``litellm.Router`` with that strategy, the whole selection (model group, cooldown filter,
   strategy), also with 10% of the deployments in cooldown.  On litellm 1.110 the router core is
-  litellm's Rust library, which calls the Python strategy objects back.
+  litellm's Rust library, which calls the Python strategy objects back;
+* **request**: process CPU per mock ``Router.acompletion`` (simple-shuffle; litellm's SDK call,
+  logging and cost calculation included, which fast-litellm does not touch).
 
 Every call counts a fresh message (one of 256, in turn): no memo answers a repeated request.
 
-    python benchmarks/bench_router.py [--rounds 5] [--sizes 10,100,1000] [--level strategy|router|all]
+    python benchmarks/bench_router.py [--rounds 3] [--sizes 10,100,1000] [--level strategy|router|request|all]
 """
 
 from __future__ import annotations
@@ -162,6 +164,32 @@ def router_calls(strategy: str, n: int, cooled: bool, asynchronous: bool,
     return pick
 
 
+def request_cpu(n: int, rounds: int, loop: asyncio.AbstractEventLoop, rows: list[tuple[str, float, float]]) -> None:
+    """Process CPU per mock ``Router.acompletion`` (simple-shuffle), background logging included:
+    300 requests per timed block, then the loop drained; best of ``rounds`` blocks per side."""
+    router = litellm.Router(model_list=model_list(n), routing_strategy="simple-shuffle")
+
+    async def requests(count: int, offset: int) -> None:
+        for i in range(count):
+            await router.acompletion(model="g", messages=MESSAGES[(i + offset) % 256])
+
+    best = {"off": float("inf"), "on": float("inf")}
+    for r in range(rounds):
+        for state in ("off", "on"):
+            router_feature(state)
+            loop.run_until_complete(requests(20, r))
+            loop.run_until_complete(asyncio.sleep(0.05))
+            start = time.process_time()
+            loop.run_until_complete(requests(300, r + 1))
+            loop.run_until_complete(asyncio.sleep(0.05))
+            best[state] = min(best[state], (time.process_time() - start) / 300)
+    router_feature("on")
+    label = f"simple-shuffle · acompletion (mock), CPU per request · {n}"
+    rows.append((label, best["off"], best["on"]))
+    print(f"{label:<52} {best['off'] * 1e6:>11.1f} {best['on'] * 1e6:>11.1f} "
+          f"{best['off'] / best['on']:>7.2f}x", flush=True)
+
+
 def router_feature(state: str) -> None:
     """litellm's own strategies ("off") or fast-litellm's ("on"), for the calls that follow."""
     fast_litellm.configure(router=state)
@@ -197,7 +225,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--budget", type=float, default=0.3, help="seconds per timed loop set")
     parser.add_argument("--sizes", default="10,100,1000")
-    parser.add_argument("--level", choices=("strategy", "router", "all"), default="all")
+    parser.add_argument("--level", choices=("strategy", "router", "request", "all"), default="all")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     fast_litellm.configure(router="on")
@@ -222,6 +250,9 @@ def main() -> int:
                     kind = "async_get_available_deployment" if asynchronous else "get_available_deployment"
                     label = f"{STRATEGIES[strategy]} · {kind} · {n}{' · 10% cooled' if cooled else ''}"
                     ok &= compare(label, pick, args.rounds, args.budget, rows)
+    if args.level in ("request", "all"):
+        for n in sizes:
+            request_cpu(n, args.rounds, loop, rows)
     return 0 if ok else 1
 
 

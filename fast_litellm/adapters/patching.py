@@ -141,27 +141,26 @@ PATCHES: tuple[PatchSpec, ...] = (
               _MR_CORE, make_messages_reach_token_count),
     PatchSpec("litellm._lazy_imports", "_messages_reach_token_count_func", "token_counter",
               _MR_CORE, make_messages_reach_token_count, _UNTIL_109),  # litellm.utils' cache of it
-    # The routing strategies' picks, patched on their classes (litellm makes one object per Router
-    # and routing group; a class attribute covers them all), each admitted by its own guard group.
-    # simple_shuffle, the default strategy, and the names the router calls it by.
+    # The routing strategies' picks: simple_shuffle (the default strategy) where the router binds it,
+    # and the strategy classes' methods, patched on their classes (litellm makes one object per
+    # Router and routing group; a class attribute covers them all).  Each row is admitted by its own
+    # guard group, so a changed litellm function leaves only its rows to litellm.
     *(PatchSpec(module, "simple_shuffle", "router", _SHUFFLE, make_shuffle, lines, guard="router.shuffle")
       for module, lines in _SHUFFLE_SITES),
+    PatchSpec(*_LATENCY, "router", _LATENCY, make_latency_select, guard="router.latency"),
+    PatchSpec(*_USAGE, "router", _USAGE, make_usage_select, guard="router.usage"),
+    PatchSpec(*_COST, "router", _COST, make_cost_select, guard="router.cost"),
     # The filters in front of the strategy (litellm 1.106-1.108's Router; the order filter on every
     # line, where litellm.utils and the pre-call checks have it).
     PatchSpec(*_MARKERS, "router", _MARKERS, make_drop_markers, (106, 108), guard="router.markers"),
-    *(PatchSpec("litellm.router", f"Router.{name}", "router", _MEMBERS, make_group_members, (106, 108),
-                guard="router.members") for name in ("get_all_deployments", "_get_all_deployments")),
-    PatchSpec(*_COOLED, "router", _COOLED, make_cooldown_filter, (106, 108), guard="router.cooled"),
-    # The router's copy module (get_router_model_info's deep copies); the process's is untouched.
-    PatchSpec("litellm.router", "copy", "router", ("litellm.router", "copy"), make_router_copy, (106, 108)),
-    PatchSpec(*_BLOCKED, "router", _BLOCKED, make_blocked_filter, (106, 108), guard="router.cooled"),
     *(PatchSpec(module, "filter_reserved_deployments", "router", _RESERVED, make_reserved_filter, lines,
                 guard="router.reserved") for module, lines in _RESERVED_SITES),
     *(PatchSpec(module, "get_order_filtered_deployments", "router", _ORDER, make_order_filter, lines,
                 guard="router.order") for module, lines in _ORDER_SITES),
-    PatchSpec(*_LATENCY, "router", _LATENCY, make_latency_select, guard="router.latency"),
-    PatchSpec(*_USAGE, "router", _USAGE, make_usage_select, guard="router.usage"),
-    PatchSpec(*_COST, "router", _COST, make_cost_select, guard="router.cost"),
+    *(PatchSpec("litellm.router", f"Router.{name}", "router", _MEMBERS, make_group_members, (106, 108),
+                guard="router.members") for name in ("get_all_deployments", "_get_all_deployments")),
+    PatchSpec(*_COOLED, "router", _COOLED, make_cooldown_filter, (106, 108), guard="router.cooled"),
+    PatchSpec(*_BLOCKED, "router", _BLOCKED, make_blocked_filter, (106, 108), guard="router.cooled"),
     # The in-memory cache's batch reads (the cooldown read of every deployment; usage-v2's counters).
     PatchSpec(*_BATCH, "router", _BATCH, make_batch_get, guard="router.batch"),
     PatchSpec(*_ASYNC_BATCH, "router", _ASYNC_BATCH, make_async_batch_get, guard="router.batch"),
@@ -169,6 +168,8 @@ PATCHES: tuple[PatchSpec, ...] = (
     *(PatchSpec("litellm.caching.dual_cache", f"DualCache.{name}", "router",
                 ("litellm.caching.dual_cache", f"DualCache.{name}"), make_quiet, guard="router.cache")
       for name in ("get_cache", "async_get_cache", "async_set_cache", "async_set_cache_pipeline")),
+    # The router's copy module (get_router_model_info's deep copies); the process's is untouched.
+    PatchSpec("litellm.router", "copy", "router", ("litellm.router", "copy"), make_router_copy, (106, 108)),
 )
 
 WATCHED_MODULES = frozenset(spec.module for spec in PATCHES) | frozenset(
