@@ -42,7 +42,7 @@ SENSITIVE = ["tests/test_differential_token_counter.py", "tests/test_differentia
 # The proxy test needs the proxy's requirements (the test extra installs them); the line venvs see
 # the main environment's.  Without them it would only skip.
 if all(importlib.util.find_spec(name) for name in ("fastapi", "yaml", "prometheus_client")):
-    SENSITIVE.append("tests/test_proxy.py")
+    SENSITIVE.extend(["tests/test_proxy.py", "tests/test_proxy_router.py"])
 
 # Whether fast_litellm patches token_counter on the newest line (native on 1.109+ since issue 21).
 # None would leave it unasserted, for a newest line whose token_counter is not reproduced yet.
