@@ -170,6 +170,20 @@ def with_model_rules() -> None:
     assert _entry_context[_ENTRY_CONTEXT.index("rules")] is not None, "litellm's model functions changed"
 
 
+@pytest.fixture
+def router_on() -> Iterator[None]:
+    """The router feature on and its sites patched, with clean breaker counters; the flags and
+    counters as they were afterwards."""
+    import fast_litellm
+
+    fast_litellm.configure(router="on")
+    fast_litellm.apply_acceleration()
+    fast_litellm.reset_errors()
+    yield
+    fast_litellm.reload_flags()
+    fast_litellm.reset_errors()
+
+
 def pytest_report_header() -> str:
     """Which SIMD levels this machine runs: the tests force each of them (tokenizer fast paths)."""
     try:

@@ -20,18 +20,12 @@ from fast_litellm.adapters.patching import get_original
 
 pytest.importorskip("litellm")
 
-import litellm._logging  # noqa: E402
-from litellm.caching.dual_cache import DualCache  # noqa: E402
+import litellm._logging
+from litellm.caching.dual_cache import DualCache
 
 METHODS = ("get_cache", "async_get_cache", "async_set_cache", "async_set_cache_pipeline")
 
-
-@pytest.fixture(autouse=True)
-def router_on() -> Any:
-    fast_litellm.configure(router="on")
-    fast_litellm.apply_acceleration()
-    yield
-    fast_litellm.reload_flags()
+pytestmark = pytest.mark.usefixtures("router_on")
 
 
 def methods(use_original: bool) -> dict[str, Any]:

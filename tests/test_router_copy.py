@@ -16,21 +16,12 @@ from typing import Any
 
 import pytest
 
-import fast_litellm
-
 litellm = pytest.importorskip("litellm")
 router_module = pytest.importorskip("litellm.router")
 
 OLD_ROUTER = "_drop_strategy_markers" in vars(router_module.Router)  # the site: litellm 1.106-1.108
-pytestmark = pytest.mark.skipif(not OLD_ROUTER, reason="litellm.router binds copy on 1.106-1.108")
-
-
-@pytest.fixture(autouse=True)
-def router_on() -> Any:
-    fast_litellm.configure(router="on")
-    fast_litellm.apply_acceleration()
-    yield
-    fast_litellm.reload_flags()
+pytestmark = [pytest.mark.usefixtures("router_on"),
+              pytest.mark.skipif(not OLD_ROUTER, reason="litellm.router binds copy on 1.106-1.108")]
 
 
 def value(rng: random.Random, depth: int, shared: list[Any]) -> Any:

@@ -19,7 +19,6 @@ from typing import Any
 
 import pytest
 
-import fast_litellm
 from fast_litellm.adapters.patching import get_original
 from fast_litellm.control.gate import gate
 
@@ -28,13 +27,7 @@ pytest.importorskip("litellm.router")  # binds litellm.router and litellm.utils
 
 OLD_ROUTER = "_drop_strategy_markers" in vars(litellm.router.Router)  # 1.106-1.108
 
-
-@pytest.fixture(autouse=True)
-def router_on() -> Any:
-    fast_litellm.configure(router="on")
-    fast_litellm.apply_acceleration()
-    yield
-    fast_litellm.reload_flags()
+pytestmark = pytest.mark.usefixtures("router_on")
 
 
 def deployments(rng: random.Random, n: int) -> list[dict[str, Any]]:

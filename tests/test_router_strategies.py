@@ -40,6 +40,8 @@ USAGE = ("litellm.router_strategy.lowest_tpm_rpm", "LowestTPMLoggingHandler.get_
 NEWER = "_usable_latency_samples" in vars(lowest_latency)  # litellm 1.109+
 LATENCY_KEY = "latency_normalized" if NEWER else "latency"
 
+pytestmark = pytest.mark.usefixtures("router_on")
+
 
 NOW = datetime(2026, 12, 7, 12, 30, 15)
 
@@ -57,16 +59,6 @@ class FrozenClock(datetime):
 def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     for module in (lowest_latency, lowest_tpm_rpm, lowest_cost):
         monkeypatch.setattr(module, "datetime", FrozenClock)
-
-
-@pytest.fixture(autouse=True)
-def router_on() -> Any:
-    fast_litellm.configure(router="on")
-    fast_litellm.apply_acceleration()
-    fast_litellm.reset_errors()
-    yield
-    fast_litellm.reload_flags()
-    fast_litellm.reset_errors()
 
 
 def patched(site: tuple[str, str]) -> Any:
