@@ -356,7 +356,20 @@ def _router_work() -> tuple[Any, Callable[[int], Any]]:
                                  "order": 1 + i % 3}} for i in range(n)]
     module = sys.modules[LowestLatencyLoggingHandler.__module__]
     key = "latency_normalized" if "_usable_latency_samples" in vars(module) else "latency"  # 1.109+
-    minute = time.strftime("%H-%M")
+    import datetime as datetime_module
+
+    now = datetime_module.datetime(2026, 12, 7, 12, 30, 15)
+
+    class FrozenClock(datetime_module.datetime):
+        """The usage strategy's clock: a minute that does not turn between the threads' picks and
+        the reference picks (its usage map is keyed by the minute)."""
+
+        @classmethod
+        def now(cls, tz: Any = None) -> Any:
+            return now
+
+    sys.modules[LowestTPMLoggingHandler.__module__].datetime = FrozenClock  # type: ignore[attr-defined]
+    minute = now.strftime("%H-%M")
 
     def work(k: int) -> Any:
         latency = LowestLatencyLoggingHandler(DualCache(), {})
