@@ -341,7 +341,7 @@ def _router_work() -> tuple[Any, Callable[[int], Any]]:
     """(fast_litellm, work(k)): thread k's 40 picks through the patched strategies and filters on
     one group of 200 deployments: latency (one deployment fastest for k, so the pick does not
     depend on the draws other threads make), usage-based v1 (deterministic) and the order filter."""
-    import litellm  # noqa: F401 - patches on import
+    import litellm  # patches on import; its order filter is called below
     from litellm.caching.caching import DualCache
     from litellm.router_strategy.lowest_latency import LowestLatencyLoggingHandler
     from litellm.router_strategy.lowest_tpm_rpm import LowestTPMLoggingHandler
