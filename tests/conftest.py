@@ -20,6 +20,7 @@ import functools
 import importlib.util
 import os
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -168,6 +169,26 @@ def with_model_rules() -> None:
 
     load_litellm()
     assert _entry_context[_ENTRY_CONTEXT.index("rules")] is not None, "litellm's model functions changed"
+
+
+# The clock of litellm's routing strategies in the router tests (their usage maps are keyed by the
+# minute, which must not turn between litellm's pick and ours).
+STRATEGY_NOW = datetime(2026, 12, 7, 12, 30, 15)
+
+
+@pytest.fixture
+def strategy_clock(monkeypatch: pytest.MonkeyPatch) -> datetime:
+    """litellm's latency, usage and cost strategy modules read ``STRATEGY_NOW`` as the time."""
+    from litellm.router_strategy import lowest_cost, lowest_latency, lowest_tpm_rpm
+
+    class FrozenClock(datetime):
+        @classmethod
+        def now(cls, tz: Any = None) -> Any:
+            return STRATEGY_NOW
+
+    for module in (lowest_latency, lowest_tpm_rpm, lowest_cost):
+        monkeypatch.setattr(module, "datetime", FrozenClock)
+    return STRATEGY_NOW
 
 
 @pytest.fixture

@@ -17,12 +17,13 @@ from datetime import datetime
 from typing import Any
 
 import pytest
+from conftest import STRATEGY_NOW as NOW
 
 import fast_litellm
 
 litellm = pytest.importorskip("litellm")
 
-from litellm.router_strategy import lowest_cost, lowest_latency, lowest_tpm_rpm  # noqa: E402
+from litellm.router_strategy import lowest_latency
 
 # litellm's own warnings: its TypedDicts' ReadOnly items, and its logging worker's coroutine left
 # pending when a test's event loop closes.
@@ -32,20 +33,11 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:coroutine .* was never awaited:RuntimeWarning"),
 ]
 
-NOW = datetime(2026, 12, 7, 9, 15, 30)
 LATENCY_KEY = "latency_normalized" if "_usable_latency_samples" in vars(lowest_latency) else "latency"
 
 
-class FrozenClock(datetime):
-    @classmethod
-    def now(cls, tz: Any = None) -> Any:
-        return NOW
-
-
 @pytest.fixture(autouse=True)
-def frozen(monkeypatch: pytest.MonkeyPatch) -> Any:
-    for module in (lowest_latency, lowest_tpm_rpm, lowest_cost):
-        monkeypatch.setattr(module, "datetime", FrozenClock)
+def frozen(strategy_clock: datetime) -> Any:
     warnings.simplefilter("ignore", DeprecationWarning)
     yield
     fast_litellm.reload_flags()

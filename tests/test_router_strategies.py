@@ -21,10 +21,10 @@ import copy
 import math
 import random
 import sys
-from datetime import datetime
 from typing import Any
 
 import pytest
+from conftest import STRATEGY_NOW as NOW
 
 import fast_litellm
 from fast_litellm.adapters.patching import get_original
@@ -40,25 +40,9 @@ USAGE = ("litellm.router_strategy.lowest_tpm_rpm", "LowestTPMLoggingHandler.get_
 NEWER = "_usable_latency_samples" in vars(lowest_latency)  # litellm 1.109+
 LATENCY_KEY = "latency_normalized" if NEWER else "latency"
 
-pytestmark = pytest.mark.usefixtures("router_on")
+pytestmark = pytest.mark.usefixtures("router_on", "strategy_clock")
 
 
-NOW = datetime(2026, 12, 7, 12, 30, 15)
-
-
-class FrozenClock(datetime):
-    """The strategy modules' ``datetime`` in these tests: a minute that does not turn between
-    litellm's call and ours."""
-
-    @classmethod
-    def now(cls, tz: Any = None) -> Any:
-        return NOW
-
-
-@pytest.fixture(autouse=True)
-def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    for module in (lowest_latency, lowest_tpm_rpm, lowest_cost):
-        monkeypatch.setattr(module, "datetime", FrozenClock)
 
 
 def patched(site: tuple[str, str]) -> Any:

@@ -19,7 +19,7 @@ from typing import Any
 
 from fast_litellm._forksafe import loading
 from fast_litellm.adapters.token_counter import encode_entry, load_litellm, set_encode_vocabulary
-from fast_litellm.control.gate import NOT_COVERED, Gate
+from fast_litellm.control.gate import NOT_COVERED, Gate, mark_wrapper
 
 __all__ = ["make_decode", "make_encode"]
 
@@ -106,13 +106,6 @@ def _second(args: tuple[Any, ...]) -> Any:
     return args[1]
 
 
-def _mark(wrapper: Callable[..., Any], original: Callable[..., Any]) -> Callable[..., Any]:
-    wrapper.__wrapped__ = original  # type: ignore[attr-defined]
-    wrapper.__doc__ = original.__doc__
-    wrapper.__fast_litellm__ = True  # type: ignore[attr-defined]
-    return wrapper
-
-
 def make_encode(original: Callable[..., Any], gate: Gate) -> Callable[..., Any]:
     """Wrap ``litellm.utils.encode``; the rollout key is the text."""
     run = gate.runner(_native_encode, original, _second)
@@ -124,7 +117,7 @@ def make_encode(original: Callable[..., Any], gate: Gate) -> Callable[..., Any]:
             return ids
         return run((model, text, custom_tokenizer))
 
-    return _mark(encode, original)
+    return mark_wrapper(encode, original)
 
 
 def make_decode(original: Callable[..., Any], gate: Gate) -> Callable[..., Any]:
@@ -136,4 +129,4 @@ def make_decode(original: Callable[..., Any], gate: Gate) -> Callable[..., Any]:
     ) -> Any:
         return run((model, tokens, custom_tokenizer, skip_special_tokens))
 
-    return _mark(decode, original)
+    return mark_wrapper(decode, original)

@@ -24,7 +24,7 @@ import types
 from collections.abc import Callable
 from typing import Any
 
-from fast_litellm.control.gate import Gate
+from fast_litellm.control.gate import Gate, mark_wrapper
 
 __all__ = ["make_quiet", "quiet_copy"]
 
@@ -116,7 +116,6 @@ def make_quiet(original: Callable[..., Any], gate: Gate) -> Callable[..., Any]:
         logger.debug("fast_litellm: %s kept as it is", getattr(original, "__qualname__", original))
         quiet_wrapper: Callable[..., Any] = original
         return quiet_wrapper
-    quiet.__wrapped__ = original  # type: ignore[attr-defined]
-    quiet.__fast_litellm__ = True  # type: ignore[attr-defined]
+    mark_wrapper(quiet, original)
     quiet.__fast_litellm_reason__ = "litellm's code, debug strings built only when printed"  # type: ignore[attr-defined]
     return quiet

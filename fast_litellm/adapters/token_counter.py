@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from fast_litellm._forksafe import Lock, loading
 from fast_litellm.adapters.backend import RememberedCatalog, hf_backend_is_python
 from fast_litellm.adapters.tools_format import format_function_definitions, renders_purely
-from fast_litellm.control.gate import NOT_COVERED, Gate
+from fast_litellm.control.gate import NOT_COVERED, Gate, mark_wrapper
 from fast_litellm.control.monitor import SAMPLE_EVERY, SAMPLES
 
 if TYPE_CHECKING:
@@ -735,10 +735,7 @@ def _signature_wrapper(
         return run((model, custom_tokenizer, text, messages, count_response_tokens, tools, tool_choice,
                     use_default_image_token_count, default_token_count))
 
-    token_counter.__wrapped__ = original  # type: ignore[attr-defined]
-    token_counter.__doc__ = original.__doc__
-    token_counter.__fast_litellm__ = True  # type: ignore[attr-defined]
-    return token_counter
+    return mark_wrapper(token_counter, original)
 
 
 def make_token_counter(original: Callable[..., Any], gate: Gate) -> Callable[..., Any]:
@@ -797,7 +794,4 @@ def make_messages_reach_token_count(original: Callable[..., Any], gate: Gate) ->
     ) -> Any:
         return run((model, messages, threshold, tools, use_default_image_token_count))
 
-    messages_reach_token_count.__wrapped__ = original  # type: ignore[attr-defined]
-    messages_reach_token_count.__doc__ = original.__doc__
-    messages_reach_token_count.__fast_litellm__ = True  # type: ignore[attr-defined]
-    return messages_reach_token_count
+    return mark_wrapper(messages_reach_token_count, original)

@@ -31,7 +31,7 @@ from fast_litellm.control.breaker import BreakerState, CircuitBreaker, Permit
 from fast_litellm.control.flags import FeatureFlag, FlagSnapshot, Mode
 from fast_litellm.control.monitor import SAMPLE_EVERY, SAMPLES, FeatureStats
 
-__all__ = ["NOT_COVERED", "Gate", "gate", "gates"]
+__all__ = ["NOT_COVERED", "Gate", "gate", "gates", "mark_wrapper"]
 
 logger = logging.getLogger("fast_litellm")
 
@@ -87,6 +87,16 @@ async def _maybe_native(native: Callable[..., Awaitable[Any]], args: tuple[Any, 
         return await native(*args), None
     except Exception as exc:  # noqa: BLE001 - raised again inside _compare, which counts it
         return None, exc
+
+
+def mark_wrapper(wrapper: Callable[..., Any], original: Callable[..., Any]) -> Callable[..., Any]:
+    """``wrapper`` marked as fast-litellm's stand-in for ``original``: ``__wrapped__`` (so
+    ``inspect.unwrap`` and the source guards reach the original), its docstring, and
+    ``__fast_litellm__`` (what the patcher checks before it wraps anything again)."""
+    wrapper.__wrapped__ = original  # type: ignore[attr-defined]
+    wrapper.__doc__ = original.__doc__
+    wrapper.__fast_litellm__ = True  # type: ignore[attr-defined]
+    return wrapper
 
 
 def _same(expected: Any, got: Any) -> bool:

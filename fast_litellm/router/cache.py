@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from fast_litellm.control.gate import NOT_COVERED, Gate
+from fast_litellm.control.gate import NOT_COVERED, Gate, mark_wrapper
 
 __all__ = ["make_async_batch_get", "make_batch_get"]
 
@@ -37,13 +37,6 @@ def _reader(original: Callable[..., Any]) -> Callable[[Any, Any, dict[str, Any]]
     return read
 
 
-def _mark(wrapper: Callable[..., Any], original: Callable[..., Any]) -> Callable[..., Any]:
-    wrapper.__wrapped__ = original  # type: ignore[attr-defined]
-    wrapper.__doc__ = original.__doc__
-    wrapper.__fast_litellm__ = True  # type: ignore[attr-defined]
-    return wrapper
-
-
 def make_batch_get(original: Callable[..., Any], gate: Gate) -> Callable[..., Any]:
     """Wrap ``InMemoryCache.batch_get_cache(self, keys, **kwargs)``."""
     read = _reader(original)
@@ -53,7 +46,7 @@ def make_batch_get(original: Callable[..., Any], gate: Gate) -> Callable[..., An
     def batch_get_cache(self: Any, keys: Any, **kwargs: Any) -> Any:
         return run((self, keys, kwargs))
 
-    return _mark(batch_get_cache, original)
+    return mark_wrapper(batch_get_cache, original)
 
 
 def make_async_batch_get(original: Callable[..., Any], gate: Gate) -> Callable[..., Any]:
@@ -71,4 +64,4 @@ def make_async_batch_get(original: Callable[..., Any], gate: Gate) -> Callable[.
     async def async_batch_get_cache(self: Any, keys: Any, **kwargs: Any) -> Any:
         return await run((self, keys, kwargs))
 
-    return _mark(async_batch_get_cache, original)
+    return mark_wrapper(async_batch_get_cache, original)

@@ -15,7 +15,7 @@ import types
 from collections.abc import Callable
 from typing import Any
 
-from fast_litellm.control.gate import NOT_COVERED, Gate
+from fast_litellm.control.gate import NOT_COVERED, Gate, mark_wrapper
 
 __all__ = ["make_router_copy"]
 
@@ -40,9 +40,7 @@ def make_router_copy(original: Any, gate: Gate) -> Any:
             return run((x,))
         return real(x, memo)
 
-    deepcopy.__doc__ = real.__doc__
-    deepcopy.__wrapped__ = real  # type: ignore[attr-defined]
-    deepcopy.__fast_litellm__ = True  # type: ignore[attr-defined]
+    mark_wrapper(deepcopy, real)
     stand_in = types.ModuleType("copy", original.__doc__)
     stand_in.__dict__.update({k: v for k, v in vars(original).items() if k not in ("__name__", "__doc__")})
     stand_in.deepcopy = deepcopy  # type: ignore[attr-defined]

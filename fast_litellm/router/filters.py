@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from fast_litellm.control.gate import NOT_COVERED, Gate
+from fast_litellm.control.gate import NOT_COVERED, Gate, mark_wrapper
 
 __all__ = ["make_blocked_filter", "make_cooldown_filter", "make_drop_markers", "make_group_members",
            "make_order_filter", "make_reserved_filter"]
@@ -32,13 +32,6 @@ def _names() -> tuple[Any, ...]:
     from fast_litellm.router.strategies import _names as strategy_names
 
     return strategy_names("latency")
-
-
-def _mark(wrapper: Callable[..., Any], original: Callable[..., Any]) -> Callable[..., Any]:
-    wrapper.__wrapped__ = original  # type: ignore[attr-defined]
-    wrapper.__doc__ = original.__doc__
-    wrapper.__fast_litellm__ = True  # type: ignore[attr-defined]
-    return wrapper
 
 
 def make_drop_markers(original: Callable[..., Any], gate: Gate) -> Callable[..., Any]:
@@ -64,7 +57,7 @@ def make_drop_markers(original: Callable[..., Any], gate: Gate) -> Callable[...,
     def _drop_strategy_markers(self: Any, model: Any, deployments: Any) -> Any:
         return run((self, model, deployments))
 
-    return _mark(_drop_strategy_markers, original)
+    return mark_wrapper(_drop_strategy_markers, original)
 
 
 def make_reserved_filter(original: Callable[..., Any], gate: Gate) -> Callable[..., Any]:
@@ -84,7 +77,7 @@ def make_reserved_filter(original: Callable[..., Any], gate: Gate) -> Callable[.
     def filter_reserved_deployments(healthy_deployments: Any, request_team_id: Any, now: Any) -> Any:
         return run((healthy_deployments, request_team_id, now))
 
-    return _mark(filter_reserved_deployments, original)
+    return mark_wrapper(filter_reserved_deployments, original)
 
 
 def make_order_filter(original: Callable[..., Any], gate: Gate) -> Callable[..., Any]:
@@ -101,7 +94,7 @@ def make_order_filter(original: Callable[..., Any], gate: Gate) -> Callable[...,
     def get_order_filtered_deployments(healthy_deployments: Any, target_order: Any = None) -> Any:
         return run((healthy_deployments, target_order))
 
-    return _mark(get_order_filtered_deployments, original)
+    return mark_wrapper(get_order_filtered_deployments, original)
 
 
 def make_group_members(original: Callable[..., Any], gate: Gate) -> Callable[..., Any]:
@@ -130,7 +123,7 @@ def make_group_members(original: Callable[..., Any], gate: Gate) -> Callable[...
     def get_all_deployments(self: Any, model_name: Any, model_alias: Any = None, team_id: Any = None) -> Any:
         return run((self, model_name, model_alias, team_id))
 
-    return _mark(get_all_deployments, original)
+    return mark_wrapper(get_all_deployments, original)
 
 
 def make_cooldown_filter(original: Callable[..., Any], gate: Gate) -> Callable[..., Any]:
@@ -155,7 +148,7 @@ def make_cooldown_filter(original: Callable[..., Any], gate: Gate) -> Callable[.
     def _filter_cooldown_deployments(self: Any, healthy_deployments: Any, cooldown_deployments: Any) -> Any:
         return run((self, healthy_deployments, cooldown_deployments))
 
-    return _mark(_filter_cooldown_deployments, original)
+    return mark_wrapper(_filter_cooldown_deployments, original)
 
 
 def make_blocked_filter(original: Callable[..., Any], gate: Gate) -> Callable[..., Any]:
@@ -172,4 +165,4 @@ def make_blocked_filter(original: Callable[..., Any], gate: Gate) -> Callable[..
     def _filter_blocked_deployments(self: Any, healthy_deployments: Any) -> Any:
         return run((self, healthy_deployments))
 
-    return _mark(_filter_blocked_deployments, original)
+    return mark_wrapper(_filter_blocked_deployments, original)

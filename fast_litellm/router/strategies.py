@@ -24,7 +24,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from fast_litellm.control.gate import NOT_COVERED, Gate
+from fast_litellm.control.gate import NOT_COVERED, Gate, mark_wrapper
 
 __all__ = ["make_cost_select", "make_latency_select", "make_shuffle", "make_usage_select", "random_state_keeper"]
 
@@ -103,7 +103,7 @@ def make_shuffle(original: Callable[..., Any], gate: Gate) -> Callable[..., Any]
     def simple_shuffle(resolve_model_alias: Any, healthy_deployments: Any, model: Any, request_kwargs: Any) -> Any:
         return run((resolve_model_alias, healthy_deployments, model, request_kwargs))
 
-    return _mark(simple_shuffle, original)
+    return mark_wrapper(simple_shuffle, original)
 
 
 def _shuffle_group(args: tuple[Any, ...]) -> Any:
@@ -133,13 +133,6 @@ def _model_group(args: tuple[Any, ...]) -> Any:
     or litellm's as a whole."""
     group = args[1]
     return group if type(group) is str else None
-
-
-def _mark(wrapper: Callable[..., Any], original: Callable[..., Any]) -> Callable[..., Any]:
-    wrapper.__wrapped__ = original  # type: ignore[attr-defined]
-    wrapper.__doc__ = original.__doc__
-    wrapper.__fast_litellm__ = True  # type: ignore[attr-defined]
-    return wrapper
 
 
 def make_latency_select(original: Callable[..., Any], gate: Gate) -> Callable[..., Any]:
@@ -191,7 +184,7 @@ def make_latency_select(original: Callable[..., Any], gate: Gate) -> Callable[..
     ) -> Any:
         return run((self, model_group, healthy_deployments, messages, input, request_kwargs, request_count_dict))
 
-    return _mark(_get_available_deployments, original)
+    return mark_wrapper(_get_available_deployments, original)
 
 
 def make_usage_select(original: Callable[..., Any], gate: Gate) -> Callable[..., Any]:
@@ -230,7 +223,7 @@ def make_usage_select(original: Callable[..., Any], gate: Gate) -> Callable[...,
                                   input: Any = None) -> Any:
         return run((self, model_group, healthy_deployments, messages, input))
 
-    return _mark(get_available_deployments, original)
+    return mark_wrapper(get_available_deployments, original)
 
 
 _DICT_READERS = frozenset(("__getitem__", "__iter__", "__len__", "__contains__", "keys", "items", "values", "get",
@@ -281,4 +274,4 @@ def make_cost_select(original: Callable[..., Any], gate: Gate) -> Callable[..., 
                                               request_kwargs: Any = None) -> Any:
         return await run((self, model_group, healthy_deployments, messages, input, request_kwargs))
 
-    return _mark(async_get_available_deployments, original)
+    return mark_wrapper(async_get_available_deployments, original)
