@@ -23,7 +23,9 @@
  *                                         routing strategies' scans (pyrouter.c)
  *   drop_markers, no_access_windows, order_filter, group_members, unblocked_cooled
  *                                         the router's filters (pyrouter.c)
- *   batch_get(cache_dict, keys, get_fn)   the in-memory cache's batch read (pyrouter.c)
+ *   batch_get(cache_dict, keys, ttl_dict, clock, loads, variant)
+ *                                         the in-memory cache's batch read (pyrouter.c)
+ *   usage_keys, usage_totals              the remaining-usage headers' read (pyrouter.c)
  *   plain_deepcopy(x)                     copy.deepcopy of plain data (pyrouter.c)
  *
  * table is an encoding's int table: a tuple whose item i is the int i, for
@@ -57,6 +59,8 @@ static PyMethodDef methods[] = {
     FL_METHOD(group_members),
     FL_METHOD(unblocked_cooled),
     FL_METHOD(batch_get),
+    FL_METHOD(usage_keys),
+    FL_METHOD(usage_totals),
     FL_METHOD(plain_deepcopy),
     {NULL, NULL, 0, NULL},
 };

@@ -24,8 +24,10 @@
  *       simple_shuffle's weights and draw: (index, weighted), or None.
  *   drop_markers, no_access_windows, order_filter, group_members, unblocked_cooled
  *       the per-deployment filters in front of the strategy (see each).
- *   batch_get(cache_dict, keys, get_fn)
- *       the in-memory cache's batch read, absent keys answered without a call.
+ *   batch_get(cache_dict, keys, ttl_dict, clock, loads, variant)
+ *       the in-memory cache's batch read, litellm's get_cache per key.
+ *   usage_keys(names, model_list, minute, memo), usage_totals(values, n_tpm)
+ *       the key list and the sums of Router.get_model_group_usage.
  *   plain_deepcopy(x)
  *       copy.deepcopy of plain data, for the router's model-info copies.
  *
@@ -61,8 +63,8 @@
 #include "fl_python.h"
 
 enum {
-    RN_MODEL_INFO, RN_ID, RN_LITELLM_PARAMS, RN_TPM, RN_RPM, RN_API_BASE, RN_TTFT, RN_LATENCY, RN_SUM,
-    RN_INF, RN_SIZE
+    RN_MODEL_INFO, RN_ID, RN_LITELLM_PARAMS, RN_TPM, RN_RPM, RN_API_BASE, RN_TTFT, RN_LATENCY, RN_MODEL,
+    RN_SUM, RN_INF, RN_SIZE
 };
 
 /* latency_select's flags: litellm 1.109+ drops unusable samples and falls back to every candidate. */
@@ -1508,39 +1510,126 @@ PyObject *fl_py_unblocked_cooled(PyObject *self, PyObject *const *args, Py_ssize
 /* ---- the in-memory cache's batch read --------------------------------------------------- */
 
 /*
- * batch_get(cache_dict, keys, get_fn)
+ * InMemoryCache.get_cache(key) for a key cache (an exact dict) holds, litellm's rules to the
+ * letter: the expiry test (variant 0, litellm 1.106-1.108: the clock is read only for a key
+ * ttl_dict holds; variant 1, 1.109+: the clock is read first and a key ttl_dict lacks never
+ * expires), an expired key popped from both dicts and answered None, then loads(value) with any
+ * Exception answered by the value itself (json.loads raises TypeError at once for anything that
+ * is not a str, bytes or bytearray).  The value is read after the clock, as litellm reads it; on
+ * 1.109+ a value gone by then is None, on 1.106 it is litellm's KeyError.  New reference or NULL.
+ */
+/* d.pop(key, None) for an exact dict and an exact str key: 0, or -1 with an exception set. */
+static int pop_absent_ok(PyObject *d, PyObject *key)
+{
+    if (PyDict_DelItem(d, key) == 0)
+        return 0;
+    if (!PyErr_ExceptionMatches(PyExc_KeyError))
+        return -1;
+    PyErr_Clear();
+    return 0;
+}
+
+static PyObject *held_value(PyObject *cache, PyObject *ttl, PyObject *key, PyObject *clock, PyObject *loads,
+                            int variant)
+{
+    int expired = 0;
+    int timed = variant == 1 ? 1 : PyDict_Contains(ttl, key);
+    if (timed < 0)
+        return NULL;
+    if (timed) {
+        PyObject *now = PyObject_CallNoArgs(clock);
+        if (now == NULL)
+            return NULL;
+        PyObject *until = PyDict_GetItemWithError(ttl, key);
+        if (until == NULL) {
+            Py_DECREF(now);
+            if (PyErr_Occurred())
+                return NULL;
+            if (variant == 0) { /* litellm 1.106 indexes ttl_dict[key]: the clock removed it */
+                PyErr_SetObject(PyExc_KeyError, key);
+                return NULL;
+            }
+        } else {
+            Py_INCREF(until);
+            expired = PyObject_RichCompareBool(now, until, Py_GT);
+            Py_DECREF(until);
+            Py_DECREF(now);
+            if (expired < 0)
+                return NULL;
+        }
+    }
+    if (expired) {
+        if (pop_absent_ok(cache, key) < 0 || pop_absent_ok(ttl, key) < 0)
+            return NULL;
+        Py_RETURN_NONE;
+    }
+    PyObject *value = PyDict_GetItemWithError(cache, key);
+    if (value == NULL) {
+        if (PyErr_Occurred())
+            return NULL;
+        if (variant == 1)
+            Py_RETURN_NONE;
+        PyErr_SetObject(PyExc_KeyError, key);
+        return NULL;
+    }
+    Py_INCREF(value);
+    if (value == Py_None || PyLong_CheckExact(value) || PyFloat_CheckExact(value) || PyBool_Check(value) ||
+        PyDict_CheckExact(value) || PyList_CheckExact(value) || PyTuple_CheckExact(value))
+        return value; /* json.loads raises TypeError before reading it; litellm keeps the value */
+    PyObject *decoded = PyObject_CallOneArg(loads, value);
+    if (decoded != NULL) {
+        Py_DECREF(value);
+        return decoded;
+    }
+    if (!PyErr_ExceptionMatches(PyExc_Exception)) {
+        Py_DECREF(value);
+        return NULL;
+    }
+    PyErr_Clear();
+    return value;
+}
+
+/*
+ * batch_get(cache_dict, keys, ttl_dict, clock, loads, variant)
  *     InMemoryCache.batch_get_cache / async_batch_get_cache: for each key (an exact list of exact
- *     str), None when cache_dict (an exact dict) does not hold it, as litellm's get_cache answers
- *     without touching anything, else get_fn(key), litellm's own get_cache (expiry, JSON), called
- *     in key order.  None where the Python code answers.  The cooldown read of every deployment
- *     of a router is one such batch: a thousand keys, nearly all absent.
+ *     str), litellm's get_cache in key order: None for a key cache_dict (an exact dict) does not
+ *     hold, without reading anything else, and held_value for one it holds (clock is the cache's
+ *     _clock, loads the json.loads litellm's module calls).  None where the Python code answers.
+ *     The cooldown read of every deployment of a router is one such batch: a thousand keys,
+ *     nearly all absent; the usage-header read, two held counters per deployment.
  */
 PyObject *fl_py_batch_get(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)self;
-    if (nargs != 3) {
-        PyErr_SetString(PyExc_TypeError, "batch_get(cache_dict, keys, get_fn)");
+    int variant = nargs == 6 ? PyLong_AsLong(args[5]) : -1;
+    if (nargs != 6 || (variant != 0 && variant != 1)) {
+        PyErr_Clear();
+        PyErr_SetString(PyExc_TypeError, "batch_get(cache_dict, keys, ttl_dict, clock, loads, variant: 0 | 1)");
         return NULL;
     }
-    PyObject *cache = args[0], *keys = args[1], *get_fn = args[2];
-    if (!PyDict_CheckExact(cache) || !PyList_CheckExact(keys))
+    PyObject *cache = args[0], *keys = args[1], *ttl = args[2], *clock = args[3], *loads = args[4];
+    if (!PyDict_CheckExact(cache) || !PyDict_CheckExact(ttl) || !PyList_CheckExact(keys))
         Py_RETURN_NONE;
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(keys); i++)
         if (!PyUnicode_CheckExact(PyList_GET_ITEM(keys, i)))
             Py_RETURN_NONE;
-    Py_INCREF(keys); /* get_fn runs Python code: keep the list (and so its keys) alive */
+    /* clock and loads run Python code: keep the dicts and the list (and so its keys) alive */
+    Py_INCREF(keys);
+    Py_INCREF(cache);
+    Py_INCREF(ttl);
     Py_ssize_t n = PyList_GET_SIZE(keys);
     PyObject *values = PyList_New(n);
     for (Py_ssize_t i = 0; values != NULL && i < n; i++) {
         PyObject *key = i < PyList_GET_SIZE(keys) ? PyList_GET_ITEM(keys, i) : NULL;
-        if (key == NULL) { /* get_fn shortened the list: litellm's loop would stop here too */
+        if (key == NULL) { /* Python code shortened the list: litellm's loop would stop here too */
             PyErr_SetString(PyExc_RuntimeError, "the key list changed during the read");
             Py_CLEAR(values);
             break;
         }
         Py_INCREF(key);
         int held = PyDict_Contains(cache, key);
-        PyObject *value = held > 0 ? PyObject_CallOneArg(get_fn, key) : held == 0 ? Py_NewRef(Py_None) : NULL;
+        PyObject *value = held > 0 ? held_value(cache, ttl, key, clock, loads, variant)
+                                   : held == 0 ? Py_NewRef(Py_None) : NULL;
         Py_DECREF(key);
         if (value == NULL) {
             Py_CLEAR(values);
@@ -1548,8 +1637,184 @@ PyObject *fl_py_batch_get(PyObject *self, PyObject *const *args, Py_ssize_t narg
         }
         PyList_SET_ITEM(values, i, value);
     }
+    Py_DECREF(ttl);
+    Py_DECREF(cache);
     Py_DECREF(keys);
     return values;
+}
+
+/* ---- the remaining-usage headers (Router.get_model_group_usage) -------------------------- */
+
+/*
+ * usage_keys(names, model_list, minute, memo)
+ *     The tpm keys then the rpm keys Router.get_model_group_usage reads, in model_list order:
+ *     "global_router:{id}:{model}:tpm:{minute}" for each deployment (an exact dict) whose
+ *     d.get("model_info", {}).get("id") and d["litellm_params"].get("model") are both not None.
+ *     None where the Python code answers: a mapping of another type, a missing litellm_params
+ *     (litellm's KeyError), an id or model that is not an exact str (str.format's rules).
+ *     memo (an exact list, the caller's, one per model group) keeps (id, model, minute, tpm key,
+ *     rpm key) per position; an entry is reused only for the same id and model objects and an
+ *     equal minute, so a key is always the one str.format would build.
+ */
+PyObject *fl_py_usage_keys(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    if (nargs != 4 || !PyTuple_CheckExact(args[0]) || PyTuple_GET_SIZE(args[0]) != RN_SIZE ||
+        !PyUnicode_CheckExact(args[2]) || !PyList_CheckExact(args[3])) {
+        PyErr_SetString(PyExc_TypeError, "usage_keys(names, model_list, minute: str, memo: list)");
+        return NULL;
+    }
+    PyObject *names = args[0], *models = args[1], *minute = args[2], *memo = args[3];
+    if (!PyList_CheckExact(models))
+        Py_RETURN_NONE;
+    PyObject *info_key = PyTuple_GET_ITEM(names, RN_MODEL_INFO), *id_key = PyTuple_GET_ITEM(names, RN_ID);
+    PyObject *params_key = PyTuple_GET_ITEM(names, RN_LITELLM_PARAMS);
+    PyObject *model_key = PyTuple_GET_ITEM(names, RN_MODEL);
+    PyObject *tpm_keys = PyList_New(0), *rpm_keys = PyList_New(0), *out = NULL;
+    if (tpm_keys == NULL || rpm_keys == NULL)
+        goto done;
+    /* The keys are collected in lists of this call's own: the memo is only ever a cache, and an
+     * entry is trusted only for the same id and model objects it holds (a dict lookup can run an
+     * exotic key's __eq__, which could change the memo or the list). */
+    Py_INCREF(models);
+    int decline = 0;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(models); i++) {
+        PyObject *d = PyList_GET_ITEM(models, i);
+        if (!PyDict_CheckExact(d)) {
+            decline = 1;
+            break;
+        }
+        Py_INCREF(d);
+        int err = 0;
+        PyObject *info = get(d, info_key, &err), *id = NULL, *params = NULL, *model = NULL;
+        if (!err && info != NULL) {
+            if (!PyDict_CheckExact(info))
+                decline = 1;
+            else
+                id = get(info, id_key, &err);
+        }
+        if (!err && !decline) {
+            params = get(d, params_key, &err);
+            if (!err && (params == NULL || !PyDict_CheckExact(params)))
+                decline = 1; /* litellm's KeyError, or a mapping of another type */
+            else if (!err)
+                model = get(params, model_key, &err);
+        }
+        if (err || decline) {
+            Py_DECREF(d);
+            break;
+        }
+        if (id == NULL || id == Py_None || model == NULL || model == Py_None) {
+            Py_DECREF(d);
+            continue;
+        }
+        if (!PyUnicode_CheckExact(id) || !PyUnicode_CheckExact(model)) {
+            Py_DECREF(d);
+            decline = 1;
+            break;
+        }
+        Py_INCREF(id);
+        Py_INCREF(model);
+        Py_DECREF(d);
+        Py_ssize_t at = PyList_GET_SIZE(tpm_keys);
+        PyObject *entry = at < PyList_GET_SIZE(memo) ? PyList_GET_ITEM(memo, at) : NULL;
+        if (entry == NULL || !PyTuple_CheckExact(entry) || PyTuple_GET_SIZE(entry) != 5 ||
+            PyTuple_GET_ITEM(entry, 0) != id || PyTuple_GET_ITEM(entry, 1) != model ||
+            !PyUnicode_CheckExact(PyTuple_GET_ITEM(entry, 2)) ||
+            PyUnicode_Compare(PyTuple_GET_ITEM(entry, 2), minute) != 0) {
+            PyObject *tpm = PyUnicode_FromFormat("global_router:%U:%U:tpm:%U", id, model, minute);
+            PyObject *rpm = tpm ? PyUnicode_FromFormat("global_router:%U:%U:rpm:%U", id, model, minute) : NULL;
+            entry = rpm ? PyTuple_Pack(5, id, model, minute, tpm, rpm) : NULL;
+            Py_XDECREF(tpm);
+            Py_XDECREF(rpm);
+            if (entry != NULL) {
+                int stored = at < PyList_GET_SIZE(memo) ? PyList_SetItem(memo, at, Py_NewRef(entry))
+                                                        : PyList_Append(memo, entry);
+                if (stored < 0)
+                    Py_CLEAR(entry);
+            }
+        } else {
+            Py_INCREF(entry);
+        }
+        Py_DECREF(id);
+        Py_DECREF(model);
+        if (entry == NULL || PyList_Append(tpm_keys, PyTuple_GET_ITEM(entry, 3)) < 0 ||
+            PyList_Append(rpm_keys, PyTuple_GET_ITEM(entry, 4)) < 0) {
+            Py_XDECREF(entry);
+            err = 1;
+            break;
+        }
+        Py_DECREF(entry);
+    }
+    Py_DECREF(models);
+    if (PyErr_Occurred())
+        goto done;
+    if (decline) {
+        out = Py_NewRef(Py_None);
+        goto done;
+    }
+    Py_ssize_t kept = PyList_GET_SIZE(tpm_keys);
+    if (kept < PyList_GET_SIZE(memo) && PyList_SetSlice(memo, kept, PyList_GET_SIZE(memo), NULL) < 0)
+        goto done;
+    out = PySequence_Concat(tpm_keys, rpm_keys);
+done:
+    Py_XDECREF(tpm_keys);
+    Py_XDECREF(rpm_keys);
+    return out;
+}
+
+/* The sum of the values isinstance(value, int) admits, `total += value` from 0 (so an int
+ * subclass's own addition runs, as in litellm's loop); None when none is admitted. */
+static PyObject *int_total(PyObject *values, Py_ssize_t start, Py_ssize_t stop)
+{
+    PyObject *total = NULL;
+    for (Py_ssize_t i = start; i < stop && i < PyList_GET_SIZE(values); i++) {
+        PyObject *v = PyList_GET_ITEM(values, i);
+        int admitted = v == Py_None ? 0 : PyLong_Check(v) ? 1 : PyObject_IsInstance(v, (PyObject *)&PyLong_Type);
+        if (admitted < 0) {
+            Py_XDECREF(total);
+            return NULL;
+        }
+        if (!admitted)
+            continue;
+        if (total == NULL)
+            total = PyLong_FromLong(0);
+        Py_INCREF(v);
+        PyObject *sum = total ? PyNumber_InPlaceAdd(total, v) : NULL;
+        Py_DECREF(v);
+        Py_XDECREF(total);
+        total = sum;
+        if (total == NULL)
+            return NULL;
+    }
+    return total != NULL ? total : Py_NewRef(Py_None);
+}
+
+/*
+ * usage_totals(values, n_tpm)
+ *     (tpm, rpm) as Router.get_model_group_usage sums values[:n_tpm] and values[n_tpm:] (an
+ *     exact list), or None where the Python code answers.
+ */
+PyObject *fl_py_usage_totals(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    Py_ssize_t n = nargs == 2 ? PyLong_AsSsize_t(args[1]) : -1;
+    if (n < 0) {
+        PyErr_Clear();
+        PyErr_SetString(PyExc_TypeError, "usage_totals(values: list, n_tpm: int >= 0)");
+        return NULL;
+    }
+    PyObject *values = args[0];
+    if (!PyList_CheckExact(values))
+        Py_RETURN_NONE;
+    Py_INCREF(values); /* an int subclass's addition runs Python code */
+    PyObject *tpm = int_total(values, 0, n);
+    PyObject *rpm = tpm ? int_total(values, n, PY_SSIZE_T_MAX) : NULL;
+    PyObject *out = rpm ? PyTuple_Pack(2, tpm, rpm) : NULL;
+    Py_XDECREF(tpm);
+    Py_XDECREF(rpm);
+    Py_DECREF(values);
+    return out;
 }
 
 /* ---- copy.deepcopy of plain data (litellm 1.106-1.108's router) ------------------------- */

@@ -118,3 +118,50 @@ def test_batch_reads_are_litellms() -> None:
         return first, second, dict(cache.cache_dict), dict(cache.ttl_dict)
 
     assert run(use_original=False) == run(use_original=True)
+
+
+class _Count(int):
+    """An int subclass: litellm's get_cache returns it as it is."""
+
+
+def test_batch_reads_generated() -> None:
+    """Generated caches and key lists: every value type get_cache meets (JSON and other strings,
+    bytes, numbers, containers, an int subclass, an object), keys with and without a ttl, expiry
+    exactly at the limit and past it, and a clock that advances on every call.  The native read
+    returns what litellm's returns, leaves the same dicts, and calls the clock as often (litellm
+    1.106-1.108 reads it only for a key with a ttl; 1.109+ for every key the cache holds)."""
+    import random
+
+    from litellm.caching.in_memory_cache import InMemoryCache
+
+    values: list[Any] = [1, 2.5, True, None, {"a": [1]}, [1, 2], (3, 4), "7", '{"k": 1}', "not json", b"[1]",
+                         b"\xff", bytearray(b"2"), _Count(5), object(), ""]
+
+    def run(use_original: bool, seed: int) -> tuple[Any, ...]:
+        rng = random.Random(seed)
+        name = "litellm.caching.in_memory_cache"
+        sync = (get_original(name, "InMemoryCache.batch_get_cache") if use_original
+                else vars(InMemoryCache)["batch_get_cache"])
+        calls = [0]
+        now = [1000.0]
+
+        def clock() -> float:
+            calls[0] += 1
+            now[0] += rng.choice((0.0, 0.5))
+            return now[0]
+
+        cache = InMemoryCache(clock=clock)
+        keys = [f"k{i}" for i in range(rng.randrange(1, 40))]
+        for key in keys:
+            kind = rng.randrange(4)
+            if kind == 0:
+                continue  # absent
+            cache.cache_dict[key] = rng.choice(values)
+            if kind >= 2:  # with a ttl: live, at the limit, or past it
+                cache.ttl_dict[key] = now[0] + rng.choice((-1.0, 0.0, 0.5, 1.0, 50.0))
+        pool = keys + keys[:5]
+        got = sync(cache, rng.sample(pool, k=rng.randrange(1, len(pool) + 1)))
+        return got, [type(v) for v in got], list(cache.cache_dict), dict(cache.ttl_dict), calls[0]
+
+    for seed in range(300):
+        assert run(use_original=False, seed=seed) == run(use_original=True, seed=seed), seed

@@ -6,8 +6,9 @@ from typing import Any
 
 from fast_litellm._bindings import py
 
-__all__ = ["batch_get", "cost_select", "plain_deepcopy", "drop_markers", "group_members", "latency_select", "no_access_windows", "order_filter",
-           "shuffle_select", "unblocked_cooled", "usage_select"]
+__all__ = ["batch_get", "cost_select", "drop_markers", "group_members", "latency_select", "no_access_windows",
+           "order_filter", "plain_deepcopy", "shuffle_select", "unblocked_cooled", "usage_keys", "usage_select",
+           "usage_totals"]
 
 _latency_select = py.latency_select
 _usage_select = py.usage_select
@@ -20,6 +21,8 @@ _group_members = py.group_members
 _unblocked_cooled = py.unblocked_cooled
 _batch_get = py.batch_get
 _plain_deepcopy = py.plain_deepcopy
+_usage_keys = py.usage_keys
+_usage_totals = py.usage_totals
 
 
 def latency_select(names: tuple[Any, ...], healthy: Any, counts: Any, minute: str, input_tokens: Any,
@@ -86,11 +89,24 @@ def unblocked_cooled(names: tuple[Any, ...], deployments: Any, cooled: Any, bloc
     return kept
 
 
-def batch_get(cache_dict: Any, keys: Any, get_fn: Any) -> list[Any] | None:
-    """InMemoryCache.batch_get_cache's values (get_fn for the keys the dict holds), or None where
-    the Python code answers."""
-    values: list[Any] | None = _batch_get(cache_dict, keys, get_fn)
+def batch_get(cache_dict: Any, keys: Any, ttl_dict: Any, clock: Any, loads: Any, variant: int) -> list[Any] | None:
+    """InMemoryCache.batch_get_cache's values (litellm's get_cache rules of ``variant``: 0 for
+    litellm 1.106-1.108, 1 for 1.109+), or None where the Python code answers."""
+    values: list[Any] | None = _batch_get(cache_dict, keys, ttl_dict, clock, loads, variant)
     return values
+
+
+def usage_keys(names: tuple[Any, ...], model_list: Any, minute: str, memo: list[Any]) -> list[str] | None:
+    """Router.get_model_group_usage's tpm keys then rpm keys, or None where the Python code answers."""
+    keys: list[str] | None = _usage_keys(names, model_list, minute, memo)
+    return keys
+
+
+def usage_totals(values: Any, n_tpm: int) -> tuple[Any, Any] | None:
+    """(tpm, rpm) as Router.get_model_group_usage sums the values read, or None where the Python
+    code answers."""
+    totals: tuple[Any, Any] | None = _usage_totals(values, n_tpm)
+    return totals
 
 
 def plain_deepcopy(value: Any) -> tuple[Any] | None:

@@ -213,6 +213,24 @@ REPRODUCED.update({
             "448de700b1d84da52523b0edc51fe0e86c2c73031191d4ab6eb12d6f91db8b68": _V106,
             "95de469b15c02fc018b006d06ef15bb69534c6627c9584d515a2d951497fe305": _V109,
         },
+        # what get_cache calls on the cache (router/cache.py pairs get_cache with the expiry test)
+        ("litellm.caching.in_memory_cache", "InMemoryCache._is_key_expired"): {
+            "2a65b89f690de489760835870515c08aabe00c4181c0300a779be681a30c83e1": _V106,
+            "ef4db5ae89138285228b6bd52dfd9fbf331bb1d4047541eebb385f0afe0cc38b": _V109,
+        },
+        ("litellm.caching.in_memory_cache", "InMemoryCache.evict_element_if_expired"): {
+            "795c13a6fbaecb9f718fdbbbcc806fd03f87aee3e28873d769a5e0fb44b0e188": _ALL},
+        ("litellm.caching.in_memory_cache", "InMemoryCache._remove_key"): {
+            "422077fddc0d40da597e96f9fd11d94adfad98dcdd68afa6c1be7e07f42c937e": _ALL},
+    },
+    # fast_litellm/router/usage.py: the keys and sums of the remaining-usage headers' read.
+    "router.headers": {
+        ("litellm.router", "Router.get_model_group_usage"): {
+            "d487a7324c40cd087d4525aee83fc19b96a0134d40a13d2ca048d641c2b9f073": _V106},
+    },
+    "router.core_headers": {
+        ("litellm.router_python_core", "PythonCore._core_get_model_group_usage"): {
+            "7243850073867e093de46f7b697bd73421bc0e0658f4e9ea06a6075e5b95eedb": "1.109.3"},
     },
     "router.members": {
         ("litellm.router", "Router.get_all_deployments"): {

@@ -40,6 +40,7 @@ from fast_litellm.router.filters import (
     make_reserved_filter,
 )
 from fast_litellm.router.strategies import make_cost_select, make_latency_select, make_shuffle, make_usage_select
+from fast_litellm.router.usage import make_group_usage
 
 __all__ = [
     "PATCHES",
@@ -118,6 +119,8 @@ _ASYNC_BATCH = ("litellm.caching.in_memory_cache", "InMemoryCache.async_batch_ge
 _MARKERS = ("litellm.router", "Router._drop_strategy_markers")
 _MEMBERS = ("litellm.router", "Router.get_all_deployments")  # also bound as Router._get_all_deployments
 _COOLED = ("litellm.router", "Router._filter_cooldown_deployments")
+_GROUP_USAGE = ("litellm.router", "Router.get_model_group_usage")
+_CORE_GROUP_USAGE = ("litellm.router_python_core", "PythonCore._core_get_model_group_usage")
 _BLOCKED = ("litellm.router", "Router._filter_blocked_deployments")
 _RESERVED = ("litellm.router_utils.access_windows", "filter_reserved_deployments")
 _RESERVED_SITES = ((_RESERVED[0], (106, 108)), ("litellm.router", (106, 108)))  # moved in 1.109
@@ -168,6 +171,10 @@ PATCHES: tuple[PatchSpec, ...] = (
     *(PatchSpec("litellm.caching.dual_cache", f"DualCache.{name}", "router",
                 ("litellm.caching.dual_cache", f"DualCache.{name}"), make_quiet, guard="router.cache")
       for name in ("get_cache", "async_get_cache", "async_set_cache", "async_set_cache_pipeline")),
+    # The remaining-usage headers' read of every deployment of the group (1.106-1.109).
+    PatchSpec(*_GROUP_USAGE, "router", _GROUP_USAGE, make_group_usage, (106, 108), guard="router.headers"),
+    PatchSpec(*_CORE_GROUP_USAGE, "router", _CORE_GROUP_USAGE, make_group_usage, (109, 109),
+              guard="router.core_headers"),
     # The router's copy module (get_router_model_info's deep copies); the process's is untouched.
     PatchSpec("litellm.router", "copy", "router", ("litellm.router", "copy"), make_router_copy, (106, 108)),
 )

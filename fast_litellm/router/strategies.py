@@ -46,7 +46,7 @@ def _native() -> Any:
 def _names(latency_key: str) -> tuple[Any, ...]:
     """The keys and objects native/pyrouter.c reads, in its RN_* order."""
     keys = ("model_info", "id", "litellm_params", "tpm", "rpm", "api_base", "time_to_first_token_seconds",
-            latency_key)
+            latency_key, "model")
     return (*(sys.intern(key) for key in keys), sum, float("inf"))
 
 
