@@ -61,6 +61,9 @@ FL_PY_HIDDEN PyObject *fl_py_unblocked_cooled(PyObject *self, PyObject *const *a
 FL_PY_HIDDEN PyObject *fl_py_batch_get(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
 FL_PY_HIDDEN PyObject *fl_py_usage_keys(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
 FL_PY_HIDDEN PyObject *fl_py_usage_totals(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
+FL_PY_HIDDEN PyObject *fl_py_model_ids(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
+FL_PY_HIDDEN PyObject *fl_py_cooldown_keys(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
+FL_PY_HIDDEN PyObject *fl_py_held_cooldowns(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
 FL_PY_HIDDEN PyObject *fl_py_plain_deepcopy(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
 
 #endif /* FL_PYTHON_H */

@@ -26,6 +26,8 @@
  *   batch_get(cache_dict, keys, ttl_dict, clock, loads, variant)
  *                                         the in-memory cache's batch read (pyrouter.c)
  *   usage_keys, usage_totals              the remaining-usage headers' read (pyrouter.c)
+ *   model_ids, cooldown_keys, held_cooldowns
+ *                                         the cooldown read of every deployment (pyrouter.c)
  *   plain_deepcopy(x)                     copy.deepcopy of plain data (pyrouter.c)
  *
  * table is an encoding's int table: a tuple whose item i is the int i, for
@@ -61,6 +63,9 @@ static PyMethodDef methods[] = {
     FL_METHOD(batch_get),
     FL_METHOD(usage_keys),
     FL_METHOD(usage_totals),
+    FL_METHOD(model_ids),
+    FL_METHOD(cooldown_keys),
+    FL_METHOD(held_cooldowns),
     FL_METHOD(plain_deepcopy),
     {NULL, NULL, 0, NULL},
 };

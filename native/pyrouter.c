@@ -28,6 +28,8 @@
  *       the in-memory cache's batch read, litellm's get_cache per key.
  *   usage_keys(names, model_list, minute, memo), usage_totals(values, n_tpm)
  *       the key list and the sums of Router.get_model_group_usage.
+ *   model_ids, cooldown_keys, held_cooldowns
+ *       Router.get_model_ids and CooldownCache's read of every deployment's cooldown key.
  *   plain_deepcopy(x)
  *       copy.deepcopy of plain data, for the router's model-info copies.
  *
@@ -1814,6 +1816,225 @@ PyObject *fl_py_usage_totals(PyObject *self, PyObject *const *args, Py_ssize_t n
     Py_XDECREF(tpm);
     Py_XDECREF(rpm);
     Py_DECREF(values);
+    return out;
+}
+
+/* ---- the cooldown read of every deployment (litellm 1.106-1.109) ------------------------ */
+
+/* model_list[idx] as Python indexes it (negative from the end): borrowed, NULL to decline. */
+static PyObject *listed(PyObject *model_list, PyObject *idx)
+{
+    if (!PyLong_CheckExact(idx))
+        return NULL;
+    Py_ssize_t i = PyLong_AsSsize_t(idx), n = PyList_GET_SIZE(model_list);
+    if (i == -1 && PyErr_Occurred()) {
+        PyErr_Clear();
+        return NULL;
+    }
+    if (i < 0)
+        i += n;
+    return i >= 0 && i < n ? PyList_GET_ITEM(model_list, i) : NULL;
+}
+
+#define KEEP 2
+
+/* Whether Router.get_model_ids keeps model: "model_info" in model and "id" in its model_info,
+ * and not (exclude_team and model_info.get("team_id")).  KEEP, 0 (skip), DECLINE or PYERR. */
+static int keeps_id(PyObject *names, PyObject *model, PyObject *team_key, int exclude_team, PyObject **info_out)
+{
+    if (model == NULL || !PyDict_CheckExact(model))
+        return DECLINE;
+    int err = 0;
+    PyObject *info = get(model, PyTuple_GET_ITEM(names, RN_MODEL_INFO), &err);
+    if (err)
+        return PYERR;
+    if (info == NULL)
+        return 0;
+    if (!PyDict_CheckExact(info))
+        return DECLINE;
+    int has_id = PyDict_Contains(info, PyTuple_GET_ITEM(names, RN_ID));
+    if (has_id <= 0)
+        return has_id < 0 ? PYERR : 0;
+    if (exclude_team) {
+        PyObject *team = get(info, team_key, &err);
+        if (err)
+            return PYERR;
+        if (team != NULL && team != Py_None) {
+            if (!PyUnicode_CheckExact(team))
+                return DECLINE;
+            if (PyUnicode_GET_LENGTH(team) > 0)
+                return 0;
+        }
+    }
+    *info_out = info;
+    return KEEP;
+}
+
+/*
+ * model_ids(names, model_list, id_map, name_index, model_name, exclude_team, team_key)
+ *     Router.get_model_ids: with model_name None, the keys of id_map (model_id_to_deployment_
+ *     index_map) whose model_list entry has a model_info with an "id"; else the "id" of each
+ *     model_list[i] for i in name_index[model_name] (model_name_to_deployment_indices) with one.
+ *     exclude_team drops those whose model_info has a truthy team_id.  None where the Python code
+ *     answers (mappings of other types, indexes that are not ints or out of range).
+ */
+PyObject *fl_py_model_ids(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    if (nargs != 7 || !PyTuple_CheckExact(args[0]) || PyTuple_GET_SIZE(args[0]) != RN_SIZE ||
+        !PyUnicode_CheckExact(args[6])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "model_ids(names, model_list, id_map, name_index, model_name, exclude_team, team_key)");
+        return NULL;
+    }
+    PyObject *names = args[0], *model_list = args[1], *id_map = args[2], *name_index = args[3];
+    PyObject *model_name = args[4], *team_key = args[6];
+    int exclude_team = PyObject_IsTrue(args[5]);
+    if (exclude_team < 0)
+        return NULL;
+    if (!PyList_CheckExact(model_list))
+        Py_RETURN_NONE;
+    PyObject *ids = PyList_New(0);
+    if (ids == NULL)
+        return NULL;
+    int rc = 0;
+    if (model_name == Py_None) {
+        if (!PyDict_CheckExact(id_map))
+            rc = DECLINE;
+        Py_ssize_t pos = 0;
+        PyObject *model_id, *idx;
+        while (rc == 0 && PyDict_Next(id_map, &pos, &model_id, &idx)) {
+            PyObject *info = NULL;
+            int keep = keeps_id(names, listed(model_list, idx), team_key, exclude_team, &info);
+            if (keep < 0 || keep == DECLINE)
+                rc = keep;
+            else if (keep == KEEP && PyList_Append(ids, model_id) < 0)
+                rc = PYERR;
+        }
+    } else if (!PyUnicode_CheckExact(model_name) || !PyDict_CheckExact(name_index)) {
+        rc = DECLINE;
+    } else {
+        int err = 0;
+        PyObject *indices = get(name_index, model_name, &err);
+        if (err)
+            rc = PYERR;
+        else if (indices != NULL && !PyList_CheckExact(indices))
+            rc = DECLINE;
+        for (Py_ssize_t i = 0; rc == 0 && indices != NULL && i < PyList_GET_SIZE(indices); i++) {
+            PyObject *info = NULL;
+            int keep = keeps_id(names, listed(model_list, PyList_GET_ITEM(indices, i)), team_key, exclude_team,
+                                &info);
+            if (keep < 0 || keep == DECLINE)
+                rc = keep;
+            else if (keep == KEEP) {
+                PyObject *id = get(info, PyTuple_GET_ITEM(names, RN_ID), &err);
+                if (err || id == NULL || PyList_Append(ids, id) < 0)
+                    rc = PYERR;
+            }
+        }
+    }
+    if (rc != 0) {
+        Py_DECREF(ids);
+        if (rc == DECLINE)
+            Py_RETURN_NONE;
+        return NULL;
+    }
+    return ids;
+}
+
+/*
+ * cooldown_keys(model_ids, memo)
+ *     [CooldownCache.get_cooldown_cache_key(id) for id in model_ids]: "deployment:" + id +
+ *     ":cooldown" for each exact str id (an exact list), or None where the Python code answers.
+ *     memo (an exact dict, the caller's) maps an id object to (id, key); an entry is used only
+ *     for the identical id object.
+ */
+PyObject *fl_py_cooldown_keys(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    if (nargs != 2 || !PyDict_CheckExact(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "cooldown_keys(model_ids, memo: dict)");
+        return NULL;
+    }
+    PyObject *model_ids = args[0], *memo = args[1];
+    if (!PyList_CheckExact(model_ids))
+        Py_RETURN_NONE;
+    Py_ssize_t n = PyList_GET_SIZE(model_ids);
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (!PyUnicode_CheckExact(PyList_GET_ITEM(model_ids, i)))
+            Py_RETURN_NONE;
+    PyObject *keys = PyList_New(n);
+    if (keys == NULL)
+        return NULL;
+    /* exact str keys in an exact dict whose keys are all exact str: no Python code runs */
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *id = PyList_GET_ITEM(model_ids, i);
+        PyObject *entry = PyDict_GetItemWithError(memo, id);
+        if (entry == NULL && PyErr_Occurred()) {
+            Py_DECREF(keys);
+            return NULL;
+        }
+        if (entry != NULL && PyTuple_CheckExact(entry) && PyTuple_GET_SIZE(entry) == 2 &&
+            PyTuple_GET_ITEM(entry, 0) == id) {
+            PyList_SET_ITEM(keys, i, Py_NewRef(PyTuple_GET_ITEM(entry, 1)));
+            continue;
+        }
+        PyObject *key = PyUnicode_FromFormat("deployment:%U:cooldown", id);
+        PyObject *fresh = key ? PyTuple_Pack(2, id, key) : NULL;
+        if (fresh == NULL || PyDict_SetItem(memo, id, fresh) < 0) {
+            Py_XDECREF(fresh);
+            Py_XDECREF(key);
+            Py_DECREF(keys);
+            return NULL;
+        }
+        Py_DECREF(fresh);
+        PyList_SET_ITEM(keys, i, key);
+    }
+    return keys;
+}
+
+/*
+ * held_cooldowns(model_ids, results)
+ *     (pairs, all_none): the (id, result) pairs of zip(model_ids, results) whose result is a
+ *     non-empty dict, in order, as CooldownCache's loop passes them on (`if result and
+ *     isinstance(result, dict)`), and whether every result is None.
+ *     None where the Python code answers: a results sequence that is not an exact list or tuple,
+ *     or a result other than None and an exact dict (its truth test could run Python code).
+ */
+PyObject *fl_py_held_cooldowns(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "held_cooldowns(model_ids, results)");
+        return NULL;
+    }
+    PyObject *model_ids = args[0], *results = args[1];
+    if (!PyList_CheckExact(model_ids) || !(PyList_CheckExact(results) || PyTuple_CheckExact(results)))
+        Py_RETURN_NONE;
+    Py_ssize_t n = PyList_GET_SIZE(model_ids), m = PySequence_Fast_GET_SIZE(results);
+    if (m < n)
+        n = m;
+    PyObject **items = PySequence_Fast_ITEMS(results);
+    for (Py_ssize_t i = 0; i < m; i++)
+        if (items[i] != Py_None && !PyDict_CheckExact(items[i]))
+            Py_RETURN_NONE;
+    int all_none = 1;
+    for (Py_ssize_t i = 0; i < m && all_none; i++)
+        all_none = items[i] == Py_None;
+    PyObject *held = PyList_New(0);
+    for (Py_ssize_t i = 0; held != NULL && i < n; i++) {
+        PyObject *result = items[i];
+        if (result == Py_None || PyDict_GET_SIZE(result) == 0)
+            continue;
+        PyObject *pair = PyTuple_Pack(2, PyList_GET_ITEM(model_ids, i), result);
+        if (pair == NULL || PyList_Append(held, pair) < 0)
+            Py_CLEAR(held);
+        Py_XDECREF(pair);
+    }
+    if (held == NULL)
+        return NULL;
+    PyObject *out = PyTuple_Pack(2, held, all_none ? Py_True : Py_False);
+    Py_DECREF(held);
     return out;
 }
 

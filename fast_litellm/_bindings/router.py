@@ -6,8 +6,9 @@ from typing import Any
 
 from fast_litellm._bindings import py
 
-__all__ = ["batch_get", "cost_select", "drop_markers", "group_members", "latency_select", "no_access_windows",
-           "order_filter", "plain_deepcopy", "shuffle_select", "unblocked_cooled", "usage_keys", "usage_select",
+__all__ = ["batch_get", "cooldown_keys", "cost_select", "drop_markers", "group_members",
+           "held_cooldowns", "latency_select", "model_ids", "no_access_windows", "order_filter",
+           "plain_deepcopy", "shuffle_select", "unblocked_cooled", "usage_keys", "usage_select",
            "usage_totals"]
 
 _latency_select = py.latency_select
@@ -22,6 +23,9 @@ _unblocked_cooled = py.unblocked_cooled
 _batch_get = py.batch_get
 _plain_deepcopy = py.plain_deepcopy
 _usage_keys = py.usage_keys
+_model_ids = py.model_ids
+_cooldown_keys = py.cooldown_keys
+_held_cooldowns = py.held_cooldowns
 _usage_totals = py.usage_totals
 
 
@@ -113,3 +117,23 @@ def plain_deepcopy(value: Any) -> tuple[Any] | None:
     """(copy.deepcopy(value),) for plain data, or None where copy.deepcopy answers."""
     copied: tuple[Any] | None = _plain_deepcopy(value)
     return copied
+
+
+def model_ids(names: tuple[Any, ...], model_list: Any, id_map: Any, name_index: Any, model_name: Any,
+              exclude_team: Any, team_key: str) -> list[Any] | None:
+    """Router.get_model_ids' list, or None where the Python code answers."""
+    ids: list[Any] | None = _model_ids(names, model_list, id_map, name_index, model_name, exclude_team, team_key)
+    return ids
+
+
+def cooldown_keys(model_ids: Any, memo: dict[str, tuple[str, str]]) -> list[str] | None:
+    """The cooldown cache key of each id, or None where the Python code answers."""
+    keys: list[str] | None = _cooldown_keys(model_ids, memo)
+    return keys
+
+
+def held_cooldowns(model_ids: Any, results: Any) -> tuple[list[tuple[Any, Any]], bool] | None:
+    """((id, result) for the results that are cooldowns, whether every result is None), or None
+    where the Python code answers."""
+    held: tuple[list[tuple[Any, Any]], bool] | None = _held_cooldowns(model_ids, results)
+    return held

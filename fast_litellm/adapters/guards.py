@@ -232,6 +232,21 @@ REPRODUCED.update({
         ("litellm.router_python_core", "PythonCore._core_get_model_group_usage"): {
             "7243850073867e093de46f7b697bd73421bc0e0658f4e9ea06a6075e5b95eedb": "1.109.3"},
     },
+    # fast_litellm/router/cooldowns.py: the cooldown read of every deployment.
+    "router.ids": {
+        ("litellm.router", "Router.get_model_ids"): {
+            "bc99a82159d67b0eaad8bd827162ede1f04ab16ea8a797044d8c95d892252d73": _V106},
+    },
+    "router.cooldowns": {
+        ("litellm.router_utils.cooldown_cache", "CooldownCache.get_active_cooldowns"): {
+            "7646d3cf53d3eecac842adf4d81e513f9886ced489e0395a77d7262452b83187": _V106_109},
+        ("litellm.router_utils.cooldown_cache", "CooldownCache.async_get_active_cooldowns"): {
+            "7d168b810eaaf363c70e7eef0b19307ed0f9a71de40d2de34d3bb7a2a74f97c4": _V106_109},
+        ("litellm.router_utils.cooldown_cache", "CooldownCache.active_cooldowns_from_results"): {
+            "920cb9daf4bb440215f5a3dd6b3b2d7af02289b1d882093908df6d605f3694bc": _V106_109},
+        ("litellm.router_utils.cooldown_cache", "CooldownCache.get_cooldown_cache_key"): {
+            "ca844861cac697bec04255f64d0f7e385865878420290f80d7c11c1b176fd0aa": _V106_109},
+    },
     "router.members": {
         ("litellm.router", "Router.get_all_deployments"): {
             "a8c1cb053f81de5f6d544420fb2bb55df8cc780b76644873efff8a4bf18b14ce": _V106},

@@ -30,6 +30,12 @@ from fast_litellm.control.flags import Mode
 from fast_litellm.control.gate import Gate, gate
 from fast_litellm.control.health import PatchSites, register_sites
 from fast_litellm.router.cache import make_async_batch_get, make_batch_get
+from fast_litellm.router.cooldowns import (
+    make_active_cooldowns,
+    make_async_active_cooldowns,
+    make_cooldowns_from_results,
+    make_model_ids,
+)
 from fast_litellm.router.fastcopy import make_router_copy
 from fast_litellm.router.filters import (
     make_blocked_filter,
@@ -120,6 +126,8 @@ _MARKERS = ("litellm.router", "Router._drop_strategy_markers")
 _MEMBERS = ("litellm.router", "Router.get_all_deployments")  # also bound as Router._get_all_deployments
 _COOLED = ("litellm.router", "Router._filter_cooldown_deployments")
 _GROUP_USAGE = ("litellm.router", "Router.get_model_group_usage")
+_MODEL_IDS = ("litellm.router", "Router.get_model_ids")
+_COOLDOWNS = "litellm.router_utils.cooldown_cache"
 _CORE_GROUP_USAGE = ("litellm.router_python_core", "PythonCore._core_get_model_group_usage")
 _BLOCKED = ("litellm.router", "Router._filter_blocked_deployments")
 _RESERVED = ("litellm.router_utils.access_windows", "filter_reserved_deployments")
@@ -171,6 +179,13 @@ PATCHES: tuple[PatchSpec, ...] = (
     *(PatchSpec("litellm.caching.dual_cache", f"DualCache.{name}", "router",
                 ("litellm.caching.dual_cache", f"DualCache.{name}"), make_quiet, guard="router.cache")
       for name in ("get_cache", "async_get_cache", "async_set_cache", "async_set_cache_pipeline")),
+    # The cooldown read of every deployment of the router, on every pick.
+    PatchSpec(*_MODEL_IDS, "router", _MODEL_IDS, make_model_ids, (106, 108), guard="router.ids"),
+    *(PatchSpec(_COOLDOWNS, f"CooldownCache.{name}", "router", (_COOLDOWNS, f"CooldownCache.{name}"), factory,
+                (106, 109), guard="router.cooldowns")
+      for name, factory in (("get_active_cooldowns", make_active_cooldowns),
+                            ("async_get_active_cooldowns", make_async_active_cooldowns),
+                            ("active_cooldowns_from_results", make_cooldowns_from_results))),
     # The remaining-usage headers' read of every deployment of the group (1.106-1.109).
     PatchSpec(*_GROUP_USAGE, "router", _GROUP_USAGE, make_group_usage, (106, 108), guard="router.headers"),
     PatchSpec(*_CORE_GROUP_USAGE, "router", _CORE_GROUP_USAGE, make_group_usage, (109, 109),

@@ -31,7 +31,7 @@ from fast_litellm.control.breaker import BreakerState, CircuitBreaker, Permit
 from fast_litellm.control.flags import FeatureFlag, FlagSnapshot, Mode
 from fast_litellm.control.monitor import SAMPLE_EVERY, SAMPLES, FeatureStats
 
-__all__ = ["NOT_COVERED", "Gate", "gate", "gates", "mark_wrapper"]
+__all__ = ["NOT_COVERED", "Gate", "Raised", "gate", "gates", "mark_wrapper"]
 
 logger = logging.getLogger("fast_litellm")
 
@@ -51,6 +51,17 @@ class _NotCovered:
 
 
 NOT_COVERED: Final = _NotCovered()
+
+
+class Raised(Exception):
+    """What a native body raises around an exception of litellm's own code it called (a cache
+    read, a litellm helper): the gate raises that exception to the caller as litellm's function
+    would have, without counting a native failure or calling the original, which would repeat
+    litellm's call and its effects."""
+
+    def __init__(self, exc: BaseException) -> None:
+        super().__init__(exc)
+        self.exc = exc
 
 _ENABLED = Mode.ENABLED
 _ROLLOUT = Mode.ROLLOUT
@@ -187,6 +198,8 @@ class Gate:
                 if n & _UNTIMED_MASK and n >= SAMPLES:  # the common case: counted, not timed
                     try:
                         result = native(*args)
+                    except Raised as raised:
+                        raise raised.exc from None
                     except Exception as exc:  # noqa: BLE001 - ours: count it, answer with the original
                         return gate._native_failed(exc, _NATIVE, original, args)
                     if result is not NOT_COVERED:
@@ -223,6 +236,9 @@ class Gate:
             start = perf_counter_ns()
             try:
                 result = await native(*args)
+            except Raised as raised:
+                breaker.release(permit)
+                raise raised.exc from None
             except Exception as exc:
                 gate.stats.native.errors += 1
                 gate.stats.last_error = f"{type(exc).__name__}: {exc}"
@@ -300,6 +316,9 @@ class Gate:
         start = perf_counter_ns()
         try:
             result = native(*args)
+        except Raised as raised:
+            breaker.release(permit)
+            raise raised.exc from None
         except Exception as exc:  # noqa: BLE001 - ours: count it, answer with the original
             return self._native_failed(exc, permit, original, args)
         elapsed = perf_counter_ns() - start

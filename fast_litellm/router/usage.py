@@ -19,7 +19,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from fast_litellm.control.gate import NOT_COVERED, Gate, mark_wrapper
+from fast_litellm.control.gate import NOT_COVERED, Gate, Raised, mark_wrapper
 
 __all__ = ["make_group_usage"]
 
@@ -75,7 +75,10 @@ def make_group_usage(original: Callable[..., Any], gate: Gate) -> Callable[..., 
         keys = usage_keys(names, model_list, current_minute, memo)
         if keys is None:
             return NOT_COVERED
-        values = await getattr(self, cache_name).async_batch_get_cache(keys=keys)
+        try:  # litellm's own read: what it raises is the caller's, never a second read
+            values = await getattr(self, cache_name).async_batch_get_cache(keys=keys)
+        except Exception as exc:
+            raise Raised(exc) from exc
         if values is None:
             return None, None
         n_tpm = len(keys) // 2
