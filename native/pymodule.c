@@ -26,6 +26,7 @@
  *   batch_get(cache_dict, keys, ttl_dict, clock, loads, variant)
  *                                         the in-memory cache's batch read (pyrouter.c)
  *   usage_keys, usage_totals              the remaining-usage headers' read (pyrouter.c)
+ *   team_filter, first_info_value       the team and tag filters (pyrouter.c)
  *   model_ids, cooldown_keys, held_cooldowns
  *                                         the cooldown read of every deployment (pyrouter.c)
  *   plain_deepcopy(x)                     copy.deepcopy of plain data (pyrouter.c)
@@ -66,6 +67,8 @@ static PyMethodDef methods[] = {
     FL_METHOD(model_ids),
     FL_METHOD(cooldown_keys),
     FL_METHOD(held_cooldowns),
+    FL_METHOD(team_filter),
+    FL_METHOD(first_info_value),
     FL_METHOD(plain_deepcopy),
     {NULL, NULL, 0, NULL},
 };

@@ -30,6 +30,8 @@
  *       the key list and the sums of Router.get_model_group_usage.
  *   model_ids, cooldown_keys, held_cooldowns
  *       Router.get_model_ids and CooldownCache's read of every deployment's cooldown key.
+ *   team_filter, first_info_value
+ *       filter_team_based_models' list pass and the tag filter's per-group override.
  *   plain_deepcopy(x)
  *       copy.deepcopy of plain data, for the router's model-info copies.
  *
@@ -2036,6 +2038,143 @@ PyObject *fl_py_held_cooldowns(PyObject *self, PyObject *const *args, Py_ssize_t
     PyObject *out = PyTuple_Pack(2, held, all_none ? Py_True : Py_False);
     Py_DECREF(held);
     return out;
+}
+
+/* ---- team and tag filters (every line) ------------------------------------------------- */
+
+/* d.get("model_info") for an exact dict d: *info is NULL for an absent key or None, else an exact
+ * dict (borrowed).  DECLINE for anything else. */
+static int info_of(PyObject *names, PyObject *d, PyObject **info)
+{
+    if (!PyDict_CheckExact(d))
+        return DECLINE;
+    int err = 0;
+    PyObject *v = get(d, PyTuple_GET_ITEM(names, RN_MODEL_INFO), &err);
+    if (err)
+        return PYERR;
+    if (v == Py_None)
+        v = NULL;
+    if (v != NULL && !PyDict_CheckExact(v))
+        return DECLINE;
+    *info = v;
+    return 0;
+}
+
+/*
+ * team_filter(names, healthy, request_team_id, team_key)
+ *     The list filter_team_based_models returns for a list of deployments: those whose
+ *     model_info's id is not the id of a deployment with a team_id other than request_team_id.
+ *     None where the Python code answers: a deployment or model_info of another type, a team_id
+ *     or request_team_id that is not an exact str (or None), an id that is not an exact str (or
+ *     None), a model_info that is None (litellm's second pass raises on it).
+ */
+PyObject *fl_py_team_filter(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    if (nargs != 4 || !PyTuple_CheckExact(args[0]) || PyTuple_GET_SIZE(args[0]) != RN_SIZE ||
+        !PyUnicode_CheckExact(args[3])) {
+        PyErr_SetString(PyExc_TypeError, "team_filter(names, healthy, request_team_id, team_key)");
+        return NULL;
+    }
+    PyObject *names = args[0], *healthy = args[1], *team_id = args[2], *team_key = args[3];
+    PyObject *id_key = PyTuple_GET_ITEM(names, RN_ID), *info_key = PyTuple_GET_ITEM(names, RN_MODEL_INFO);
+    if (!PyList_CheckExact(healthy) || (team_id != Py_None && !PyUnicode_CheckExact(team_id)))
+        Py_RETURN_NONE;
+    Py_ssize_t n = PyList_GET_SIZE(healthy);
+    PyObject *removed = NULL, *out = NULL;
+    int rc = 0;
+    for (Py_ssize_t i = 0; rc == 0 && i < n; i++) {
+        PyObject *d = PyList_GET_ITEM(healthy, i), *info = NULL;
+        rc = info_of(names, d, &info);
+        if (rc != 0)
+            break;
+        int err = 0;
+        PyObject *id = info != NULL ? get(info, id_key, &err) : NULL;
+        if (!err && id != NULL && id != Py_None && !PyUnicode_CheckExact(id))
+            rc = DECLINE;
+        PyObject *team = (!err && rc == 0 && info != NULL) ? get(info, team_key, &err) : NULL;
+        if (err) {
+            rc = PYERR;
+            break;
+        }
+        if (rc != 0 || team == NULL || team == Py_None)
+            continue;
+        if (!PyUnicode_CheckExact(team)) {
+            rc = DECLINE;
+            break;
+        }
+        if (team_id != Py_None && PyUnicode_Compare(team, team_id) == 0)
+            continue;
+        if (removed == NULL && (removed = PySet_New(NULL)) == NULL)
+            rc = PYERR;
+        else if (PySet_Add(removed, id != NULL ? id : Py_None) < 0)
+            rc = PYERR;
+    }
+    /* a model_info that is None: the first pass reads it as {}, the second raises */
+    for (Py_ssize_t i = 0; rc == 0 && i < n; i++) {
+        PyObject *d = PyList_GET_ITEM(healthy, i);
+        int err = 0;
+        PyObject *v = get(d, info_key, &err);
+        if (err)
+            rc = PYERR;
+        else if (v == Py_None)
+            rc = DECLINE;
+    }
+    if (rc == 0 && removed == NULL)
+        out = PyList_GetSlice(healthy, 0, n);
+    else if (rc == 0) {
+        out = PyList_New(0);
+        for (Py_ssize_t i = 0; out != NULL && i < n; i++) {
+            PyObject *d = PyList_GET_ITEM(healthy, i), *info = NULL;
+            int err = 0;
+            info_of(names, d, &info);
+            PyObject *id = info != NULL ? get(info, id_key, &err) : NULL;
+            int gone = err ? -1 : PySet_Contains(removed, id != NULL ? id : Py_None);
+            if (gone < 0 || (!gone && PyList_Append(out, d) < 0))
+                Py_CLEAR(out);
+        }
+    }
+    Py_XDECREF(removed);
+    if (rc == DECLINE)
+        Py_RETURN_NONE;
+    return out;
+}
+
+/*
+ * first_info_value(names, deployments, key)
+ *     (value,): the first (d.get("model_info") or {}).get(key) that is not None over deployments
+ *     (an exact list or tuple of exact dicts), or (None,).  None where the Python code answers.
+ */
+PyObject *fl_py_first_info_value(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    if (nargs != 3 || !PyTuple_CheckExact(args[0]) || PyTuple_GET_SIZE(args[0]) != RN_SIZE ||
+        !PyUnicode_CheckExact(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "first_info_value(names, deployments, key: str)");
+        return NULL;
+    }
+    PyObject *names = args[0], *deployments = args[1], *key = args[2];
+    if (!PyList_CheckExact(deployments) && !PyTuple_CheckExact(deployments))
+        Py_RETURN_NONE;
+    PyObject **items = PySequence_Fast_ITEMS(deployments);
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(deployments);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *info = NULL;
+        int rc = info_of(names, items[i], &info);
+        if (rc == DECLINE)
+            Py_RETURN_NONE;
+        if (rc < 0)
+            return NULL;
+        if (info == NULL)
+            continue;
+        int err = 0;
+        PyObject *value = get(info, key, &err);
+        if (err)
+            return NULL;
+        if (value != NULL && value != Py_None)
+            return PyTuple_Pack(1, value);
+    }
+    return PyTuple_Pack(1, Py_None);
 }
 
 /* ---- copy.deepcopy of plain data (litellm 1.106-1.108's router) ------------------------- */

@@ -6,10 +6,10 @@ from typing import Any
 
 from fast_litellm._bindings import py
 
-__all__ = ["batch_get", "cooldown_keys", "cost_select", "drop_markers", "group_members",
-           "held_cooldowns", "latency_select", "model_ids", "no_access_windows", "order_filter",
-           "plain_deepcopy", "shuffle_select", "unblocked_cooled", "usage_keys", "usage_select",
-           "usage_totals"]
+__all__ = ["batch_get", "cooldown_keys", "cost_select", "drop_markers", "first_info_value",
+           "group_members", "held_cooldowns", "latency_select", "model_ids", "no_access_windows",
+           "order_filter", "plain_deepcopy", "shuffle_select", "team_filter", "unblocked_cooled",
+           "usage_keys", "usage_select", "usage_totals"]
 
 _latency_select = py.latency_select
 _usage_select = py.usage_select
@@ -23,6 +23,8 @@ _unblocked_cooled = py.unblocked_cooled
 _batch_get = py.batch_get
 _plain_deepcopy = py.plain_deepcopy
 _usage_keys = py.usage_keys
+_team_filter = py.team_filter
+_first_info_value = py.first_info_value
 _model_ids = py.model_ids
 _cooldown_keys = py.cooldown_keys
 _held_cooldowns = py.held_cooldowns
@@ -137,3 +139,15 @@ def held_cooldowns(model_ids: Any, results: Any) -> tuple[list[tuple[Any, Any]],
     where the Python code answers."""
     held: tuple[list[tuple[Any, Any]], bool] | None = _held_cooldowns(model_ids, results)
     return held
+
+
+def team_filter(names: tuple[Any, ...], healthy: Any, request_team_id: Any, team_key: str) -> list[Any] | None:
+    """filter_team_based_models' list for a list of deployments, or None where the Python code answers."""
+    kept: list[Any] | None = _team_filter(names, healthy, request_team_id, team_key)
+    return kept
+
+
+def first_info_value(names: tuple[Any, ...], deployments: Any, key: str) -> tuple[Any] | None:
+    """(the first model_info[key] that is not None, or None,), or None where the Python code answers."""
+    found: tuple[Any] | None = _first_info_value(names, deployments, key)
+    return found

@@ -247,6 +247,23 @@ REPRODUCED.update({
         ("litellm.router_utils.cooldown_cache", "CooldownCache.get_cooldown_cache_key"): {
             "ca844861cac697bec04255f64d0f7e385865878420290f80d7c11c1b176fd0aa": _V106_109},
     },
+    # fast_litellm/router/scoping.py: the team filter's list pass (the same on every line; what
+    # precedes it differs, and stays litellm's) and the tag filter's per-group override.
+    "router.team": {
+        ("litellm.router_utils.common_utils", "filter_team_based_models"): {
+            "db4ef39c74d385ba9b45754d3189695504ca39b4af357e294eaefc2eccc1bdd8": "1.106.2-1.106.12",
+            "b363903c726dee8146ff8911357f83ef74fe6bace5e31aa106f37a74ae14ed84": "1.108.14"},
+    },
+    "router.core_team": {
+        ("litellm.litellm_core_utils.routing_common_utils", "filter_team_based_models"): {
+            "db4ef39c74d385ba9b45754d3189695504ca39b4af357e294eaefc2eccc1bdd8": "1.109.3",
+            "8d65b79eb4f6560ab3caa30fb12a68ce40d2fd669a7de4072e15854e1f0404a5": "1.110.2"},
+    },
+    "router.tags": {
+        ("litellm.router_strategy.tag_based_routing", "_chain_tag_filtering_override"): {
+            "0765c0af95b637637936cd27b6475f9178fe9433107acd72b5c6a5a9df68df20": _V106,
+            "1a26cf76e264fd319d009ea03c29a26f78280f59ea93f016f6d053e9d0b54125": _V109},
+    },
     "router.members": {
         ("litellm.router", "Router.get_all_deployments"): {
             "a8c1cb053f81de5f6d544420fb2bb55df8cc780b76644873efff8a4bf18b14ce": _V106},

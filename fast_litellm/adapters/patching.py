@@ -45,6 +45,7 @@ from fast_litellm.router.filters import (
     make_order_filter,
     make_reserved_filter,
 )
+from fast_litellm.router.scoping import make_tag_override, make_team_filter
 from fast_litellm.router.strategies import make_cost_select, make_latency_select, make_shuffle, make_usage_select
 from fast_litellm.router.usage import make_group_usage
 
@@ -127,6 +128,9 @@ _MEMBERS = ("litellm.router", "Router.get_all_deployments")  # also bound as Rou
 _COOLED = ("litellm.router", "Router._filter_cooldown_deployments")
 _GROUP_USAGE = ("litellm.router", "Router.get_model_group_usage")
 _MODEL_IDS = ("litellm.router", "Router.get_model_ids")
+_TEAM = ("litellm.router_utils.common_utils", "filter_team_based_models")
+_CORE_TEAM = ("litellm.litellm_core_utils.routing_common_utils", "filter_team_based_models")
+_TAGS = ("litellm.router_strategy.tag_based_routing", "_chain_tag_filtering_override")
 _COOLDOWNS = "litellm.router_utils.cooldown_cache"
 _CORE_GROUP_USAGE = ("litellm.router_python_core", "PythonCore._core_get_model_group_usage")
 _BLOCKED = ("litellm.router", "Router._filter_blocked_deployments")
@@ -179,6 +183,13 @@ PATCHES: tuple[PatchSpec, ...] = (
     *(PatchSpec("litellm.caching.dual_cache", f"DualCache.{name}", "router",
                 ("litellm.caching.dual_cache", f"DualCache.{name}"), make_quiet, guard="router.cache")
       for name in ("get_cache", "async_get_cache", "async_set_cache", "async_set_cache_pipeline")),
+    # The team filter and the tag filter's per-group override, on every pick.
+    *(PatchSpec(module, "filter_team_based_models", "router", _TEAM, make_team_filter, (106, 108),
+                guard="router.team") for module in (_TEAM[0], "litellm.router")),
+    *(PatchSpec(module, "filter_team_based_models", "router", _CORE_TEAM, make_team_filter, lines,
+                guard="router.core_team")
+      for module, lines in ((_CORE_TEAM[0], (109, ANY_NEWER)), ("litellm.router_python_core", (109, 109)))),
+    PatchSpec(*_TAGS, "router", _TAGS, make_tag_override, guard="router.tags"),
     # The cooldown read of every deployment of the router, on every pick.
     PatchSpec(*_MODEL_IDS, "router", _MODEL_IDS, make_model_ids, (106, 108), guard="router.ids"),
     *(PatchSpec(_COOLDOWNS, f"CooldownCache.{name}", "router", (_COOLDOWNS, f"CooldownCache.{name}"), factory,
