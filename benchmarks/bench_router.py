@@ -15,12 +15,18 @@ Two levels:
   ``litellm.Router`` with that strategy, the whole selection (model group, cooldown filter,
   strategy), also with 10% of the deployments in cooldown.  On litellm 1.110 the router core is
   litellm's Rust library, which calls the Python strategy objects back;
+* **headers**: ``Router.get_remaining_model_group_usage``, the ``x-ratelimit-remaining-*`` headers
+  every successful response gets (every deployment's tpm and rpm counter of this minute read and
+  summed), after 3 mock requests per deployment (at most 400) wrote the counters; timed as ten
+  reads in one coroutine (the figures are per ten reads), so the event loop's entry is not most
+  of the small case;
 * **request**: process CPU per mock ``Router.acompletion`` (simple-shuffle; litellm's SDK call,
   logging and cost calculation included, which fast-litellm does not touch).
 
 Every call counts a fresh message (one of 256, in turn): no memo answers a repeated request.
 
-    python benchmarks/bench_router.py [--rounds 3] [--sizes 10,100,1000] [--level strategy|router|request|all]
+    python benchmarks/bench_router.py [--rounds 3] [--sizes 10,100,1000]
+                                      [--level strategy|router|headers|request|all]
 """
 
 from __future__ import annotations
@@ -164,6 +170,27 @@ def router_calls(strategy: str, n: int, cooled: bool, asynchronous: bool,
     return pick
 
 
+def header_calls(n: int, loop: asyncio.AbstractEventLoop) -> Callable[[int], Any]:
+    """The remaining-usage headers of group "g" (rpm and tpm limits on every deployment), on
+    counters written by mock requests."""
+    router = litellm.Router(model_list=model_list(n), routing_strategy="simple-shuffle")
+    router_feature("off")
+    for i in range(min(3 * n, 400)):
+        loop.run_until_complete(router.acompletion(model="g", messages=MESSAGES[i % 256]))
+    loop.run_until_complete(asyncio.sleep(0.05))
+    read = router.get_remaining_model_group_usage
+
+    async def ten() -> Any:
+        for _ in range(9):
+            await read("g")
+        return await read("g")
+
+    def headers(i: int) -> Any:
+        return {"model_info": loop.run_until_complete(ten())}  # compare() compares "model_info"
+
+    return headers
+
+
 def request_cpu(n: int, rounds: int, loop: asyncio.AbstractEventLoop, rows: list[tuple[str, float, float]]) -> None:
     """Process CPU per mock ``Router.acompletion`` (simple-shuffle), background logging included:
     300 requests per timed block, then the loop drained; best of ``rounds`` blocks per side."""
@@ -225,7 +252,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--budget", type=float, default=0.3, help="seconds per timed loop set")
     parser.add_argument("--sizes", default="10,100,1000")
-    parser.add_argument("--level", choices=("strategy", "router", "request", "all"), default="all")
+    parser.add_argument("--level", choices=("strategy", "router", "headers", "request", "all"), default="all")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     fast_litellm.configure(router="on")
@@ -250,6 +277,10 @@ def main() -> int:
                     kind = "async_get_available_deployment" if asynchronous else "get_available_deployment"
                     label = f"{STRATEGIES[strategy]} · {kind} · {n}{' · 10% cooled' if cooled else ''}"
                     ok &= compare(label, pick, args.rounds, args.budget, rows)
+    if args.level in ("headers", "all"):
+        for n in sizes:
+            ok &= compare(f"remaining-usage headers (10 reads) · {n}", header_calls(n, loop), args.rounds,
+                          args.budget, rows)
     if args.level in ("request", "all"):
         for n in sizes:
             request_cpu(n, args.rounds, loop, rows)
