@@ -5,13 +5,15 @@ ratio.  Both run in this process on the same inputs, interleaved, best of severa
 are compared first (same deployment from the same ``random`` seed) and the script exits 1 on any
 difference.
 
-Two levels:
+Levels:
 
 * **strategy**: the strategy's own pick, as litellm's router calls it with the healthy deployments
   (``simple_shuffle``; ``get_available_deployments`` of the latency-based and usage-based-v1
-  strategies, ``async_get_available_deployments`` of cost-based routing), on a usage map that
-  holds a minute of traffic for every deployment (latency samples, tpm and rpm);
-* **router**: ``Router.get_available_deployment`` / ``async_get_available_deployment`` of a real
+  strategies, ``async_get_available_deployments`` of usage-based-v2 and cost-based routing), on
+  usage that holds a minute of traffic for every deployment (latency samples, tpm and rpm; v2's
+  per-deployment counters);
+* **router**: ``Router.get_available_deployment`` (``async_get_available_deployment`` for
+  usage-based-v2 and cost-based routing) of a real
   ``litellm.Router`` with that strategy, the whole selection (model group, cooldown filter,
   strategy), also with 10% of the deployments in cooldown.  On litellm 1.110 the router core is
   litellm's Rust library, which calls the Python strategy objects back;
@@ -56,7 +58,8 @@ import fast_litellm
 MODULES = {"latency": "litellm.router_strategy.lowest_latency", "usage": "litellm.router_strategy.lowest_tpm_rpm",
            "cost": "litellm.router_strategy.lowest_cost"}
 STRATEGIES = {"shuffle": "simple-shuffle", "latency": "latency-based-routing", "usage": "usage-based-routing",
-              "cost": "cost-based-routing"}
+              "usage2": "usage-based-routing-v2", "cost": "cost-based-routing"}
+ASYNC_ONLY = ("cost", "usage2")  # measured through the async pick (cost-based routing has no sync one)
 LATENCY_KEY = ("latency_normalized" if "_usable_latency_samples" in vars(sys.modules[MODULES["latency"]])
                else "latency")
 PROSE = ("Die Straße führt über die Brücke — café, naïve façade, 25 °C… «Bonjour», said the señor. "
@@ -98,6 +101,14 @@ def fill_usage(cache: DualCache, deployments: list[dict[str, Any]], strategy: st
     elif strategy == "usage":
         cache.set_cache(f"g:tpm:{minute}", {i: rng.randrange(10**4) for i in ids}, ttl=60)
         cache.set_cache(f"g:rpm:{minute}", {i: rng.randrange(100) for i in ids}, ttl=60)
+    elif strategy == "usage2":
+        from litellm.router_strategy.lowest_tpm_rpm_v2 import LowestTPMLoggingHandler_v2
+
+        tpm_keys, rpm_keys = LowestTPMLoggingHandler_v2(router_cache=cache).usage_counter_keys(deployments)
+        for key in tpm_keys:
+            cache.set_cache(key, rng.randrange(10**4), ttl=60)
+        for key in rpm_keys:
+            cache.set_cache(key, rng.randrange(100), ttl=60)
     else:
         cache.set_cache("cost_map:g", {i: {precise: {"tpm": rng.randrange(10**4), "rpm": rng.randrange(100)}}
                                        for i in ids})
@@ -138,6 +149,11 @@ def strategy_calls(strategy: str, n: int, loop: asyncio.AbstractEventLoop) -> Ca
     elif strategy == "usage":
         handler = LowestTPMLoggingHandler(cache, {})
         site = "get_available_deployments"
+    elif strategy == "usage2":
+        from litellm.router_strategy.lowest_tpm_rpm_v2 import LowestTPMLoggingHandler_v2
+
+        handler = LowestTPMLoggingHandler_v2(router_cache=cache)
+        site = "async_get_available_deployments"
     else:
         handler = LowestCostLoggingHandler(cache, {})
         site = "async_get_available_deployments"
@@ -264,7 +280,7 @@ def main() -> int:
     asyncio.set_event_loop(loop)
     rows: list[tuple[str, float, float]] = []
     ok = True
-    for strategy in ("shuffle", "latency", "usage", "cost"):
+    for strategy in ("shuffle", "latency", "usage", "usage2", "cost"):
         for n in sizes:
             if args.level in ("strategy", "all"):
                 pick = strategy_calls(strategy, n, loop)
@@ -272,7 +288,7 @@ def main() -> int:
                               rows)
             if args.level in ("router", "all"):
                 for cooled in (False, True):
-                    asynchronous = strategy == "cost"  # litellm has no sync pick for cost-based routing
+                    asynchronous = strategy in ASYNC_ONLY
                     pick = router_calls(strategy, n, cooled, asynchronous, loop)
                     kind = "async_get_available_deployment" if asynchronous else "get_available_deployment"
                     label = f"{STRATEGIES[strategy]} · {kind} · {n}{' · 10% cooled' if cooled else ''}"

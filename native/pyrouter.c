@@ -14,6 +14,9 @@
  *       LowestLatencyLoggingHandler._get_available_deployments after the
  *       token count: (deployment or None, {api_base: latency}), or None where
  *       the Python code answers.
+ *   usage_v2_select(names, healthy, tpm_keys, tpm_values, rpm_keys, rpm_values,
+ *                   input_tokens, choice_fn)
+ *       usage-based-routing-v2's pick from the counters read: (deployment or None,), or None.
  *   usage_select(names, healthy, tpm_dict, rpm_dict, input_tokens)
  *       the scan of LowestTPMLoggingHandler.get_available_deployments:
  *       (deployment or None,), or None where the Python code answers.
@@ -787,6 +790,194 @@ out:
     if (rc == DECLINE)
         Py_RETURN_NONE;
     return NULL;
+}
+
+/* ---- usage-based routing v2 ------------------------------------------------------------ */
+
+/* key.split(":")[0] of an exact str: new reference. */
+static PyObject *before_colon(PyObject *key)
+{
+    Py_ssize_t at = PyUnicode_FindChar(key, ':', 0, PyUnicode_GET_LENGTH(key), 1);
+    if (at == -2)
+        return NULL;
+    return at < 0 ? Py_NewRef(key) : PyUnicode_Substring(key, 0, at);
+}
+
+/* {key.split(":")[0]: values[i] for i, key in enumerate(keys)}: new reference, NULL with
+ * *rc DECLINE (keys not an exact list of exact str, values not an exact list or tuple at least
+ * as long: litellm's IndexError) or PYERR. */
+static PyObject *split_map(PyObject *keys, PyObject *values, int *rc)
+{
+    if (!PyList_CheckExact(keys) || !(PyList_CheckExact(values) || PyTuple_CheckExact(values)) ||
+        PySequence_Fast_GET_SIZE(values) < PyList_GET_SIZE(keys)) {
+        *rc = DECLINE;
+        return NULL;
+    }
+    PyObject *map = PyDict_New();
+    PyObject **items = PySequence_Fast_ITEMS(values);
+    for (Py_ssize_t i = 0; map != NULL && i < PyList_GET_SIZE(keys); i++) {
+        PyObject *key = PyList_GET_ITEM(keys, i);
+        if (!PyUnicode_CheckExact(key)) {
+            Py_DECREF(map);
+            *rc = DECLINE;
+            return NULL;
+        }
+        PyObject *id = before_colon(key);
+        if (id == NULL || PyDict_SetItem(map, id, items[i]) < 0)
+            Py_CLEAR(map);
+        Py_XDECREF(id);
+    }
+    if (map == NULL)
+        *rc = PYERR;
+    return map;
+}
+
+/*
+ * usage_v2_select(names, healthy, tpm_keys, tpm_values, rpm_keys, rpm_values, input_tokens, choice_fn)
+ *     LowestTPMLoggingHandler_v2._common_checks_available_deployment after the token count, with
+ *     tpm_values and rpm_values not None: the maps of the counters read ({id: value}, ids cut at
+ *     the first ":"), 0 for each healthy id the tpm map lacks or holds None, then litellm's
+ *     _return_potential_deployments (limits from the deployment, its litellm_params, its
+ *     model_info; within them when tpm + input_tokens <= tpm limit and, for an rpm counter that
+ *     is not None, rpm + 1 < rpm limit; the lowest tpm, every tie kept) and
+ *     random.choice(potential) through choice_fn(range(k)).  (deployment or None,), or None
+ *     where the Python code answers.
+ */
+PyObject *fl_py_usage_v2_select(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    if (nargs != 8 || !PyTuple_CheckExact(args[0]) || PyTuple_GET_SIZE(args[0]) != RN_SIZE) {
+        PyErr_SetString(PyExc_TypeError, "usage_v2_select(names, healthy, tpm_keys, tpm_values, rpm_keys, "
+                                         "rpm_values, input_tokens, choice_fn)");
+        return NULL;
+    }
+    PyObject *names = args[0], *healthy = args[1], *input_tokens = args[6], *choice_fn = args[7];
+    PyObject *info_key = PyTuple_GET_ITEM(names, RN_MODEL_INFO), *id_key = PyTuple_GET_ITEM(names, RN_ID);
+    if (!PyList_CheckExact(healthy) || !is_number(input_tokens))
+        Py_RETURN_NONE;
+    int rc = 0;
+    PyObject *counts = NULL, *rpms = NULL, *lookup = NULL, *potential = NULL, *result = NULL;
+    PyObject *zero = PyLong_FromLong(0), *one = PyLong_FromLong(1);
+    if (zero == NULL || one == NULL) {
+        rc = PYERR;
+        goto out;
+    }
+    counts = split_map(args[2], args[3], &rc);
+    if (counts != NULL)
+        rpms = split_map(args[4], args[5], &rc);
+    if (rpms == NULL)
+        goto out;
+    /* every healthy deployment: an exact dict whose model_info is an exact dict with an exact str id */
+    lookup = PyDict_New();
+    for (Py_ssize_t i = 0; lookup != NULL && rc == 0 && i < PyList_GET_SIZE(healthy); i++) {
+        PyObject *d = PyList_GET_ITEM(healthy, i), *info = NULL, *id = NULL;
+        int err = 0;
+        if (PyDict_CheckExact(d))
+            info = get(d, info_key, &err);
+        if (!err && info != NULL && PyDict_CheckExact(info))
+            id = get(info, id_key, &err);
+        if (err) {
+            rc = PYERR;
+            break;
+        }
+        if (id == NULL || !PyUnicode_CheckExact(id)) {
+            rc = DECLINE;
+            break;
+        }
+        PyObject *held = get(counts, id, &err);
+        if (err || ((held == NULL || held == Py_None) && PyDict_SetItem(counts, id, zero) < 0) ||
+            PyDict_SetItem(lookup, id, d) < 0)
+            rc = PYERR;
+    }
+    if (lookup == NULL)
+        rc = PYERR;
+    if (rc != 0)
+        goto out;
+    potential = PyList_New(0);
+    if (potential == NULL) {
+        rc = PYERR;
+        goto out;
+    }
+    /* no Python code runs below until the draw: exact types only */
+    PyObject *lowest = PyTuple_GET_ITEM(names, RN_INF), *key, *item_tpm;
+    Py_ssize_t pos = 0;
+    while (rc == 0 && PyDict_Next(counts, &pos, &key, &item_tpm)) {
+        PyObject *item = before_colon(key);
+        int err = 0;
+        PyObject *d = item != NULL ? get(lookup, item, &err) : NULL;
+        if (item == NULL || err) {
+            Py_XDECREF(item);
+            rc = PYERR;
+            break;
+        }
+        if (d == NULL || item_tpm == Py_None) {
+            Py_DECREF(item);
+            continue;
+        }
+        PyObject *params, *tpm_limit = NULL, *rpm_limit = NULL;
+        rc = is_number(item_tpm) ? params_of(names, d, &params) : DECLINE;
+        if (rc == 0)
+            rc = limit_of(names, d, params, PyTuple_GET_ITEM(names, RN_TPM), 0, &tpm_limit);
+        if (rc == 0)
+            rc = limit_of(names, d, params, PyTuple_GET_ITEM(names, RN_RPM), 0, &rpm_limit);
+        int over = rc == 0 ? sum_exceeds(item_tpm, input_tokens, tpm_limit, Py_GT) : 0;
+        if (rc == 0 && over == 0) {
+            PyObject *rpm = get(rpms, item, &err);
+            if (err)
+                over = PYERR;
+            else if (rpm != NULL && rpm != Py_None)
+                over = is_number(rpm) ? sum_exceeds(rpm, one, rpm_limit, Py_GE) : (rc = DECLINE, 0);
+        }
+        Py_DECREF(item);
+        if (rc != 0)
+            break;
+        if (over == PYERR) {
+            rc = PYERR;
+            break;
+        }
+        if (over)
+            continue;
+        int equal = PyObject_RichCompareBool(item_tpm, lowest, Py_EQ);
+        int lower = equal == 0 ? PyObject_RichCompareBool(item_tpm, lowest, Py_LT) : 0;
+        if (equal < 0 || lower < 0) {
+            rc = PYERR;
+            break;
+        }
+        if (equal) {
+            if (PyList_Append(potential, d) < 0)
+                rc = PYERR;
+        } else if (lower) {
+            lowest = item_tpm; /* borrowed from counts, which this call holds */
+            if (PyList_SetSlice(potential, 0, PyList_GET_SIZE(potential), NULL) < 0 ||
+                PyList_Append(potential, d) < 0)
+                rc = PYERR;
+        }
+    }
+    if (rc != 0)
+        goto out;
+    if (PyList_GET_SIZE(potential) == 0) {
+        result = PyTuple_Pack(1, Py_None);
+    } else {
+        PyObject *drawn = call_on_range(choice_fn, PyList_GET_SIZE(potential), 0);
+        Py_ssize_t i = drawn != NULL ? drawn_index(drawn, PyList_GET_SIZE(potential)) : -1;
+        Py_XDECREF(drawn);
+        if (i >= 0)
+            result = PyTuple_Pack(1, PyList_GET_ITEM(potential, i));
+    }
+    if (result == NULL)
+        rc = PYERR;
+out:
+    Py_XDECREF(counts);
+    Py_XDECREF(rpms);
+    Py_XDECREF(lookup);
+    Py_XDECREF(potential);
+    Py_XDECREF(zero);
+    Py_XDECREF(one);
+    if (rc == DECLINE) {
+        Py_XDECREF(result);
+        Py_RETURN_NONE;
+    }
+    return rc == PYERR ? (Py_XDECREF(result), NULL) : result;
 }
 
 /* ---- cost-based routing --------------------------------------------------------------- */

@@ -9,10 +9,11 @@ from fast_litellm._bindings import py
 __all__ = ["batch_get", "cooldown_keys", "cost_select", "drop_markers", "first_info_value",
            "group_members", "held_cooldowns", "latency_select", "model_ids", "no_access_windows",
            "order_filter", "plain_deepcopy", "shuffle_select", "team_filter", "unblocked_cooled",
-           "usage_keys", "usage_select", "usage_totals"]
+           "usage_keys", "usage_select", "usage_totals", "usage_v2_select"]
 
 _latency_select = py.latency_select
 _usage_select = py.usage_select
+_usage_v2_select = py.usage_v2_select
 _cost_select = py.cost_select
 _shuffle_select = py.shuffle_select
 _drop_markers = py.drop_markers
@@ -46,6 +47,15 @@ def usage_select(names: tuple[Any, ...], healthy: Any, tpm_dict: Any, rpm_dict: 
                  input_tokens: Any) -> tuple[Any] | None:
     """(deployment or None,) as usage-based-routing v1 picks, or None where the Python code answers."""
     picked: tuple[Any] | None = _usage_select(names, healthy, tpm_dict, rpm_dict, input_tokens)
+    return picked
+
+
+def usage_v2_select(names: tuple[Any, ...], healthy: Any, tpm_keys: Any, tpm_values: Any, rpm_keys: Any,
+                    rpm_values: Any, input_tokens: Any, choice_fn: Any) -> tuple[Any] | None:
+    """(deployment or None,) as usage-based-routing v2 picks from the counters read, or None where
+    the Python code answers."""
+    picked: tuple[Any] | None = _usage_v2_select(names, healthy, tpm_keys, tpm_values, rpm_keys, rpm_values,
+                                                 input_tokens, choice_fn)
     return picked
 
 

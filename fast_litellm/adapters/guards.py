@@ -264,6 +264,15 @@ REPRODUCED.update({
             "0765c0af95b637637936cd27b6475f9178fe9433107acd72b5c6a5a9df68df20": _V106,
             "1a26cf76e264fd319d009ea03c29a26f78280f59ea93f016f6d053e9d0b54125": _V109},
     },
+    # fast_litellm/router/strategies.py make_usage_v2_select (its count differs on 1.110, as
+    # strategies._token_count reproduces).
+    "router.usage_v2": {
+        ("litellm.router_strategy.lowest_tpm_rpm_v2", "LowestTPMLoggingHandler_v2._common_checks_available_deployment"): {
+            "433d29393226631bc80968a33728054a6a177c5f8a9572f42af93dd2125c5a63": _V106_109,
+            "a9e032c5ec677d2dc81e01b6b89f3fb21714c106e341699cc15ae361ed60d26a": "1.110.2"},
+        ("litellm.router_strategy.lowest_tpm_rpm_v2", "LowestTPMLoggingHandler_v2._return_potential_deployments"): {
+            "4f59dc8e784c16687556098074bacc793ebc9afe6111157fed9aae0e885c5f77": _ALL},
+    },
     "router.members": {
         ("litellm.router", "Router.get_all_deployments"): {
             "a8c1cb053f81de5f6d544420fb2bb55df8cc780b76644873efff8a4bf18b14ce": _V106},

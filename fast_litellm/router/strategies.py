@@ -1,5 +1,5 @@
-"""litellm's routing strategies on native scans: simple-shuffle, latency-based, usage-based (v1)
-and cost-based.
+"""litellm's routing strategies on native scans: simple-shuffle, latency-based, usage-based (v1
+and v2) and cost-based.
 
 Both strategies pick from a usage map kept in the router's cache and, for each entry, search the
 healthy list for the deployment with that id: O(map x group), 51 ms per pick at 1000 deployments
@@ -26,7 +26,8 @@ from typing import Any
 
 from fast_litellm.control.gate import NOT_COVERED, Gate, mark_wrapper
 
-__all__ = ["make_cost_select", "make_latency_select", "make_shuffle", "make_usage_select", "random_state_keeper"]
+__all__ = ["make_cost_select", "make_latency_select", "make_shuffle", "make_usage_select", "make_usage_v2_select",
+           "random_state_keeper"]
 
 logger = logging.getLogger("fast_litellm")
 
@@ -224,6 +225,46 @@ def make_usage_select(original: Callable[..., Any], gate: Gate) -> Callable[...,
         return run((self, model_group, healthy_deployments, messages, input))
 
     return mark_wrapper(get_available_deployments, original)
+
+
+def make_usage_v2_select(original: Callable[..., Any], gate: Gate) -> Callable[..., Any]:
+    """Wrap ``LowestTPMLoggingHandler_v2._common_checks_available_deployment`` (usage-based-routing
+    v2's pick from the counters its sync and async picks read): litellm's token count and debug
+    lines, then the native scan and the draw from ``random``."""
+    module = sys.modules[original.__module__]
+    names = _names("latency")
+    count_tokens = _token_count(module)
+    usage_v2_select = _native().usage_v2_select
+    gate.keeper = random_state_keeper
+
+    def native(self: Any, model_group: Any, healthy_deployments: Any, tpm_keys: Any, tpm_values: Any,
+               rpm_keys: Any, rpm_values: Any, messages: Any, input: Any) -> Any:
+        if tpm_values is None or rpm_values is None:
+            return None
+        input_tokens = count_tokens(messages, input, healthy_deployments)
+        module.verbose_router_logger.debug("input_tokens=%s", input_tokens)
+        picked = usage_v2_select(names, healthy_deployments, tpm_keys, tpm_values, rpm_keys, rpm_values,
+                                 input_tokens, module.random.choice)
+        if picked is None:
+            return NOT_COVERED
+        # litellm prints this between its scan and its draw; the draw does not print
+        module.print_verbose("returning picked lowest tpm/rpm deployment.")
+        return picked[0]
+
+    def python(self: Any, model_group: Any, healthy_deployments: Any, tpm_keys: Any, tpm_values: Any,
+               rpm_keys: Any, rpm_values: Any, messages: Any, input: Any) -> Any:
+        return original(self, model_group, healthy_deployments, tpm_keys, tpm_values, rpm_keys, rpm_values,
+                        messages, input)
+
+    run = gate.runner(native, python, lambda args: args[1])
+
+    def _common_checks_available_deployment(self: Any, model_group: str, healthy_deployments: Any, tpm_keys: Any,
+                                            tpm_values: Any, rpm_keys: Any, rpm_values: Any,
+                                            messages: Any = None, input: Any = None) -> Any:
+        return run((self, model_group, healthy_deployments, tpm_keys, tpm_values, rpm_keys, rpm_values, messages,
+                    input))
+
+    return mark_wrapper(_common_checks_available_deployment, original)
 
 
 _DICT_READERS = frozenset(("__getitem__", "__iter__", "__len__", "__contains__", "keys", "items", "values", "get",

@@ -1,0 +1,141 @@
+"""usage-based-routing-v2's pick (fast_litellm/router/strategies.py ``make_usage_v2_select``) against
+litellm's own ``LowestTPMLoggingHandler_v2._common_checks_available_deployment``.
+
+Generated groups of 0-60 deployments: ids with and without ":" (litellm cuts counter keys at the
+first one), repeated ids, counters missing, None, int, float, bool, NaN and inf, limits at each of
+litellm's three levels (falsy ones too), usage at and over them (``rpm + 1 >= limit``), ties on the
+lowest tpm (litellm draws among them with ``random.choice``), value lists shorter than the keys
+(litellm's IndexError).  Each case compares the deployment object, the exception and the state of
+``random`` afterwards.  A real Router with the strategy gives the same sequence of picks.
+
+A planted bug fails these tests: ``rpm + 1 > limit`` for ``>=``, or keeping only the first of
+tied deployments, fails ``test_generated_picks``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+from typing import Any
+
+import pytest
+
+pytest.importorskip("litellm")
+
+import litellm
+from litellm.caching.dual_cache import DualCache
+from litellm.router_strategy.lowest_tpm_rpm_v2 import LowestTPMLoggingHandler_v2
+
+import fast_litellm
+from fast_litellm.adapters.patching import get_original
+
+pytestmark = [
+    pytest.mark.usefixtures("router_on"),
+    pytest.mark.filterwarnings("ignore:Items .* are using the `ReadOnly` qualifier:UserWarning"),
+    pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
+    pytest.mark.filterwarnings("ignore:coroutine .* was never awaited:RuntimeWarning"),
+]
+
+SITE = ("litellm.router_strategy.lowest_tpm_rpm_v2", "LowestTPMLoggingHandler_v2._common_checks_available_deployment")
+LIMITS: list[Any] = [None, None, None, 0, 1, 2, 5, 10, 100, 2.5, float("inf"), True]
+COUNTS: list[Any] = [None, 0, 1, 2, 3, 5, 9, 10, 99, 100, 1.5, True, False, float("nan"), float("inf")]
+
+
+def _group(rng: random.Random, n: int) -> list[dict[str, Any]]:
+    group = []
+    for i in range(n):
+        d: dict[str, Any] = {"model_name": "g",
+                             "litellm_params": {"model": rng.choice(["openai/gpt-4o", "azure/gpt-4o"])},
+                             "model_info": {"id": rng.choice([f"d{i}", f"d{i}", f"d{i % 5}", f"d{i}:x"])}}
+        for key in ("tpm", "rpm"):
+            level = rng.randrange(4)
+            if level == 0:
+                d[key] = rng.choice(LIMITS)
+            elif level == 1:
+                d["litellm_params"][key] = rng.choice(LIMITS)
+            elif level == 2:
+                d["model_info"][key] = rng.choice(LIMITS)
+        group.append(d)
+    return group
+
+
+def _counters(rng: random.Random, group: list[dict[str, Any]]) -> tuple[list[str], list[Any], list[str], list[Any]]:
+    handler = LowestTPMLoggingHandler_v2(router_cache=DualCache())
+    tpm_keys, rpm_keys = handler.usage_counter_keys(group)
+    tpm_values = [rng.choice(COUNTS) for _ in tpm_keys]
+    rpm_values = [rng.choice(COUNTS) for _ in rpm_keys]
+    if rng.random() < 0.03 and tpm_values:
+        tpm_values.pop()  # litellm indexes past the end
+    if rng.random() < 0.1:  # a tie on the lowest tpm
+        tpm_values = [0 if v is not None and rng.random() < 0.5 else v for v in tpm_values]
+    return tpm_keys, tpm_values, rpm_keys, rpm_values
+
+
+def _outcome(method: Any, handler: Any, args: tuple[Any, ...], seed: int) -> tuple[Any, ...]:
+    random.seed(seed)
+    try:
+        picked = method(handler, *args)
+    except Exception as exc:  # noqa: BLE001 - compared
+        return type(exc), str(exc), random.getstate()
+    return id(picked), random.getstate()
+
+
+def test_generated_picks() -> None:
+    original = get_original(*SITE)
+    assert original is not None
+    patched = vars(LowestTPMLoggingHandler_v2)["_common_checks_available_deployment"]
+    assert getattr(patched, "__fast_litellm__", False)
+    handler = LowestTPMLoggingHandler_v2(router_cache=DualCache())
+    before = fast_litellm.get_performance_stats()["router"]["native"]["calls"]
+    for seed in range(1500):
+        rng = random.Random(seed)
+        group = _group(rng, rng.choice([0, 1, 2, 3, 5, 10, 30, 60]))
+        tpm_keys, tpm_values, rpm_keys, rpm_values = _counters(rng, group)
+        words = " ".join(rng.choice(["hello", "naïve", "café", "x" * 40]) for _ in range(rng.randrange(0, 30)))
+        messages = [{"role": "user", "content": words}]
+        args = ("g", group, tpm_keys, tpm_values, rpm_keys, rpm_values, messages, None)
+        assert _outcome(patched, handler, args, seed) == _outcome(original, handler, args, seed), seed
+    assert fast_litellm.get_performance_stats()["router"]["native"]["calls"] - before > 1000
+
+
+def test_nan_and_inf_counts_compare_as_litellm() -> None:
+    """NaN never ties nor wins; inf ties with the initial bound."""
+    handler = LowestTPMLoggingHandler_v2(router_cache=DualCache())
+    original = get_original(*SITE)
+    group = [{"model_info": {"id": "a"}, "litellm_params": {}}, {"model_info": {"id": "b"}, "litellm_params": {}}]
+    for values in ([math.nan, math.inf], [math.inf, math.inf], [math.nan, math.nan], [math.inf, 3]):
+        args = ("g", group, ["a:m:tpm:x", "b:m:tpm:x"], values, ["a:m:rpm:x", "b:m:rpm:x"], [None, None], None, "")
+        for seed in range(5):
+            assert (_outcome(handler._common_checks_available_deployment.__func__, handler, args, seed)
+                    == _outcome(original, handler, args, seed))
+
+
+def test_real_router_picks() -> None:
+    model_list = [{"model_name": "g", "litellm_params": {"model": "openai/gpt-4o-mini", "api_key": "x",
+                                                        "mock_response": "ok", "rpm": 1000, "tpm": 10**7},
+                   "model_info": {"id": f"d{i}"}} for i in range(20)]
+    router = litellm.Router(model_list=model_list, routing_strategy="usage-based-routing-v2")
+    loop = asyncio.new_event_loop()
+    try:
+        for i in range(30):
+            loop.run_until_complete(router.acompletion(model="g", messages=[{"role": "user", "content": f"hi {i}"}]))
+        loop.run_until_complete(asyncio.sleep(0.05))
+
+        def picks() -> list[str]:
+            random.seed(11)
+            return [loop.run_until_complete(router.async_get_available_deployment(
+                model="g", messages=[{"role": "user", "content": f"q {i}"}], request_kwargs={}))["model_info"]["id"]
+                for i in range(40)]
+
+        on = picks()
+        fast_litellm.configure(router="off")
+        off = picks()
+        fast_litellm.configure(router="on")
+    finally:
+        pending = asyncio.all_tasks(loop)
+        for task in pending:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        loop.close()
+    assert on == off
