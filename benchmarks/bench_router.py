@@ -29,6 +29,7 @@ Every call counts a fresh message (one of 256, in turn): no memo answers a repea
 
     python benchmarks/bench_router.py [--rounds 3] [--sizes 10,100,1000]
                                       [--level strategy|router|headers|request|all]
+                                      [--strategies shuffle,latency,usage,usage2,cost]
 """
 
 from __future__ import annotations
@@ -268,6 +269,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--budget", type=float, default=0.3, help="seconds per timed loop set")
     parser.add_argument("--sizes", default="10,100,1000")
+    parser.add_argument("--strategies", default=",".join(STRATEGIES), help="of " + ",".join(STRATEGIES))
     parser.add_argument("--level", choices=("strategy", "router", "headers", "request", "all"), default="all")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -280,7 +282,7 @@ def main() -> int:
     asyncio.set_event_loop(loop)
     rows: list[tuple[str, float, float]] = []
     ok = True
-    for strategy in ("shuffle", "latency", "usage", "usage2", "cost"):
+    for strategy in args.strategies.split(","):
         for n in sizes:
             if args.level in ("strategy", "all"):
                 pick = strategy_calls(strategy, n, loop)

@@ -19,7 +19,7 @@
  *   token_counter_entry(state), encode_entry(state)   litellm's C entries
  *   plain_key(value, max_bytes)           the tools memo's key
  *   nfkc_unstable_runs(text)              where NFKC may change a str (nfkc_stable.h)
- *   latency_select, usage_select, usage_v2_select, cost_select, shuffle_select
+ *   latency_select, usage_select, usage_v2_select, cost_select, shuffle_select, counter_keys
  *                                         routing strategies' scans (pyrouter.c)
  *   drop_markers, no_access_windows, order_filter, group_members, unblocked_cooled
  *                                         the router's filters (pyrouter.c)
@@ -70,6 +70,7 @@ static PyMethodDef methods[] = {
     FL_METHOD(team_filter),
     FL_METHOD(first_info_value),
     FL_METHOD(usage_v2_select),
+    FL_METHOD(counter_keys),
     FL_METHOD(plain_deepcopy),
     {NULL, NULL, 0, NULL},
 };

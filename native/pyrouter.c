@@ -17,6 +17,8 @@
  *   usage_v2_select(names, healthy, tpm_keys, tpm_values, rpm_keys, rpm_values,
  *                   input_tokens, choice_fn)
  *       usage-based-routing-v2's pick from the counters read: (deployment or None,), or None.
+ *   counter_keys(names, healthy, minute, memo)
+ *       usage-based-routing-v2's counter keys.
  *   usage_select(names, healthy, tpm_dict, rpm_dict, input_tokens)
  *       the scan of LowestTPMLoggingHandler.get_available_deployments:
  *       (deployment or None,), or None where the Python code answers.
@@ -978,6 +980,119 @@ out:
         Py_RETURN_NONE;
     }
     return rc == PYERR ? (Py_XDECREF(result), NULL) : result;
+}
+
+/* str(v) as an f-string formats it, for an exact str or None: new reference; NULL with
+ * *decline set for anything else (its __format__ is the Python code's). */
+static PyObject *formatted(PyObject *v, int *decline)
+{
+    if (v == NULL || v == Py_None)
+        return PyUnicode_FromString("None");
+    if (PyUnicode_CheckExact(v))
+        return Py_NewRef(v);
+    *decline = 1;
+    return NULL;
+}
+
+/*
+ * counter_keys(names, healthy, minute, memo)
+ *     LowestTPMLoggingHandler_v2.usage_counter_keys after its clock read: ([tpm keys], [rpm keys]),
+ *     f"{id}:{model}:tpm:{minute}" for each deployment that is a dict, id and model read with
+ *     .get (None formats as "None").  None where the Python code answers: a dict subclass, a
+ *     model_info or litellm_params that is not a dict, an id or model that is not str or None.
+ *     memo (an exact list, the caller's) keeps (id, model, minute, tpm key, rpm key) per position,
+ *     trusted only for the identical id and model objects and an equal minute.
+ */
+PyObject *fl_py_counter_keys(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    if (nargs != 4 || !PyTuple_CheckExact(args[0]) || PyTuple_GET_SIZE(args[0]) != RN_SIZE ||
+        !PyUnicode_CheckExact(args[2]) || !PyDict_CheckExact(args[3])) {
+        PyErr_SetString(PyExc_TypeError, "counter_keys(names, healthy, minute: str, memo: dict)");
+        return NULL;
+    }
+    PyObject *names = args[0], *healthy = args[1], *minute = args[2], *memo = args[3];
+    if (!PyList_CheckExact(healthy))
+        Py_RETURN_NONE;
+    PyObject *tpm_keys = PyList_New(0), *rpm_keys = PyList_New(0), *out = NULL;
+    int decline = 0;
+    if (tpm_keys == NULL || rpm_keys == NULL)
+        goto done;
+    Py_INCREF(healthy);
+    for (Py_ssize_t i = 0; !decline && i < PyList_GET_SIZE(healthy); i++) {
+        PyObject *m = PyList_GET_ITEM(healthy, i);
+        if (!PyDict_Check(m))
+            continue; /* litellm skips what is not a dict */
+        if (!PyDict_CheckExact(m)) {
+            decline = 1;
+            break;
+        }
+        Py_INCREF(m);
+        int err = 0;
+        PyObject *info = get(m, PyTuple_GET_ITEM(names, RN_MODEL_INFO), &err), *id = NULL, *model = NULL;
+        if (!err && info != NULL && !PyDict_CheckExact(info))
+            decline = 1;
+        else if (!err && info != NULL)
+            id = get(info, PyTuple_GET_ITEM(names, RN_ID), &err);
+        PyObject *params = (!err && !decline) ? get(m, PyTuple_GET_ITEM(names, RN_LITELLM_PARAMS), &err) : NULL;
+        if (!err && !decline && params != NULL && !PyDict_CheckExact(params))
+            decline = 1;
+        else if (!err && !decline && params != NULL)
+            model = get(params, PyTuple_GET_ITEM(names, RN_MODEL), &err);
+        if (err || decline) {
+            Py_DECREF(m);
+            break;
+        }
+        Py_XINCREF(id);
+        Py_XINCREF(model);
+        Py_DECREF(m);
+        PyObject *id_key = id != NULL ? id : Py_None, *model_key = model != NULL ? model : Py_None;
+        /* the memo's keys are exact str or None: the lookup runs no Python code */
+        PyObject *entry = PyDict_GetItemWithError(memo, id_key);
+        if (entry == NULL && PyErr_Occurred()) {
+            Py_XDECREF(id);
+            Py_XDECREF(model);
+            break;
+        }
+        if (entry == NULL || !PyTuple_CheckExact(entry) || PyTuple_GET_SIZE(entry) != 5 ||
+            PyTuple_GET_ITEM(entry, 0) != id_key || PyTuple_GET_ITEM(entry, 1) != model_key ||
+            !PyUnicode_CheckExact(PyTuple_GET_ITEM(entry, 2)) ||
+            PyUnicode_Compare(PyTuple_GET_ITEM(entry, 2), minute) != 0) {
+            PyObject *id_text = formatted(id, &decline);
+            PyObject *model_text = id_text ? formatted(model, &decline) : NULL;
+            PyObject *tpm = model_text ? PyUnicode_FromFormat("%U:%U:tpm:%U", id_text, model_text, minute) : NULL;
+            PyObject *rpm = tpm ? PyUnicode_FromFormat("%U:%U:rpm:%U", id_text, model_text, minute) : NULL;
+            entry = rpm ? PyTuple_Pack(5, id_key, model_key, minute, tpm, rpm) : NULL;
+            Py_XDECREF(id_text);
+            Py_XDECREF(model_text);
+            Py_XDECREF(tpm);
+            Py_XDECREF(rpm);
+            if (entry != NULL && PyDict_SetItem(memo, id_key, entry) < 0)
+                Py_CLEAR(entry);
+        } else {
+            Py_INCREF(entry);
+        }
+        Py_XDECREF(id);
+        Py_XDECREF(model);
+        if (entry == NULL || PyList_Append(tpm_keys, PyTuple_GET_ITEM(entry, 3)) < 0 ||
+            PyList_Append(rpm_keys, PyTuple_GET_ITEM(entry, 4)) < 0) {
+            Py_XDECREF(entry);
+            break;
+        }
+        Py_DECREF(entry);
+    }
+    Py_DECREF(healthy);
+    if (PyErr_Occurred())
+        goto done;
+    if (decline) {
+        out = Py_NewRef(Py_None);
+        goto done;
+    }
+    out = PyTuple_Pack(2, tpm_keys, rpm_keys);
+done:
+    Py_XDECREF(tpm_keys);
+    Py_XDECREF(rpm_keys);
+    return out;
 }
 
 /* ---- cost-based routing --------------------------------------------------------------- */

@@ -9,7 +9,8 @@ lowest tpm (litellm draws among them with ``random.choice``), value lists shorte
 ``random`` afterwards.  A real Router with the strategy gives the same sequence of picks.
 
 A planted bug fails these tests: ``rpm + 1 > limit`` for ``>=``, or keeping only the first of
-tied deployments, fails ``test_generated_picks``.
+tied deployments, fails ``test_generated_picks``; a counter-key memo kept across minutes fails
+``test_counter_keys_are_litellms``.
 """
 
 from __future__ import annotations
@@ -139,3 +140,51 @@ def test_real_router_picks() -> None:
         loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         loop.close()
     assert on == off
+
+
+class _Sub(dict):  # type: ignore[type-arg]
+    """A dict subclass: litellm reads it through its own get."""
+
+
+def test_counter_keys_are_litellms(monkeypatch: pytest.MonkeyPatch) -> None:
+    """usage_counter_keys on generated groups: ids and models str, None, missing or int; things that
+    are not dicts (skipped), dict subclasses, model_info None (litellm raises); the minute turning
+    and ids replaced in place between calls (the key memo must not answer for them)."""
+    from datetime import datetime
+
+    import litellm.router_strategy.lowest_tpm_rpm_v2 as module
+
+    original = get_original("litellm.router_strategy.lowest_tpm_rpm_v2", "LowestTPMLoggingHandler_v2.usage_counter_keys")
+    assert original is not None
+    patched = vars(LowestTPMLoggingHandler_v2)["usage_counter_keys"]
+    assert getattr(patched, "__fast_litellm__", False)
+    minute = [30]
+    monkeypatch.setattr(module, "get_utc_datetime", lambda: datetime(2026, 12, 7, 12, minute[0]))
+    handler = LowestTPMLoggingHandler_v2(router_cache=DualCache())
+
+    def deployment(rng: random.Random, i: int) -> Any:
+        kind = rng.randrange(20)
+        if kind == 0:
+            return "not a deployment"
+        d: dict[str, Any] = _Sub() if kind == 1 else {}
+        if kind != 2:
+            d["model_info"] = None if kind == 3 else {"id": rng.choice([f"d{i}", f"d{i}", None, 7, f"d{i}:x"])}
+        if kind != 4:
+            d["litellm_params"] = {"model": rng.choice(["openai/gpt-4o", None, "azure/x"])}
+        return d
+
+    def outcome(method: Any, group: Any) -> Any:
+        try:
+            return method(handler, group)
+        except Exception as exc:  # noqa: BLE001 - compared
+            return type(exc), str(exc)
+
+    for seed in range(300):
+        rng = random.Random(seed)
+        group = [deployment(rng, i) for i in range(rng.randrange(0, 30))]
+        for turn in range(3):
+            minute[0] = 30 + (turn == 2)
+            if turn and group and isinstance(group[0], dict) and isinstance(group[0].get("model_info"), dict):
+                ident = group[0]["model_info"].get("id")
+                group[0]["model_info"]["id"] = f"{ident}" + "-new" if turn == 1 else ident
+            assert outcome(patched, group) == outcome(original, group), (seed, turn)

@@ -6,13 +6,14 @@ from typing import Any
 
 from fast_litellm._bindings import py
 
-__all__ = ["batch_get", "cooldown_keys", "cost_select", "drop_markers", "first_info_value",
+__all__ = ["batch_get", "cooldown_keys", "counter_keys", "cost_select", "drop_markers", "first_info_value",
            "group_members", "held_cooldowns", "latency_select", "model_ids", "no_access_windows",
            "order_filter", "plain_deepcopy", "shuffle_select", "team_filter", "unblocked_cooled",
            "usage_keys", "usage_select", "usage_totals", "usage_v2_select"]
 
 _latency_select = py.latency_select
 _usage_select = py.usage_select
+_counter_keys = py.counter_keys
 _usage_v2_select = py.usage_v2_select
 _cost_select = py.cost_select
 _shuffle_select = py.shuffle_select
@@ -57,6 +58,13 @@ def usage_v2_select(names: tuple[Any, ...], healthy: Any, tpm_keys: Any, tpm_val
     picked: tuple[Any] | None = _usage_v2_select(names, healthy, tpm_keys, tpm_values, rpm_keys, rpm_values,
                                                  input_tokens, choice_fn)
     return picked
+
+
+def counter_keys(names: tuple[Any, ...], healthy: Any, minute: str,
+                 memo: dict[Any, Any]) -> tuple[list[str], list[str]] | None:
+    """usage-based-routing-v2's (tpm keys, rpm keys), or None where the Python code answers."""
+    keys: tuple[list[str], list[str]] | None = _counter_keys(names, healthy, minute, memo)
+    return keys
 
 
 def cost_select(names: tuple[Any, ...], healthy: Any, counts: Any, minute: str, input_tokens: Any,

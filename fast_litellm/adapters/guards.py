@@ -273,6 +273,10 @@ REPRODUCED.update({
         ("litellm.router_strategy.lowest_tpm_rpm_v2", "LowestTPMLoggingHandler_v2._return_potential_deployments"): {
             "4f59dc8e784c16687556098074bacc793ebc9afe6111157fed9aae0e885c5f77": _ALL},
     },
+    "router.usage_v2_keys": {
+        ("litellm.router_strategy.lowest_tpm_rpm_v2", "LowestTPMLoggingHandler_v2.usage_counter_keys"): {
+            "634d393d44a4b9685d948509ac962322f00442b0094967bcf9d8bf18ed89c89d": _ALL},
+    },
     "router.members": {
         ("litellm.router", "Router.get_all_deployments"): {
             "a8c1cb053f81de5f6d544420fb2bb55df8cc780b76644873efff8a4bf18b14ce": _V106},

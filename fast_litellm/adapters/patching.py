@@ -49,6 +49,7 @@ from fast_litellm.router.scoping import make_tag_override, make_team_filter
 from fast_litellm.router.strategies import (
     make_cost_select,
     make_latency_select,
+    make_counter_keys,
     make_shuffle,
     make_usage_select,
     make_usage_v2_select,
@@ -135,6 +136,7 @@ _COOLED = ("litellm.router", "Router._filter_cooldown_deployments")
 _GROUP_USAGE = ("litellm.router", "Router.get_model_group_usage")
 _MODEL_IDS = ("litellm.router", "Router.get_model_ids")
 _USAGE_V2 = ("litellm.router_strategy.lowest_tpm_rpm_v2", "LowestTPMLoggingHandler_v2._common_checks_available_deployment")
+_USAGE_V2_KEYS = ("litellm.router_strategy.lowest_tpm_rpm_v2", "LowestTPMLoggingHandler_v2.usage_counter_keys")
 _TEAM = ("litellm.router_utils.common_utils", "filter_team_based_models")
 _CORE_TEAM = ("litellm.litellm_core_utils.routing_common_utils", "filter_team_based_models")
 _TAGS = ("litellm.router_strategy.tag_based_routing", "_chain_tag_filtering_override")
@@ -173,6 +175,7 @@ PATCHES: tuple[PatchSpec, ...] = (
     PatchSpec(*_USAGE, "router", _USAGE, make_usage_select, guard="router.usage"),
     PatchSpec(*_COST, "router", _COST, make_cost_select, guard="router.cost"),
     PatchSpec(*_USAGE_V2, "router", _USAGE_V2, make_usage_v2_select, guard="router.usage_v2"),
+    PatchSpec(*_USAGE_V2_KEYS, "router", _USAGE_V2_KEYS, make_counter_keys, guard="router.usage_v2_keys"),
     # The filters in front of the strategy (litellm 1.106-1.108's Router; the order filter on every
     # line, where litellm.utils and the pre-call checks have it).
     PatchSpec(*_MARKERS, "router", _MARKERS, make_drop_markers, (106, 108), guard="router.markers"),

@@ -26,8 +26,8 @@ from typing import Any
 
 from fast_litellm.control.gate import NOT_COVERED, Gate, mark_wrapper
 
-__all__ = ["make_cost_select", "make_latency_select", "make_shuffle", "make_usage_select", "make_usage_v2_select",
-           "random_state_keeper"]
+__all__ = ["make_cost_select", "make_counter_keys", "make_latency_select", "make_shuffle", "make_usage_select",
+           "make_usage_v2_select", "random_state_keeper"]
 
 logger = logging.getLogger("fast_litellm")
 
@@ -225,6 +225,35 @@ def make_usage_select(original: Callable[..., Any], gate: Gate) -> Callable[...,
         return run((self, model_group, healthy_deployments, messages, input))
 
     return mark_wrapper(get_available_deployments, original)
+
+
+_MEMO_IDS = 1 << 16  # counter keys kept; more, and the memo starts over
+
+
+def make_counter_keys(original: Callable[..., Any], gate: Gate) -> Callable[..., Any]:
+    """Wrap ``LowestTPMLoggingHandler_v2.usage_counter_keys(self, healthy_deployments)``: litellm's
+    clock read, then the keys natively, kept per id while the id and model objects and the minute
+    stay (native/pyrouter.c ``counter_keys``)."""
+    module = sys.modules[original.__module__]
+    names = _names("latency")
+    counter_keys = _native().counter_keys
+    memo: list[dict[Any, Any]] = [{}]
+
+    def native(self: Any, healthy_deployments: Any) -> Any:
+        current_minute = module.get_utc_datetime().strftime("%H-%M")
+        if len(memo[0]) > _MEMO_IDS:
+            memo[0] = {}
+        keys = counter_keys(names, healthy_deployments, current_minute, memo[0])
+        if keys is None:
+            return NOT_COVERED
+        return keys[0], keys[1]
+
+    run = gate.runner(native, original)
+
+    def usage_counter_keys(self: Any, healthy_deployments: Any) -> Any:
+        return run((self, healthy_deployments))
+
+    return mark_wrapper(usage_counter_keys, original)
 
 
 def make_usage_v2_select(original: Callable[..., Any], gate: Gate) -> Callable[..., Any]:
