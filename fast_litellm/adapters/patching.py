@@ -48,8 +48,8 @@ from fast_litellm.router.filters import (
 from fast_litellm.router.scoping import make_tag_override, make_team_filter
 from fast_litellm.router.strategies import (
     make_cost_select,
-    make_latency_select,
     make_counter_keys,
+    make_latency_select,
     make_shuffle,
     make_usage_select,
     make_usage_v2_select,
