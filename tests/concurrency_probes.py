@@ -340,7 +340,9 @@ def _fork_probe(probe: str) -> dict[str, Any]:
 def _router_work() -> tuple[Any, Callable[[int], Any]]:
     """(fast_litellm, work(k)): thread k's 40 picks through the patched strategies and filters on
     one group of 200 deployments: latency (one deployment fastest for k, so the pick does not
-    depend on the draws other threads make), usage-based v1 (deterministic) and the order filter."""
+    depend on the draws other threads make), usage-based v1 (deterministic), the order filter, the
+    team filter, and the two reads whose key memos all threads share: usage-based v2's counter
+    keys and the cooldown read of every deployment."""
     import litellm  # patches on import; its order filter is called below
     from litellm.caching.caching import DualCache
     from litellm.router_strategy.lowest_latency import LowestLatencyLoggingHandler
@@ -371,7 +373,27 @@ def _router_work() -> tuple[Any, Callable[[int], Any]]:
     sys.modules[LowestTPMLoggingHandler.__module__].datetime = FrozenClock  # type: ignore[attr-defined]
     minute = now.strftime("%H-%M")
 
+    from litellm.router_strategy.lowest_tpm_rpm_v2 import LowestTPMLoggingHandler_v2
+    from litellm.router_utils.cooldown_cache import CooldownCache
+
+    try:  # litellm 1.106-1.108; 1.109+ keeps it in litellm_core_utils
+        from litellm.router_utils.common_utils import filter_team_based_models
+    except ImportError:
+        from litellm.litellm_core_utils.routing_common_utils import filter_team_based_models
+    # the shared key memos: cooldown keys per id, v2 counter keys per id (1.110 keeps cooldowns
+    # in its Rust core: no cooldown read there)
+    cooldowns = None
+    if "active_cooldowns_from_results" in vars(CooldownCache):
+        cooldowns = CooldownCache(cache=DualCache(), default_cooldown_time=60)
+        for i in range(0, n, 7):
+            cooldowns.add_deployment_to_cooldown(model_id=f"d{i}", original_exception=Exception("429"),
+                                                 exception_status=429, cooldown_time=3600)
+    ids = [f"d{i}" for i in range(n)]
+    for i in range(0, n, 5):
+        group[i]["model_info"]["team_id"] = f"t{i % 3}"
+
     def work(k: int) -> Any:
+        usage_v2 = LowestTPMLoggingHandler_v2(router_cache=DualCache())
         latency = LowestLatencyLoggingHandler(DualCache(), {})
         latency.router_cache.set_cache("g_map", {f"d{i}": {key: [1.0 + ((i + 17 * k) % n)]} for i in range(n)})
         usage = LowestTPMLoggingHandler(DualCache(), {})
@@ -382,6 +404,11 @@ def _router_work() -> tuple[Any, Callable[[int], Any]]:
             picks.append(latency.get_available_deployments("g", group, messages)["model_info"]["id"])
             picks.append(usage.get_available_deployments("g", group, messages)["model_info"]["id"])
             picks.append(len(litellm.utils.get_order_filtered_deployments(group)))
+            picks.append([key.rsplit(":", 2)[0] for key in usage_v2.usage_counter_keys(group)[0][k::50]])
+            kept = filter_team_based_models(group, {"metadata": {"user_api_key_team_id": f"t{(j + k) % 3}"}})
+            picks.append([d["model_info"]["id"] for d in kept][::20])
+            if cooldowns is not None:
+                picks.append([model_id for model_id, _ in cooldowns.get_active_cooldowns(ids, None)])
         return picks
 
     return fast_litellm, work
