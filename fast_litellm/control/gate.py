@@ -63,6 +63,7 @@ class Raised(Exception):
         super().__init__(exc)
         self.exc = exc
 
+
 _ENABLED = Mode.ENABLED
 _ROLLOUT = Mode.ROLLOUT
 _SHADOW = Mode.SHADOW

@@ -64,19 +64,16 @@ class _Keys:
         return self.cooldown_keys(model_ids, self.memo)
 
 
-def _active(self: Any, cache_class: Any, model_ids: Any, results: Any, current_time: Any) -> list[Any]:
-    """litellm's loop over the read: the cooldowns still active, in id order."""
-    scanned = _native().held_cooldowns(model_ids, results)
+def _active(self: Any, cache_class: Any, model_ids: Any, results: Any, current_time: Any,
+            held: list[tuple[Any, Any]] | None) -> list[Any]:
+    """litellm's loop over the read: the cooldowns still active, in id order (``held``: the pairs
+    native/pyrouter.c's held_cooldowns found, or None for litellm's own loop)."""
+    pairs: Any = held
     active: list[Any] = []
-    if scanned is None:  # results the scan does not take: litellm's loop, interleaved as it runs
-        for model_id, result in zip(model_ids, results):
-            if result and isinstance(result, dict):
-                key = cache_class.get_cooldown_cache_key(model_id)
-                value = self._corrected_active_cooldown(key, result, current_time)
-                if value is not None:
-                    active.append((model_id, value))
-        return active
-    for model_id, result in scanned[0]:
+    if pairs is None:  # results the scan does not take: litellm's loop, interleaved as it runs
+        pairs = ((model_id, result) for model_id, result in zip(model_ids, results)
+                 if result and isinstance(result, dict))
+    for model_id, result in pairs:
         key = cache_class.get_cooldown_cache_key(model_id)
         value = self._corrected_active_cooldown(key, result, current_time)
         if value is not None:
@@ -88,15 +85,21 @@ def make_active_cooldowns(original: Callable[..., Any], gate: Gate) -> Callable[
     """Wrap ``CooldownCache.get_active_cooldowns(self, model_ids, parent_otel_span)``."""
     module = sys.modules[original.__module__]
     cache_class, keys_of = module.CooldownCache, _Keys()
+    held_cooldowns = _native().held_cooldowns
 
     def native(self: Any, model_ids: Any, parent_otel_span: Any) -> Any:
         keys = keys_of(model_ids)
         if keys is None:
             return NOT_COVERED
-        try:  # from here on, litellm's own calls: what they raise is the caller's
+        try:  # litellm's own calls: what they raise is the caller's
             with module.service_target(module.ROUTER_COOLDOWNS_TARGET):
                 results = self.cooldown_store.batch_get_cache(keys=keys, parent_otel_span=parent_otel_span) or []
-            return _active(self, cache_class, model_ids, results, module.time.time())
+            current_time = module.time.time()
+        except Exception as exc:
+            raise Raised(exc) from exc
+        scanned = held_cooldowns(model_ids, results)
+        try:
+            return _active(self, cache_class, model_ids, results, current_time, scanned and scanned[0])
         except Exception as exc:
             raise Raised(exc) from exc
 
@@ -136,17 +139,18 @@ def make_cooldowns_from_results(original: Callable[..., Any], gate: Gate) -> Cal
     """Wrap ``CooldownCache.active_cooldowns_from_results(self, model_ids, results)``."""
     module = sys.modules[original.__module__]
     cache_class = module.CooldownCache
+    held_cooldowns = _native().held_cooldowns
 
     def native(self: Any, model_ids: Any, results: Any) -> Any:
         if results is None:
             return []
-        scanned = _native().held_cooldowns(model_ids, results)
+        scanned = held_cooldowns(model_ids, results)
         if scanned is None:  # litellm's all(...) over results it does not take
             return NOT_COVERED
         if scanned[1]:  # every result None
             return []
         try:
-            return _active(self, cache_class, model_ids, results, module.time.time())
+            return _active(self, cache_class, model_ids, results, module.time.time(), scanned[0])
         except Exception as exc:
             raise Raised(exc) from exc
 
