@@ -982,6 +982,33 @@ out:
     return rc == PYERR ? (Py_XDECREF(result), NULL) : result;
 }
 
+/*
+ * The (id, model, minute, tpm key, rpm key) entry of memo (an exact dict whose keys are exact str
+ * or None, so a lookup runs no Python code) for id_key, made with tpm_format / rpm_format
+ * ("...%U...%U...%U": id text, model text, minute) unless the memo holds one for the identical
+ * id and model objects and an equal minute.  id_text and model_text are what the keys spell for
+ * them.  New reference, NULL with an exception set.
+ */
+static PyObject *memo_keys(PyObject *memo, PyObject *id_key, PyObject *model_key, PyObject *minute,
+                           PyObject *id_text, PyObject *model_text, const char *tpm_format, const char *rpm_format)
+{
+    PyObject *entry = PyDict_GetItemWithError(memo, id_key);
+    if (entry == NULL && PyErr_Occurred())
+        return NULL;
+    if (entry != NULL && PyTuple_CheckExact(entry) && PyTuple_GET_SIZE(entry) == 5 &&
+        PyTuple_GET_ITEM(entry, 0) == id_key && PyTuple_GET_ITEM(entry, 1) == model_key &&
+        PyUnicode_CheckExact(PyTuple_GET_ITEM(entry, 2)) && PyUnicode_Compare(PyTuple_GET_ITEM(entry, 2), minute) == 0)
+        return Py_NewRef(entry);
+    PyObject *tpm = PyUnicode_FromFormat(tpm_format, id_text, model_text, minute);
+    PyObject *rpm = tpm ? PyUnicode_FromFormat(rpm_format, id_text, model_text, minute) : NULL;
+    entry = rpm ? PyTuple_Pack(5, id_key, model_key, minute, tpm, rpm) : NULL;
+    Py_XDECREF(tpm);
+    Py_XDECREF(rpm);
+    if (entry != NULL && PyDict_SetItem(memo, id_key, entry) < 0)
+        Py_CLEAR(entry);
+    return entry;
+}
+
 /* str(v) as an f-string formats it, for an exact str or None: new reference; NULL with
  * *decline set for anything else (its __format__ is the Python code's). */
 static PyObject *formatted(PyObject *v, int *decline)
@@ -1047,31 +1074,13 @@ PyObject *fl_py_counter_keys(PyObject *self, PyObject *const *args, Py_ssize_t n
         Py_XINCREF(model);
         Py_DECREF(m);
         PyObject *id_key = id != NULL ? id : Py_None, *model_key = model != NULL ? model : Py_None;
-        /* the memo's keys are exact str or None: the lookup runs no Python code */
-        PyObject *entry = PyDict_GetItemWithError(memo, id_key);
-        if (entry == NULL && PyErr_Occurred()) {
-            Py_XDECREF(id);
-            Py_XDECREF(model);
-            break;
-        }
-        if (entry == NULL || !PyTuple_CheckExact(entry) || PyTuple_GET_SIZE(entry) != 5 ||
-            PyTuple_GET_ITEM(entry, 0) != id_key || PyTuple_GET_ITEM(entry, 1) != model_key ||
-            !PyUnicode_CheckExact(PyTuple_GET_ITEM(entry, 2)) ||
-            PyUnicode_Compare(PyTuple_GET_ITEM(entry, 2), minute) != 0) {
-            PyObject *id_text = formatted(id, &decline);
-            PyObject *model_text = id_text ? formatted(model, &decline) : NULL;
-            PyObject *tpm = model_text ? PyUnicode_FromFormat("%U:%U:tpm:%U", id_text, model_text, minute) : NULL;
-            PyObject *rpm = tpm ? PyUnicode_FromFormat("%U:%U:rpm:%U", id_text, model_text, minute) : NULL;
-            entry = rpm ? PyTuple_Pack(5, id_key, model_key, minute, tpm, rpm) : NULL;
-            Py_XDECREF(id_text);
-            Py_XDECREF(model_text);
-            Py_XDECREF(tpm);
-            Py_XDECREF(rpm);
-            if (entry != NULL && PyDict_SetItem(memo, id_key, entry) < 0)
-                Py_CLEAR(entry);
-        } else {
-            Py_INCREF(entry);
-        }
+        PyObject *id_text = formatted(id, &decline);
+        PyObject *model_text = id_text ? formatted(model, &decline) : NULL;
+        PyObject *entry = model_text ? memo_keys(memo, id_key, model_key, minute, id_text, model_text,
+                                                 "%U:%U:tpm:%U", "%U:%U:rpm:%U")
+                                     : NULL;
+        Py_XDECREF(id_text);
+        Py_XDECREF(model_text);
         Py_XDECREF(id);
         Py_XDECREF(model);
         if (entry == NULL || PyList_Append(tpm_keys, PyTuple_GET_ITEM(entry, 3)) < 0 ||
@@ -1962,16 +1971,16 @@ PyObject *fl_py_batch_get(PyObject *self, PyObject *const *args, Py_ssize_t narg
  *     d.get("model_info", {}).get("id") and d["litellm_params"].get("model") are both not None.
  *     None where the Python code answers: a mapping of another type, a missing litellm_params
  *     (litellm's KeyError), an id or model that is not an exact str (str.format's rules).
- *     memo (an exact list, the caller's, one per model group) keeps (id, model, minute, tpm key,
- *     rpm key) per position; an entry is reused only for the same id and model objects and an
- *     equal minute, so a key is always the one str.format would build.
+ *     memo (an exact dict, the caller's) maps an id to (id, model, minute, tpm key, rpm key) (see
+ *     memo_keys): an entry is reused only for the same id and model objects and an equal minute,
+ *     so a key is always the one str.format would build.
  */
 PyObject *fl_py_usage_keys(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)self;
     if (nargs != 4 || !PyTuple_CheckExact(args[0]) || PyTuple_GET_SIZE(args[0]) != RN_SIZE ||
-        !PyUnicode_CheckExact(args[2]) || !PyList_CheckExact(args[3])) {
-        PyErr_SetString(PyExc_TypeError, "usage_keys(names, model_list, minute: str, memo: list)");
+        !PyUnicode_CheckExact(args[2]) || !PyDict_CheckExact(args[3])) {
+        PyErr_SetString(PyExc_TypeError, "usage_keys(names, model_list, minute: str, memo: dict)");
         return NULL;
     }
     PyObject *names = args[0], *models = args[1], *minute = args[2], *memo = args[3];
@@ -2026,26 +2035,8 @@ PyObject *fl_py_usage_keys(PyObject *self, PyObject *const *args, Py_ssize_t nar
         Py_INCREF(id);
         Py_INCREF(model);
         Py_DECREF(d);
-        Py_ssize_t at = PyList_GET_SIZE(tpm_keys);
-        PyObject *entry = at < PyList_GET_SIZE(memo) ? PyList_GET_ITEM(memo, at) : NULL;
-        if (entry == NULL || !PyTuple_CheckExact(entry) || PyTuple_GET_SIZE(entry) != 5 ||
-            PyTuple_GET_ITEM(entry, 0) != id || PyTuple_GET_ITEM(entry, 1) != model ||
-            !PyUnicode_CheckExact(PyTuple_GET_ITEM(entry, 2)) ||
-            PyUnicode_Compare(PyTuple_GET_ITEM(entry, 2), minute) != 0) {
-            PyObject *tpm = PyUnicode_FromFormat("global_router:%U:%U:tpm:%U", id, model, minute);
-            PyObject *rpm = tpm ? PyUnicode_FromFormat("global_router:%U:%U:rpm:%U", id, model, minute) : NULL;
-            entry = rpm ? PyTuple_Pack(5, id, model, minute, tpm, rpm) : NULL;
-            Py_XDECREF(tpm);
-            Py_XDECREF(rpm);
-            if (entry != NULL) {
-                int stored = at < PyList_GET_SIZE(memo) ? PyList_SetItem(memo, at, Py_NewRef(entry))
-                                                        : PyList_Append(memo, entry);
-                if (stored < 0)
-                    Py_CLEAR(entry);
-            }
-        } else {
-            Py_INCREF(entry);
-        }
+        PyObject *entry = memo_keys(memo, id, model, minute, id, model, "global_router:%U:%U:tpm:%U",
+                                    "global_router:%U:%U:rpm:%U");
         Py_DECREF(id);
         Py_DECREF(model);
         if (entry == NULL || PyList_Append(tpm_keys, PyTuple_GET_ITEM(entry, 3)) < 0 ||
@@ -2063,9 +2054,6 @@ PyObject *fl_py_usage_keys(PyObject *self, PyObject *const *args, Py_ssize_t nar
         out = Py_NewRef(Py_None);
         goto done;
     }
-    Py_ssize_t kept = PyList_GET_SIZE(tpm_keys);
-    if (kept < PyList_GET_SIZE(memo) && PyList_SetSlice(memo, kept, PyList_GET_SIZE(memo), NULL) < 0)
-        goto done;
     out = PySequence_Concat(tpm_keys, rpm_keys);
 done:
     Py_XDECREF(tpm_keys);

@@ -8,7 +8,7 @@ changed in place (the key memo must not answer for the old id).  A real Router's
 ``get_remaining_model_group_usage`` after mock requests is compared too.
 
 A planted bug fails these tests: summing floats or keeping memo entries across minutes fails
-``test_generated_groups``; trusting a memo entry without comparing its id fails
+``test_generated_groups``; a key memo looked up by anything but the id (the model) fails
 ``test_changed_ids_get_new_keys``.
 """
 

@@ -120,7 +120,7 @@ def batch_get(cache_dict: Any, keys: Any, ttl_dict: Any, clock: Any, loads: Any,
     return values
 
 
-def usage_keys(names: tuple[Any, ...], model_list: Any, minute: str, memo: list[Any]) -> list[str] | None:
+def usage_keys(names: tuple[Any, ...], model_list: Any, minute: str, memo: dict[str, Any]) -> list[str] | None:
     """Router.get_model_group_usage's tpm keys then rpm keys, or None where the Python code answers."""
     keys: list[str] | None = _usage_keys(names, model_list, minute, memo)
     return keys

@@ -5,8 +5,8 @@ Every successful request through a Router with rpm or tpm limits gets ``x-rateli
 headers, and litellm computes them by formatting two cache keys per deployment of the group
 (``global_router:{id}:{model}:tpm:{minute}`` and ``...:rpm:...``), reading them in one batch and
 summing the int values: at 1000 deployments, a third of the request's CPU.  The replacement builds
-the keys natively and keeps them per model group while the deployments' id and model objects and
-the minute stay the same (native/pyrouter.c ``usage_keys``), reads them through the router's own
+the keys natively and keeps them per deployment id while its id and model objects and the minute
+stay the same (native/pyrouter.c ``usage_keys``), reads them through the router's own
 cache call, and sums natively (``usage_totals``).  litellm's clock read, its model-list call and
 its cache read are its own; a deployment list the scan does not take (mappings of other types,
 non-str ids, a missing ``litellm_params``) is litellm's function, called afresh (the clock and the
@@ -26,7 +26,7 @@ __all__ = ["make_group_usage"]
 # the key templates the native scan writes (litellm's RouterCacheEnum values)
 _TEMPLATES = {"TPM": "global_router:{id}:{model}:tpm:{current_minute}",
               "RPM": "global_router:{id}:{model}:rpm:{current_minute}"}
-_MEMO_GROUPS = 1024  # model groups whose keys are kept; more, and the memo starts over
+_MEMO_IDS = 1 << 16  # deployments whose keys are kept; more, and the memo starts over
 
 
 def _totals(values: Any, n_tpm: int) -> tuple[Any, Any]:
@@ -56,23 +56,16 @@ def make_group_usage(original: Callable[..., Any], gate: Gate) -> Callable[..., 
     list_name, cache_name = ("_core_get_model_list", "_core_cache") if core else ("get_model_list", "cache")
     names = _names("latency")
     usage_keys, usage_totals = native_scans.usage_keys, native_scans.usage_totals
-    memos: dict[str, list[Any]] = {}  # the scan trusts an entry only for the objects it holds
-
-    def memo_of(model_group: str) -> list[Any]:
-        memo = memos.get(model_group)
-        if memo is None:
-            if len(memos) >= _MEMO_GROUPS:
-                memos.clear()
-            memo = memos.setdefault(model_group, [])
-        return memo
+    memo: list[dict[str, Any]] = [{}]  # id -> its keys; the scan trusts an entry only for the objects it holds
 
     async def native(self: Any, model_group: Any) -> Any:
         current_minute = module.get_utc_datetime().strftime("%H-%M")
         model_list = getattr(self, list_name)(model_name=model_group)
         if model_list is None:
             return None, None
-        memo = memo_of(model_group) if type(model_group) is str else []
-        keys = usage_keys(names, model_list, current_minute, memo)
+        if len(memo[0]) > _MEMO_IDS:
+            memo[0] = {}
+        keys = usage_keys(names, model_list, current_minute, memo[0])
         if keys is None:
             return NOT_COVERED
         try:  # litellm's own read: what it raises is the caller's, never a second read
