@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import math
 import random
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -61,8 +62,29 @@ def _group(rng: random.Random, n: int) -> list[dict[str, Any]]:
     return group
 
 
-def _counters(rng: random.Random, group: list[dict[str, Any]]) -> tuple[list[str], list[Any], list[str], list[Any]]:
-    handler = LowestTPMLoggingHandler_v2(router_cache=DualCache())
+@pytest.fixture(scope="module")
+def loop() -> Iterator[asyncio.AbstractEventLoop]:
+    """One event loop for the module: litellm's v2 strategy object starts a task on the running loop
+    when it is made (and makes and sets a loop of its own when none runs); the tasks end with it."""
+    event_loop = asyncio.new_event_loop()
+    yield event_loop
+    pending = asyncio.all_tasks(event_loop)
+    for task in pending:
+        task.cancel()
+    event_loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    event_loop.close()
+
+
+@pytest.fixture(scope="module")
+def handler(loop: asyncio.AbstractEventLoop) -> Any:
+    async def make() -> Any:
+        return LowestTPMLoggingHandler_v2(router_cache=DualCache())
+
+    return loop.run_until_complete(make())
+
+
+def _counters(handler: Any, rng: random.Random,
+              group: list[dict[str, Any]]) -> tuple[list[str], list[Any], list[str], list[Any]]:
     tpm_keys, rpm_keys = handler.usage_counter_keys(group)
     tpm_values = [rng.choice(COUNTS) for _ in tpm_keys]
     rpm_values = [rng.choice(COUNTS) for _ in rpm_keys]
@@ -82,17 +104,16 @@ def _outcome(method: Any, handler: Any, args: tuple[Any, ...], seed: int) -> tup
     return id(picked), random.getstate()
 
 
-def test_generated_picks() -> None:
+def test_generated_picks(handler: Any) -> None:
     original = get_original(*SITE)
     assert original is not None
     patched = vars(LowestTPMLoggingHandler_v2)["_common_checks_available_deployment"]
     assert getattr(patched, "__fast_litellm__", False)
-    handler = LowestTPMLoggingHandler_v2(router_cache=DualCache())
     before = fast_litellm.get_performance_stats()["router"]["native"]["calls"]
     for seed in range(1500):
         rng = random.Random(seed)
         group = _group(rng, rng.choice([0, 1, 2, 3, 5, 10, 30, 60]))
-        tpm_keys, tpm_values, rpm_keys, rpm_values = _counters(rng, group)
+        tpm_keys, tpm_values, rpm_keys, rpm_values = _counters(handler, rng, group)
         words = " ".join(rng.choice(["hello", "naïve", "café", "x" * 40]) for _ in range(rng.randrange(0, 30)))
         messages = [{"role": "user", "content": words}]
         args = ("g", group, tpm_keys, tpm_values, rpm_keys, rpm_values, messages, None)
@@ -100,9 +121,8 @@ def test_generated_picks() -> None:
     assert fast_litellm.get_performance_stats()["router"]["native"]["calls"] - before > 1000
 
 
-def test_nan_and_inf_counts_compare_as_litellm() -> None:
+def test_nan_and_inf_counts_compare_as_litellm(handler: Any) -> None:
     """NaN never ties nor wins; inf ties with the initial bound."""
-    handler = LowestTPMLoggingHandler_v2(router_cache=DualCache())
     original = get_original(*SITE)
     group = [{"model_info": {"id": "a"}, "litellm_params": {}}, {"model_info": {"id": "b"}, "litellm_params": {}}]
     for values in ([math.nan, math.inf], [math.inf, math.inf], [math.nan, math.nan], [math.inf, 3]):
@@ -112,12 +132,14 @@ def test_nan_and_inf_counts_compare_as_litellm() -> None:
                     == _outcome(original, handler, args, seed))
 
 
-def test_real_router_picks() -> None:
+def test_real_router_picks(loop: asyncio.AbstractEventLoop) -> None:
     model_list = [{"model_name": "g", "litellm_params": {"model": "openai/gpt-4o-mini", "api_key": "x",
                                                         "mock_response": "ok", "rpm": 1000, "tpm": 10**7},
                    "model_info": {"id": f"d{i}"}} for i in range(20)]
-    router = litellm.Router(model_list=model_list, routing_strategy="usage-based-routing-v2")
-    loop = asyncio.new_event_loop()
+    async def make() -> Any:  # on the module's loop: the strategy's task runs and ends there
+        return litellm.Router(model_list=model_list, routing_strategy="usage-based-routing-v2")
+
+    router = loop.run_until_complete(make())
     try:
         for i in range(30):
             loop.run_until_complete(router.acompletion(model="g", messages=[{"role": "user", "content": f"hi {i}"}]))
@@ -132,13 +154,9 @@ def test_real_router_picks() -> None:
         on = picks()
         fast_litellm.configure(router="off")
         off = picks()
-        fast_litellm.configure(router="on")
     finally:
-        pending = asyncio.all_tasks(loop)
-        for task in pending:
-            task.cancel()
-        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-        loop.close()
+        fast_litellm.configure(router="on")
+        router.discard()
     assert on == off
 
 
@@ -146,7 +164,7 @@ class _Sub(dict):  # type: ignore[type-arg]
     """A dict subclass: litellm reads it through its own get."""
 
 
-def test_counter_keys_are_litellms(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_counter_keys_are_litellms(monkeypatch: pytest.MonkeyPatch, handler: Any) -> None:
     """usage_counter_keys on generated groups: ids and models str, None, missing or int; things that
     are not dicts (skipped), dict subclasses, model_info None (litellm raises); the minute turning
     and ids replaced in place between calls (the key memo must not answer for them)."""
@@ -160,7 +178,6 @@ def test_counter_keys_are_litellms(monkeypatch: pytest.MonkeyPatch) -> None:
     assert getattr(patched, "__fast_litellm__", False)
     minute = [30]
     monkeypatch.setattr(module, "get_utc_datetime", lambda: datetime(2026, 12, 7, 12, minute[0]))
-    handler = LowestTPMLoggingHandler_v2(router_cache=DualCache())
 
     def deployment(rng: random.Random, i: int) -> Any:
         kind = rng.randrange(20)
