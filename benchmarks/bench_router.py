@@ -105,7 +105,8 @@ def fill_usage(cache: DualCache, deployments: list[dict[str, Any]], strategy: st
     elif strategy == "usage2":
         from litellm.router_strategy.lowest_tpm_rpm_v2 import LowestTPMLoggingHandler_v2
 
-        tpm_keys, rpm_keys = LowestTPMLoggingHandler_v2(router_cache=cache).usage_counter_keys(deployments)
+        keys_of = vars(LowestTPMLoggingHandler_v2)["usage_counter_keys"]  # what litellm's v2 reads
+        tpm_keys, rpm_keys = keys_of(None, deployments)
         for key in tpm_keys:
             cache.set_cache(key, rng.randrange(10**4), ttl=60)
         for key in rpm_keys:
@@ -113,6 +114,15 @@ def fill_usage(cache: DualCache, deployments: list[dict[str, Any]], strategy: st
     else:
         cache.set_cache("cost_map:g", {i: {precise: {"tpm": rng.randrange(10**4), "rpm": rng.randrange(100)}}
                                        for i in ids})
+
+
+def on_loop(loop: asyncio.AbstractEventLoop, make: Callable[[], Any]) -> Any:
+    """``make()`` inside ``loop``: litellm's v2 strategy starts a task on the running loop (and, with
+    none running, makes and sets a loop of its own)."""
+    async def made() -> Any:
+        return make()
+
+    return loop.run_until_complete(made())
 
 
 def best_per_call(call: Callable[[int], Any], budget: float) -> float:
@@ -153,7 +163,7 @@ def strategy_calls(strategy: str, n: int, loop: asyncio.AbstractEventLoop) -> Ca
     elif strategy == "usage2":
         from litellm.router_strategy.lowest_tpm_rpm_v2 import LowestTPMLoggingHandler_v2
 
-        handler = LowestTPMLoggingHandler_v2(router_cache=cache)
+        handler = on_loop(loop, lambda: LowestTPMLoggingHandler_v2(router_cache=cache))
         site = "async_get_available_deployments"
     else:
         handler = LowestCostLoggingHandler(cache, {})
@@ -169,7 +179,7 @@ def strategy_calls(strategy: str, n: int, loop: asyncio.AbstractEventLoop) -> Ca
 
 def router_calls(strategy: str, n: int, cooled: bool, asynchronous: bool,
                  loop: asyncio.AbstractEventLoop) -> Callable[[int], Any]:
-    router = litellm.Router(model_list=model_list(n), routing_strategy=STRATEGIES[strategy])
+    router = on_loop(loop, lambda: litellm.Router(model_list=model_list(n), routing_strategy=STRATEGIES[strategy]))
     cache = router.cache
     fill_usage(cache, model_list(n), strategy)
     if cooled:
