@@ -312,6 +312,11 @@ def main() -> int:
     if args.level in ("request", "all"):
         for n in sizes:
             request_cpu(n, args.rounds, loop, rows)
+    pending = asyncio.all_tasks(loop)  # litellm's background tasks (v2's sync task, logging)
+    for task in pending:
+        task.cancel()
+    loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    loop.close()
     return 0 if ok else 1
 
 
