@@ -16,6 +16,7 @@ chosen with ``HYPOTHESIS_PROFILE=ci``.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import importlib.util
 import os
@@ -213,3 +214,16 @@ def pytest_report_header() -> str:
         return f"fast_litellm SIMD levels: unknown ({exc})"
     levels = simd_levels()
     return f"fast_litellm SIMD levels run here: {', '.join(levels)} (default {levels[-1]})"
+
+
+@pytest.fixture(scope="module")
+def loop() -> Any:
+    """One event loop for the module, as in an application: litellm's logging worker lives on it;
+    its tasks are cancelled and awaited before the loop closes."""
+    event_loop = asyncio.new_event_loop()
+    yield event_loop
+    pending = asyncio.all_tasks(event_loop)
+    for task in pending:
+        task.cancel()
+    event_loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    event_loop.close()

@@ -184,13 +184,12 @@ def test_what_litellm_raises_or_formats_is_litellms(usage_clock: list[int], case
         loop.close()
 
 
-def test_real_router_headers() -> None:
+def test_real_router_headers(loop: asyncio.AbstractEventLoop) -> None:
     """A real Router after mock requests: the same headers with the router feature off and on."""
     model_list = [{"model_name": "g", "litellm_params": {"model": "openai/gpt-4o-mini", "api_key": "x",
                                                         "mock_response": "ok", "rpm": 1000 + i, "tpm": 10**6},
                    "model_info": {"id": f"d{i}"}} for i in range(12)]
     router = litellm.Router(model_list=model_list)
-    loop = asyncio.new_event_loop()
     try:
         for i in range(20):
             loop.run_until_complete(router.acompletion(model="g", messages=[{"role": "user", "content": f"hi {i}"}]))
@@ -200,12 +199,7 @@ def test_real_router_headers() -> None:
         on = loop.run_until_complete(read("g"))
         fast_litellm.configure(router="off")
         off = loop.run_until_complete(read("g"))
+    finally:
         fast_litellm.configure(router="on")
-    finally:  # litellm's logging worker lives on the loop: its tasks end before the loop closes
-        pending = asyncio.all_tasks(loop)
-        for task in pending:
-            task.cancel()
-        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-        loop.close()
     assert on == off
     assert on["x-ratelimit-remaining-requests"] < on["x-ratelimit-limit-requests"]

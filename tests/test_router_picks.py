@@ -72,19 +72,6 @@ def fill(router: Any, n: int, strategy: str) -> None:
             model_id=f"d{i}", original_exception=Exception("429"), exception_status=429, cooldown_time=3600)
 
 
-@pytest.fixture(scope="module")
-def loop() -> Any:
-    """One event loop for the module, as in an application: litellm's logging worker lives on it;
-    its tasks are cancelled and awaited before the loop closes."""
-    event_loop = asyncio.new_event_loop()
-    yield event_loop
-    pending = asyncio.all_tasks(event_loop)
-    for task in pending:
-        task.cancel()
-    event_loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-    event_loop.close()
-
-
 def picks(loop: asyncio.AbstractEventLoop, state: str, strategy: str, n: int, weighted: bool) -> list[str]:
     fast_litellm.configure(router=state)
     router = litellm.Router(model_list=model_list(n, weighted), routing_strategy=strategy)

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import math
 import random
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -63,21 +62,8 @@ def _group(rng: random.Random, n: int) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def loop() -> Iterator[asyncio.AbstractEventLoop]:
-    """One event loop for the module: litellm's v2 strategy object starts a task on the running loop
-    when it is made (and makes and sets a loop of its own when none runs); the tasks end with it."""
-    event_loop = asyncio.new_event_loop()
-    yield event_loop
-    pending = asyncio.all_tasks(event_loop)
-    for task in pending:
-        task.cancel()
-    event_loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-    event_loop.close()
-
-
-@pytest.fixture(scope="module")
 def handler(loop: asyncio.AbstractEventLoop) -> Any:
-    async def make() -> Any:
+    async def make() -> Any:  # made on the running loop: its task runs and ends there (conftest's loop)
         return LowestTPMLoggingHandler_v2(router_cache=DualCache())
 
     return loop.run_until_complete(make())
