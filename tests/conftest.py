@@ -227,3 +227,16 @@ def loop() -> Any:
         task.cancel()
     event_loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
     event_loop.close()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Any:
+    """A real redis-server on a free loopback port for the session (installed if missing; see _redis)."""
+    import _redis
+
+    binary, why = _redis.find_or_install()
+    if binary is None:
+        pytest.skip(f"no redis-server: {why}")
+    server = _redis.start(binary)
+    yield server
+    server.stop()

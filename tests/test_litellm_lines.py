@@ -5,8 +5,8 @@ The main suite runs on the litellm the test extra resolves, which is the newest 
 
 * 1.106.x, 1.108.x (litellm's long-term-support line) and 1.109.x: the litellm-sensitive suites
   (``SENSITIVE``: differential token_counter and tools format, patching, control plane, guards,
-  patch sites, every model name, the routing strategies, filters, cooldown and usage reads and the
-  router's cache, and the proxy test
+  patch sites, every model name, the routing strategies, filters, cooldown and usage reads, the
+  router's cache, the generated Router sequences, the Routers sharing a real Redis, and the proxy test
   when the proxy's requirements are installed)
   run on each;
 * 1.108.x and 1.110.x (the newest checked): installing this checkout keeps their litellm;
@@ -41,7 +41,7 @@ SENSITIVE = ["tests/test_differential_token_counter.py", "tests/test_differentia
              "tests/test_patch_sites.py", "tests/test_every_model_name.py", "tests/test_router_strategies.py",
              "tests/test_quiet_cache.py", "tests/test_router_picks.py", "tests/test_router_filters.py",
              "tests/test_router_headers.py", "tests/test_router_cooldowns.py", "tests/test_router_scoping.py",
-             "tests/test_router_usage_v2.py"]
+             "tests/test_router_usage_v2.py", "tests/test_router_sequences.py", "tests/test_router_redis.py"]
 # The proxy test needs the proxy's requirements (the test extra installs them); the line venvs see
 # the main environment's.  Without them it would only skip.
 if all(importlib.util.find_spec(name) for name in ("fastapi", "yaml", "prometheus_client")):
