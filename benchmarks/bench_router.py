@@ -9,9 +9,9 @@ Levels:
 
 * **strategy**: the strategy's own pick, as litellm's router calls it with the healthy deployments
   (``simple_shuffle``; ``get_available_deployments`` of the latency-based and usage-based-v1
-  strategies, ``async_get_available_deployments`` of usage-based-v2 and cost-based routing), on
-  usage that holds a minute of traffic for every deployment (latency samples, tpm and rpm; v2's
-  per-deployment counters);
+  strategies, ``async_get_available_deployments`` of usage-based-v2 and cost-based routing,
+  least-busy's ``get_available_deployments``), on usage that holds a minute of traffic for every
+  deployment (latency samples, tpm and rpm; v2's per-deployment counters; requests in flight);
 * **router**: ``Router.get_available_deployment`` (``async_get_available_deployment`` for
   usage-based-v2 and cost-based routing) of a real
   ``litellm.Router`` with that strategy, the whole selection (model group, cooldown filter,
@@ -29,7 +29,7 @@ Every call counts a fresh message (one of 256, in turn): no memo answers a repea
 
     python benchmarks/bench_router.py [--rounds 3] [--sizes 10,100,1000]
                                       [--level strategy|router|headers|request|all]
-                                      [--strategies shuffle,latency,usage,usage2,cost]
+                                      [--strategies shuffle,latency,usage,usage2,cost,least]
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ import fast_litellm
 MODULES = {"latency": "litellm.router_strategy.lowest_latency", "usage": "litellm.router_strategy.lowest_tpm_rpm",
            "cost": "litellm.router_strategy.lowest_cost"}
 STRATEGIES = {"shuffle": "simple-shuffle", "latency": "latency-based-routing", "usage": "usage-based-routing",
-              "usage2": "usage-based-routing-v2", "cost": "cost-based-routing"}
+              "usage2": "usage-based-routing-v2", "cost": "cost-based-routing", "least": "least-busy"}
 ASYNC_ONLY = ("cost", "usage2")  # measured through the async pick (cost-based routing has no sync one)
 LATENCY_KEY = ("latency_normalized" if "_usable_latency_samples" in vars(sys.modules[MODULES["latency"]])
                else "latency")
@@ -111,6 +111,9 @@ def fill_usage(cache: DualCache, deployments: list[dict[str, Any]], strategy: st
             cache.set_cache(key, rng.randrange(10**4), ttl=60)
         for key in rpm_keys:
             cache.set_cache(key, rng.randrange(100), ttl=60)
+    elif strategy == "least":
+        for i in ids:  # requests in flight, as least-busy's own bookkeeping counts them
+            cache.set_cache(f"g_request_count:{i}", rng.randrange(8), local_only=True, ttl=3600)
     else:
         cache.set_cache("cost_map:g", {i: {precise: {"tpm": rng.randrange(10**4), "rpm": rng.randrange(100)}}
                                        for i in ids})
@@ -165,6 +168,12 @@ def strategy_calls(strategy: str, n: int, loop: asyncio.AbstractEventLoop) -> Ca
 
         handler = on_loop(loop, lambda: LowestTPMLoggingHandler_v2(router_cache=cache))
         site = "async_get_available_deployments"
+    elif strategy == "least":
+        from litellm.router_strategy.least_busy import LeastBusyLoggingHandler
+
+        handler = LeastBusyLoggingHandler(cache)
+        method = type(handler).get_available_deployments
+        return lambda i: method(handler, "g", deployments)
     else:
         handler = LowestCostLoggingHandler(cache, {})
         site = "async_get_available_deployments"

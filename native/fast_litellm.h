@@ -22,7 +22,7 @@
 
 /* Bumped whenever a prototype or constant below changes meaning; the Python
  * bindings refuse to load a _native built from another version. */
-#define FL_ABI_VERSION 14
+#define FL_ABI_VERSION 15
 
 enum {
     FL_OK = 0,

@@ -66,6 +66,8 @@ FL_PY_HIDDEN PyObject *fl_py_cooldown_keys(PyObject *self, PyObject *const *args
 FL_PY_HIDDEN PyObject *fl_py_held_cooldowns(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
 FL_PY_HIDDEN PyObject *fl_py_team_filter(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
 FL_PY_HIDDEN PyObject *fl_py_first_info_value(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
+FL_PY_HIDDEN PyObject *fl_py_least_busy_keys(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
+FL_PY_HIDDEN PyObject *fl_py_least_busy_index(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
 FL_PY_HIDDEN PyObject *fl_py_usage_v2_select(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
 FL_PY_HIDDEN PyObject *fl_py_counter_keys(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
 FL_PY_HIDDEN PyObject *fl_py_plain_deepcopy(PyObject *self, PyObject *const *args, Py_ssize_t nargs);

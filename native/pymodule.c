@@ -27,6 +27,7 @@
  *                                         the in-memory cache's batch read (pyrouter.c)
  *   usage_keys, usage_totals              the remaining-usage headers' read (pyrouter.c)
  *   team_filter, first_info_value       the team and tag filters (pyrouter.c)
+ *   least_busy_keys, least_busy_index   least-busy's keys and pick (pyrouter.c)
  *   model_ids, cooldown_keys, held_cooldowns
  *                                         the cooldown read of every deployment (pyrouter.c)
  *   plain_deepcopy(x)                     copy.deepcopy of plain data (pyrouter.c)
@@ -69,6 +70,8 @@ static PyMethodDef methods[] = {
     FL_METHOD(held_cooldowns),
     FL_METHOD(team_filter),
     FL_METHOD(first_info_value),
+    FL_METHOD(least_busy_keys),
+    FL_METHOD(least_busy_index),
     FL_METHOD(usage_v2_select),
     FL_METHOD(counter_keys),
     FL_METHOD(plain_deepcopy),

@@ -36,6 +36,7 @@
  *   model_ids, cooldown_keys, held_cooldowns
  *       Router.get_model_ids and CooldownCache's read of every deployment's cooldown key.
  *   team_filter, first_info_value
+ *   least_busy_keys, least_busy_index
  *       filter_team_based_models' list pass and the tag filter's per-group override.
  *   plain_deepcopy(x)
  *       copy.deepcopy of plain data, for the router's model-info copies.
@@ -2469,6 +2470,114 @@ PyObject *fl_py_first_info_value(PyObject *self, PyObject *const *args, Py_ssize
             return PyTuple_Pack(1, value);
     }
     return PyTuple_Pack(1, Py_None);
+}
+
+/* ---- least-busy (litellm 1.106-1.109's LeastBusyLoggingHandler) ----------------------- */
+
+/*
+ * least_busy_keys(names, model_group, deployments)
+ *     [f"{model_group}_request_count:{str(id)}" for each deployment], the keys
+ *     _request_count_keys builds after its pydantic validation, for an exact str model_group and an
+ *     exact list of exact dicts whose "model_info" is an exact dict with an "id" that is an exact
+ *     str or an exact int (not bool: pydantic's str | int reads those unchanged).  None where the
+ *     Python code answers (it validates, converts or raises).
+ */
+PyObject *fl_py_least_busy_keys(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    if (nargs != 3 || !PyTuple_CheckExact(args[0]) || PyTuple_GET_SIZE(args[0]) != RN_SIZE) {
+        PyErr_SetString(PyExc_TypeError, "least_busy_keys(names, model_group, deployments)");
+        return NULL;
+    }
+    PyObject *names = args[0], *group = args[1], *deployments = args[2];
+    if (!PyUnicode_CheckExact(group) || !PyList_CheckExact(deployments))
+        Py_RETURN_NONE;
+    Py_ssize_t n = PyList_GET_SIZE(deployments);
+    PyObject *prefix = PyUnicode_FromFormat("%U_request_count:", group);
+    PyObject *out = prefix != NULL ? PyList_New(n) : NULL;
+    int rc = out != NULL ? 0 : PYERR;
+    for (Py_ssize_t i = 0; rc == 0 && i < n; i++) {
+        PyObject *d = PyList_GET_ITEM(deployments, i), *info = NULL, *id = NULL;
+        int err = 0;
+        if (!PyDict_CheckExact(d))
+            rc = DECLINE;
+        else if ((info = get(d, PyTuple_GET_ITEM(names, RN_MODEL_INFO), &err)) == NULL || !PyDict_CheckExact(info))
+            rc = err ? PYERR : DECLINE;
+        else if ((id = get(info, PyTuple_GET_ITEM(names, RN_ID), &err)) == NULL ||
+                 !(PyUnicode_CheckExact(id) || PyLong_CheckExact(id)))
+            rc = err ? PYERR : DECLINE;
+        if (rc != 0)
+            break;
+        PyObject *text = PyUnicode_CheckExact(id) ? Py_NewRef(id) : PyObject_Str(id);
+        PyObject *key = text != NULL ? PyUnicode_Concat(prefix, text) : NULL;
+        Py_XDECREF(text);
+        if (key == NULL)
+            rc = PYERR;
+        else
+            PyList_SET_ITEM(out, i, key);
+    }
+    Py_XDECREF(prefix);
+    if (rc == 0)
+        return out;
+    Py_XDECREF(out);
+    if (rc == DECLINE)
+        Py_RETURN_NONE;
+    return NULL;
+}
+
+/*
+ * least_busy_index(raw, n)
+ *     The index _least_busy picks from the counts _local_counts reads off the in-memory cache's
+ *     answer raw: the first deployment with the fewest requests in flight; None (not an index) for
+ *     no deployments.  raw is None (all counts 0) or an exact list of n values, each None (0), an
+ *     exact int of at most 2**53 in size (int(float(v)) == v) or a finite exact float (truncated
+ *     as int() does).  Returns (index,) or (None,); None where the Python code answers (another
+ *     shape, a value pydantic would convert or reject, a list of another length).
+ */
+PyObject *fl_py_least_busy_index(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    Py_ssize_t n = nargs == 2 && PyLong_CheckExact(args[1]) ? PyLong_AsSsize_t(args[1]) : -1;
+    if (n < 0) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_TypeError, "least_busy_index(raw, n: int >= 0)");
+        return NULL;
+    }
+    PyObject *raw = args[0];
+    if (n == 0)
+        return raw == Py_None || (PyList_CheckExact(raw) && PyList_GET_SIZE(raw) == 0) ? PyTuple_Pack(1, Py_None)
+                                                                                          : Py_NewRef(Py_None);
+    if (raw == Py_None)
+        return Py_BuildValue("(n)", (Py_ssize_t)0);
+    if (!PyList_CheckExact(raw) || PyList_GET_SIZE(raw) != n)
+        Py_RETURN_NONE;
+    const double limit = 9007199254740992.0; /* 2**53: ints up to here survive float() exactly */
+    Py_ssize_t best = 0;
+    double best_count = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *v = PyList_GET_ITEM(raw, i);
+        double count;
+        if (v == Py_None)
+            count = 0;
+        else if (PyLong_CheckExact(v)) {
+            int overflow = 0;
+            long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
+            if (overflow || x > (long long)limit || x < -(long long)limit)
+                Py_RETURN_NONE;
+            count = (double)x;
+        } else if (PyFloat_CheckExact(v)) {
+            double x = PyFloat_AS_DOUBLE(v);
+            if (!isfinite(x) || fabs(x) >= limit)
+                Py_RETURN_NONE;
+            count = trunc(x);
+        } else
+            Py_RETURN_NONE;
+        if (i == 0 || count < best_count) {
+            best = i;
+            best_count = count;
+        }
+    }
+    return Py_BuildValue("(n)", best);
 }
 
 /* ---- copy.deepcopy of plain data (litellm 1.106-1.108's router) ------------------------- */

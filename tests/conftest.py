@@ -225,7 +225,8 @@ def loop() -> Any:
     pending = asyncio.all_tasks(event_loop)
     for task in pending:
         task.cancel()
-    event_loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    if pending:  # gather() of nothing would make its future on another loop
+        event_loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
     event_loop.close()
 
 

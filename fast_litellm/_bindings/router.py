@@ -6,10 +6,30 @@ from typing import Any
 
 from fast_litellm._bindings import py
 
-__all__ = ["batch_get", "cooldown_keys", "counter_keys", "cost_select", "drop_markers", "first_info_value",
-           "group_members", "held_cooldowns", "latency_select", "model_ids", "no_access_windows",
-           "order_filter", "plain_deepcopy", "shuffle_select", "team_filter", "unblocked_cooled",
-           "usage_keys", "usage_select", "usage_totals", "usage_v2_select"]
+__all__ = [
+    "batch_get",
+    "cooldown_keys",
+    "cost_select",
+    "counter_keys",
+    "drop_markers",
+    "first_info_value",
+    "group_members",
+    "held_cooldowns",
+    "latency_select",
+    "least_busy_index",
+    "least_busy_keys",
+    "model_ids",
+    "no_access_windows",
+    "order_filter",
+    "plain_deepcopy",
+    "shuffle_select",
+    "team_filter",
+    "unblocked_cooled",
+    "usage_keys",
+    "usage_select",
+    "usage_totals",
+    "usage_v2_select",
+]
 
 _latency_select = py.latency_select
 _usage_select = py.usage_select
@@ -27,6 +47,8 @@ _plain_deepcopy = py.plain_deepcopy
 _usage_keys = py.usage_keys
 _team_filter = py.team_filter
 _first_info_value = py.first_info_value
+_least_busy_keys = py.least_busy_keys
+_least_busy_index = py.least_busy_index
 _model_ids = py.model_ids
 _cooldown_keys = py.cooldown_keys
 _held_cooldowns = py.held_cooldowns
@@ -169,3 +191,16 @@ def first_info_value(names: tuple[Any, ...], deployments: Any, key: str) -> tupl
     """(the first model_info[key] that is not None, or None,), or None where the Python code answers."""
     found: tuple[Any] | None = _first_info_value(names, deployments, key)
     return found
+
+
+def least_busy_keys(names: tuple[Any, ...], model_group: Any, deployments: Any) -> list[str] | None:
+    """least-busy's in-flight count keys of the deployments, or None where the Python code answers."""
+    keys: list[str] | None = _least_busy_keys(names, model_group, deployments)
+    return keys
+
+
+def least_busy_index(raw: Any, n: int) -> tuple[int | None] | None:
+    """(index of the least busy deployment, or None for none,) from the cache's answer, or None
+    where the Python code answers."""
+    picked: tuple[int | None] | None = _least_busy_index(raw, n)
+    return picked

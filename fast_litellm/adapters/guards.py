@@ -180,6 +180,7 @@ _COST = "litellm.router_strategy.lowest_cost"
 _WINDOWS = "litellm.router_utils.access_windows"
 _V106_109 = "1.106.2-1.109.3"
 _ALL = "1.106.2-1.110.2"
+_LEAST_BUSY = "litellm.router_strategy.least_busy"
 
 # The routing strategies (fast_litellm/router/strategies.py, native/pyrouter.c), one group per
 # patched method, so that a changed strategy leaves only itself to litellm.  A name with a dot is
@@ -272,6 +273,28 @@ REPRODUCED.update({
             "a9e032c5ec677d2dc81e01b6b89f3fb21714c106e341699cc15ae361ed60d26a": "1.110.2"},
         ("litellm.router_strategy.lowest_tpm_rpm_v2", "LowestTPMLoggingHandler_v2._return_potential_deployments"): {
             "4f59dc8e784c16687556098074bacc793ebc9afe6111157fed9aae0e885c5f77": _ALL},
+    },
+    # fast_litellm/router/least_busy.py: the pick, the keys and counts it reads, and the two
+    # TypedDicts litellm's pydantic validation of the deployments reads the ids through.
+    "router.least_busy": {
+        (_LEAST_BUSY, "LeastBusyLoggingHandler.get_available_deployments"): {
+            "3d49f5eca379633c6f1a4f1f5a3c52b40a90a64e6edccac08b7e1d5f0c0ad249": _V106_109},
+        (_LEAST_BUSY, "LeastBusyLoggingHandler.async_get_available_deployments"): {
+            "c28b0a610d26c7f474c37e5aa951a5b49c83a3bc6347712547a7586dbbf266cc": _V106_109},
+        (_LEAST_BUSY, "_request_count_keys"): {
+            "5e64e78ed488f874338d942ab012744130a66d76899117b024d9873f10acc195": _V106_109},
+        (_LEAST_BUSY, "_request_count_key"): {
+            "6742ec38f1853afe72a9fcc1d4de4e50562818467b9d7eaf55d3626cf1178761": _V106_109},
+        (_LEAST_BUSY, "_local_counts"): {
+            "a6323a4948fc1cfe04339e57717ecdb4ba1b410ac2882a0d46bb51ad846a4002": _V106_109},
+        (_LEAST_BUSY, "_as_counts"): {
+            "6d53a14a329189b14fd71de244858353ca0e5ad0eac94f63810fe075beaae770": _V106_109},
+        (_LEAST_BUSY, "_least_busy"): {
+            "b0ac6482f695ac02837123339654b12175407ab0b6f47fe4ea30f716332a5cac": _V106_109},
+        (_LEAST_BUSY, "_Deployment"): {
+            "c722e8d2d7c156fe99f0842f6f0cc689f17d26db6518a62c0b9f038fdcf0c637": _V106_109},
+        (_LEAST_BUSY, "_DeploymentModelInfo"): {
+            "68a6d75510663101bd377a47d836d7050057f3d8bf6a898ff0633ef668fee270": _V106_109},
     },
     "router.usage_v2_keys": {
         ("litellm.router_strategy.lowest_tpm_rpm_v2", "LowestTPMLoggingHandler_v2.usage_counter_keys"): {

@@ -45,6 +45,7 @@ from fast_litellm.router.filters import (
     make_order_filter,
     make_reserved_filter,
 )
+from fast_litellm.router.least_busy import make_async_least_busy, make_least_busy
 from fast_litellm.router.scoping import make_tag_override, make_team_filter
 from fast_litellm.router.strategies import (
     make_cost_select,
@@ -151,6 +152,8 @@ _ORDER_SITES = ((_ORDER[0], (106, ANY_NEWER)),
 _LATENCY = ("litellm.router_strategy.lowest_latency", "LowestLatencyLoggingHandler._get_available_deployments")
 _USAGE = ("litellm.router_strategy.lowest_tpm_rpm", "LowestTPMLoggingHandler.get_available_deployments")
 _COST = ("litellm.router_strategy.lowest_cost", "LowestCostLoggingHandler.async_get_available_deployments")
+_LEAST_BUSY = ("litellm.router_strategy.least_busy", "LeastBusyLoggingHandler.get_available_deployments")
+_ASYNC_LEAST_BUSY = ("litellm.router_strategy.least_busy", "LeastBusyLoggingHandler.async_get_available_deployments")
 
 PATCHES: tuple[PatchSpec, ...] = (
     PatchSpec("litellm.utils", "encode", "tokenizer", ("litellm.utils", "encode"), make_encode),
@@ -176,6 +179,9 @@ PATCHES: tuple[PatchSpec, ...] = (
     PatchSpec(*_COST, "router", _COST, make_cost_select, guard="router.cost"),
     PatchSpec(*_USAGE_V2, "router", _USAGE_V2, make_usage_v2_select, guard="router.usage_v2"),
     PatchSpec(*_USAGE_V2_KEYS, "router", _USAGE_V2_KEYS, make_counter_keys, guard="router.usage_v2_keys"),
+    PatchSpec(*_LEAST_BUSY, "router", _LEAST_BUSY, make_least_busy, (106, 109), guard="router.least_busy"),
+    PatchSpec(*_ASYNC_LEAST_BUSY, "router", _ASYNC_LEAST_BUSY, make_async_least_busy, (106, 109),
+              guard="router.least_busy"),
     # The filters in front of the strategy (litellm 1.106-1.108's Router; the order filter on every
     # line, where litellm.utils and the pre-call checks have it).
     PatchSpec(*_MARKERS, "router", _MARKERS, make_drop_markers, (106, 108), guard="router.markers"),
