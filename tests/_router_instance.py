@@ -4,7 +4,8 @@ Its one argument is a JSON object: ``patched`` (import fast_litellm first), ``re
 deployments of the group ``g`` with the ids ``d0..``, ``fail`` (the ids whose mock response is a
 429, so that this instance's traffic cools them), ``requests`` to send through ``acompletion``,
 ``picks`` to make with ``async_get_available_deployment`` afterwards, ``strategy`` and ``seed``.
-It prints one JSON line: the picks, and how many router calls the native side answered.
+It prints one JSON line: each request's deployment (or exception), the picks, and how many
+router calls the native side answered.
 """
 
 from __future__ import annotations
@@ -39,11 +40,15 @@ async def main() -> dict[str, Any]:
     router = litellm.Router(model_list=model_list(), redis_host="127.0.0.1", redis_port=ARGS["redis_port"],
                             cooldown_time=ARGS["cooldown"], num_retries=0, allowed_fails=0,
                             routing_strategy=ARGS["strategy"])
-    for _ in range(ARGS["requests"]):
+    outcomes = []
+    for i in range(ARGS["requests"]):
         try:
-            await router.acompletion(model="g", messages=MESSAGES)
-        except litellm.RateLimitError:
-            pass  # the deployment is cooled; the test reads litellm's key for it in Redis
+            response = await router.acompletion(model="g", messages=[{"role": "user", "content": f"request {i}"}])
+            outcomes.append(f"ok {response._hidden_params['model_id']}")
+        except litellm.RateLimitError as exc:  # the deployment is cooled: litellm's key for it is in Redis
+            outcomes.append(f"{type(exc).__name__}")
+        for _ in range(3):  # litellm's success and failure callbacks write before the next request
+            await asyncio.sleep(0.01)
     await asyncio.sleep(0.5)  # writes litellm sends to Redis in the background land before the picks
     picks = []
     for _ in range(ARGS["picks"]):
@@ -53,7 +58,7 @@ async def main() -> dict[str, Any]:
     if ARGS["patched"]:
         native = fast_litellm.get_performance_stats()["router"]["native"]["calls"]
     await asyncio.sleep(0.5)
-    return {"picks": picks, "native": native, "minor": int(version("litellm").split(".")[1])}
+    return {"outcomes": outcomes, "picks": picks, "native": native, "minor": int(version("litellm").split(".")[1])}
 
 
 if __name__ == "__main__":

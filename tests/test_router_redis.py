@@ -1,4 +1,5 @@
-"""Routers sharing one real Redis, patched and not: a cooldown set by either is honoured by the other.
+"""Routers sharing one real Redis, patched and not: a cooldown set by either is honoured by the
+other, and the same traffic leaves the same keys and values in Redis.
 
 Each instance runs in its own process (``_router_instance.py``): an unpatched litellm and a patched
 one, as in a fleet part-way through a rollout.  Cooldowns come from real failures (deployments
@@ -10,6 +11,7 @@ then never pick a cooled deployment.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -72,3 +74,41 @@ def test_cooldowns_cross_patched_and_unpatched_instances(redis_server: RedisServ
     assert cooled(redis_server) == {"d0", "d1", "d2", "d3", "d5"}
     unpatched = run_instance(redis_server, patched=False, strategy=strategy, picks=300, seed=4)
     assert_picks(unpatched["picks"], {"d4", "d6", "d7", "d8", "d9"}, strategy)
+
+
+MINUTE = re.compile(r"\b\d{2}-\d{2}\b")  # the minute in litellm's usage keys
+SECONDS = re.compile(r"\d+\.\d+")  # timestamps and latencies in the values
+
+
+def dump(server: RedisServer) -> dict[str, Any]:
+    """Every key litellm left in Redis with its value and whether it expires, the minute and the
+    clock's readings masked (a run that crossed a minute has its two minutes' counts added)."""
+    client = redis.Redis(host=server.host, port=server.port, decode_responses=True)
+    try:
+        out: dict[str, Any] = {}
+        for key in sorted(client.keys("*")):
+            kind = client.type(key)
+            value: Any = client.get(key) if kind == "string" else (
+                client.hgetall(key) if kind == "hash" else client.dump(key) and kind)
+            masked = MINUTE.sub("<minute>", key)
+            if masked != key and masked in out and str(value).isdigit():  # a run that crossed a minute
+                value = str(int(value) + int(out[masked][1]))
+            out[masked] = (kind, SECONDS.sub("<s>", str(value)), client.ttl(key) > 0)
+        return out
+    finally:
+        client.close()
+
+
+def test_patched_instance_leaves_litellms_keys_and_values(redis_server: RedisServer) -> None:
+    """The same traffic from an unpatched and a patched instance (successes, 429s that cool two
+    deployments) leaves the same outcomes and the same keys, values and expiries in Redis."""
+    runs = []
+    for patched in (False, True):
+        redis_server.flush()
+        result = run_instance(redis_server, patched=patched, strategy="simple-shuffle", fail=("d1", "d4"),
+                              requests=30, seed=7)
+        runs.append((result["outcomes"], dump(redis_server)))
+    (expected_outcomes, expected), (outcomes, got) = runs
+    assert outcomes == expected_outcomes
+    assert any(key.startswith("deployment:d1:cooldown") for key in expected)  # the traffic cooled d1
+    assert got == expected
