@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import random
 import re
+import sys
 import warnings
 from collections.abc import Iterator
 from datetime import datetime
@@ -47,6 +48,7 @@ def frozen(strategy_clock: datetime, monkeypatch: pytest.MonkeyPatch) -> Iterato
 
     monkeypatch.setattr(lowest_tpm_rpm_v2, "get_utc_datetime", lambda: STRATEGY_NOW)
     warnings.simplefilter("ignore", DeprecationWarning)
+    fast_litellm.reset_errors()  # a breaker another module opened would leave every pick to litellm
     yield
     fast_litellm.reload_flags()
 
@@ -159,3 +161,32 @@ def test_router_sequences_are_litellms(loop: asyncio.AbstractEventLoop, case: in
         drawn["script"] = [("async" if step[0] == "sync" else step[0], *step[1:]) for step in drawn["script"]]
     expected = loop.run_until_complete(run(drawn, "off"))
     assert loop.run_until_complete(run(drawn, "on")) == expected
+
+
+@pytest.mark.parametrize(("case", "scan"), [(6, "shuffle_select"), (12, "shuffle_select"),
+                                            (20, "latency_select"), (2, "latency_select")])
+def test_native_failure_in_selection_gets_litellms_picks(loop: asyncio.AbstractEventLoop, case: int, scan: str,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A native failure injected into a strategy's scan on every call: the breaker counts it (and
+    opens), and every pick, response and exception of the script is still litellm's.  (On 1.110
+    simple-shuffle is litellm's Rust core's: nothing native runs there to fail.)"""
+    from fast_litellm._bindings import router as native_scans
+    from fast_litellm.control.gate import gate
+
+    drawn = scenario(case)
+    expected = loop.run_until_complete(run(drawn, "off"))
+    fast_litellm.reset_errors()  # the breaker closed: an earlier case opened it
+
+    calls = []
+
+    def broken(*args: Any) -> Any:
+        calls.append(1)
+        raise RuntimeError("injected")
+
+    monkeypatch.setattr(native_scans, scan, broken)
+    errors = gate("router").stats.native.errors
+    assert loop.run_until_complete(run(drawn, "on")) == expected
+    assert gate("router").stats.native.errors - errors == len(calls)  # each failure counted
+    fast_litellm.reset_errors()
+    if scan != "shuffle_select" or "litellm.router_rust" not in sys.modules:
+        assert calls  # the scan was reached (the breaker opened after the first few)
