@@ -36,8 +36,9 @@
  *   model_ids, cooldown_keys, held_cooldowns
  *       Router.get_model_ids and CooldownCache's read of every deployment's cooldown key.
  *   team_filter, first_info_value
- *   least_busy_keys, least_busy_index
  *       filter_team_based_models' list pass and the tag filter's per-group override.
+ *   least_busy_keys, least_busy_index
+ *       least-busy's in-flight count keys and its pick from the counts read.
  *   plain_deepcopy(x)
  *       copy.deepcopy of plain data, for the router's model-info copies.
  *

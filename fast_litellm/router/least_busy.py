@@ -5,8 +5,9 @@ count key per deployment, reads the counts from the router's in-memory cache, va
 with pydantic again and takes the first deployment with the fewest requests in flight.  The
 replacement builds the keys and makes the pick natively (native/pyrouter.c ``least_busy_keys``
 and ``least_busy_index``); the cache read is still litellm's own call, made once, with the same
-keys, under litellm's ``with_service_target("router_usage")`` as the methods it replaces.  A router with Redis reads the shared counts from Redis: that path stays litellm's.  Counts
-of a shape the native pick does not take are read by litellm's own ``_local_counts`` and
+keys, under litellm's ``with_service_target("router_usage")`` as the methods it replaces.  A
+router with Redis reads the shared counts from Redis: that path stays litellm's.  Counts of a
+shape the native pick does not take are read by litellm's own ``_local_counts`` and
 ``_least_busy``, so the read is never repeated.
 """
 
