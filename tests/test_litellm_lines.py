@@ -17,7 +17,9 @@ The main suite runs on the litellm the test extra resolves, which is the newest 
 Each line gets a venv (``--system-site-packages``, so only litellm and what it needs that differs
 are installed) under ``FL_LITELLM_VENVS`` (default ``~/.cache/fast_litellm/venvs``), made once
 and reused; the package index must be reachable the first time.  The checkout's own fast_litellm
-(and its built extension) runs there through PYTHONPATH.  ``FL_LITELLM_LINES=0`` skips this file.
+(and its built extension) runs there through PYTHONPATH, with ``FL_LINE_RUN=1`` (the suites whose
+generated cases are slow draw fewer of them there: the full sets run once, on the newest line).
+``FL_LITELLM_LINES=0`` skips this file.
 """
 
 from __future__ import annotations
@@ -90,7 +92,8 @@ class TestOtherLines:
         found = _run(python, "import json, importlib.metadata as m; print(json.dumps({'v': m.version('litellm')}))")
         assert found == {"v": version}
         out = subprocess.run([str(python), "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *SENSITIVE],
-                             check=False, capture_output=True, text=True, env=clean_env(PYTHONPATH=str(ROOT)),
+                             check=False, capture_output=True, text=True,
+                             env=clean_env(PYTHONPATH=str(ROOT), FL_LINE_RUN="1"),
                              timeout=2400, cwd=str(ROOT))
         assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
         assert " passed" in out.stdout.splitlines()[-1], out.stdout[-2000:]

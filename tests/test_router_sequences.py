@@ -13,6 +13,7 @@ the wall clock's.
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import re
 import sys
@@ -39,7 +40,9 @@ STRATEGIES = ("simple-shuffle", "least-busy", "latency-based-routing", "usage-ba
 MODELS = ("openai/gpt-4o-mini", "openai/gpt-4o", "anthropic/claude-3-5-haiku-20241022")
 TAGS = (None, ["a"], ["b"], ["a", "b"], ["default"])
 SIZES = (1, 2, 3, 5, 10, 40, 200)
-CASES = 48
+# The line runs (tests/test_litellm_lines.py sets FL_LINE_RUN) draw a third of the cases: the
+# full set runs once, on the newest line.
+CASES = 16 if os.environ.get("FL_LINE_RUN") else 48
 
 
 @pytest.fixture(autouse=True)
@@ -113,8 +116,11 @@ async def settle() -> None:
 async def run(case: dict[str, Any], state: str) -> list[str]:
     fast_litellm.configure(router=state)
     # Each Router adds its strategy's handler to litellm's callback lists; an earlier run's handler
-    # would go on counting this run's traffic, so each run starts from the lists as they were.
+    # (or an earlier test module's Router's) would go on counting this run's traffic and drawing
+    # from random, so each run starts from empty lists and puts them back afterwards.
     callbacks = {name: list(getattr(litellm, name)) for name in CALLBACK_LISTS}
+    for name in CALLBACK_LISTS:  # and without other modules' handlers (litellm keeps at most 100)
+        getattr(litellm, name)[:] = []
     try:
         return await run_script(case)
     finally:
