@@ -22,10 +22,9 @@ from fast_litellm.control.gate import NOT_COVERED, Gate, Raised, mark_wrapper
 __all__ = ["make_async_least_busy", "make_least_busy"]
 
 
-def _pick(module: Any, healthy: Any, keys: list[str], raw: Any) -> Any:
+def _pick(least_busy_index: Callable[[Any, int], Any], module: Any, healthy: Any, keys: list[str],
+          raw: Any) -> Any:
     """The deployment litellm's ``_least_busy(healthy, _local_counts(raw, keys))`` returns."""
-    from fast_litellm._bindings.router import least_busy_index
-
     picked = least_busy_index(raw, len(keys))
     if picked is None:  # counts litellm's validation converts or rejects: its own functions read them
         try:
@@ -38,7 +37,7 @@ def _pick(module: Any, healthy: Any, keys: list[str], raw: Any) -> Any:
 
 def make_least_busy(original: Callable[..., Any], gate: Gate) -> Callable[..., Any]:
     """Wrap ``LeastBusyLoggingHandler.get_available_deployments(self, model_group, healthy_deployments)``."""
-    from fast_litellm._bindings.router import least_busy_keys
+    from fast_litellm._bindings.router import least_busy_index, least_busy_keys
     from fast_litellm.router.strategies import _names
 
     module = sys.modules[original.__module__]
@@ -55,7 +54,7 @@ def make_least_busy(original: Callable[..., Any], gate: Gate) -> Callable[..., A
             raw = cache.batch_get_cache(list(keys), local_only=True)
         except Exception as exc:
             raise Raised(exc) from exc
-        return _pick(module, healthy_deployments, keys, raw)
+        return _pick(least_busy_index, module, healthy_deployments, keys, raw)
 
     run = gate.runner(module.with_service_target("router_usage")(native), original)
 
@@ -67,7 +66,7 @@ def make_least_busy(original: Callable[..., Any], gate: Gate) -> Callable[..., A
 
 def make_async_least_busy(original: Callable[..., Any], gate: Gate) -> Callable[..., Any]:
     """Wrap ``LeastBusyLoggingHandler.async_get_available_deployments(self, model_group, healthy_deployments)``."""
-    from fast_litellm._bindings.router import least_busy_keys
+    from fast_litellm._bindings.router import least_busy_index, least_busy_keys
     from fast_litellm.router.strategies import _names
 
     module = sys.modules[original.__module__]
@@ -84,7 +83,7 @@ def make_async_least_busy(original: Callable[..., Any], gate: Gate) -> Callable[
             raw = await cache.async_batch_get_cache(list(keys), local_only=True)
         except Exception as exc:
             raise Raised(exc) from exc
-        return _pick(module, healthy_deployments, keys, raw)
+        return _pick(least_busy_index, module, healthy_deployments, keys, raw)
 
     run = gate.async_runner(module.with_service_target("router_usage")(native), original)
 
