@@ -14,6 +14,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,8 +65,16 @@ def _apt_install() -> str:
     return ""
 
 
+_install_lock = threading.Lock()
+
+
 def find_or_install() -> tuple[str | None, str]:
-    """The path of a redis-server binary, or None and why there is none."""
+    """The path of a redis-server binary, or None and why there is none (one thread at a time)."""
+    with _install_lock:
+        return _find_or_install()
+
+
+def _find_or_install() -> tuple[str | None, str]:
     explicit = os.environ.get("FL_REDIS_SERVER")
     if explicit:
         return (explicit, "") if Path(explicit).is_file() else (None, f"FL_REDIS_SERVER={explicit} is missing")

@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import sysconfig
+import threading
 from pathlib import Path
 
 import pytest
@@ -49,6 +50,10 @@ def _inherit_current_venv(python: Path) -> None:
     (Path(site) / "_fast_litellm_parent_env.pth").write_text("".join(f"{p}\n" for p in paths))
 
 
+_making: dict[str, threading.Lock] = {}
+_making_lock = threading.Lock()
+
+
 def make_venv(name: str, requirements: list[str], *, base: str = sys.executable,
               system_site_packages: bool = True, timeout: float = 1500) -> Path:
     """The python of the venv ``name``, made from ``base`` with ``requirements`` pip-installed (once).
@@ -57,6 +62,15 @@ def make_venv(name: str, requirements: list[str], *, base: str = sys.executable,
     sees everything the current environment has installed and pip adds only what differs.  Skips the
     test when pip fails (no package index).
     """
+    with _making_lock:  # the line runs make venvs in a background thread (_line_runs)
+        lock = _making.setdefault(name, threading.Lock())
+    with lock:
+        return _make_venv(name, requirements, base=base, system_site_packages=system_site_packages,
+                          timeout=timeout)
+
+
+def _make_venv(name: str, requirements: list[str], *, base: str, system_site_packages: bool,
+               timeout: float) -> Path:
     home = VENVS / name
     python = home / "bin" / "python"
     ready = home / ".fast_litellm_ready"

@@ -241,3 +241,30 @@ def redis_server() -> Any:
     server = _redis.start(binary)
     yield server
     server.stop()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """test_litellm_lines runs last: its line runs go on beside the rest of the session (_line_runs)."""
+    lines = [item for item in items if item.path.name == "test_litellm_lines.py"]
+    items[:] = [item for item in items if item.path.name != "test_litellm_lines.py"] + lines
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """The selected line runs start now, in the background (after -k/-m deselection)."""
+    if session.config.option.collectonly or os.environ.get("FL_LITELLM_LINES") == "0":
+        return
+    versions = [item.callspec.params["version"] for item in session.items
+                if item.path.name == "test_litellm_lines.py" and item.name.startswith("test_sensitive_suites[")
+                and hasattr(item, "callspec")]
+    if versions:
+        import _line_runs
+
+        _line_runs.start([v for v in _line_runs.LINES if v in versions])
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Line runs still pending when the session ends (interrupted, -x) are dropped or killed."""
+    import sys
+
+    if "_line_runs" in sys.modules:
+        sys.modules["_line_runs"].stop()

@@ -19,13 +19,14 @@ are installed) under ``FL_LITELLM_VENVS`` (default ``~/.cache/fast_litellm/venvs
 and reused; the package index must be reachable the first time.  The checkout's own fast_litellm
 (and its built extension) runs there through PYTHONPATH, with ``FL_LINE_RUN=1`` (the suites whose
 generated cases are slow draw fewer of them there: the full sets run once, on the newest line).
+The line runs start in the background when collection ends and run beside the main suite; this
+file's tests run last and wait for them (``_line_runs``, ``conftest``).
 ``FL_LITELLM_LINES=0`` skips this file.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
-import importlib.util
 import json
 import os
 import subprocess
@@ -33,22 +34,11 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from _venvs import ROOT, clean_env, make_venv
+from _line_runs import LINES, SENSITIVE, result, venv
+from _venvs import ROOT, clean_env
 from packaging.version import Version
 
-LINES = ["1.106.12", "1.108.14", "1.109.3"]  # run SENSITIVE; the newest line is the main suite's
 LTS, NEWEST = "1.108.14", "1.110.2"
-SENSITIVE = ["tests/test_differential_token_counter.py", "tests/test_differential_tools_format.py",
-             "tests/test_patching.py", "tests/test_control_plane.py", "tests/test_litellm_guards.py",
-             "tests/test_patch_sites.py", "tests/test_every_model_name.py", "tests/test_router_strategies.py",
-             "tests/test_quiet_cache.py", "tests/test_router_picks.py", "tests/test_router_filters.py",
-             "tests/test_router_headers.py", "tests/test_router_cooldowns.py", "tests/test_router_scoping.py",
-             "tests/test_router_usage_v2.py", "tests/test_router_sequences.py", "tests/test_router_redis.py",
-             "tests/test_router_least_busy.py"]
-# The proxy test needs the proxy's requirements (the test extra installs them); the line venvs see
-# the main environment's.  Without them it would only skip.
-if all(importlib.util.find_spec(name) for name in ("fastapi", "yaml", "prometheus_client")):
-    SENSITIVE.extend(["tests/test_proxy.py", "tests/test_proxy_router.py"])
 
 # Whether fast_litellm patches token_counter on the newest line (native on 1.109+ since issue 21).
 # None would leave it unasserted, for a newest line whose token_counter is not reproduced yet.
@@ -59,7 +49,7 @@ pytestmark = pytest.mark.skipif(os.environ.get("FL_LITELLM_LINES") == "0", reaso
 
 def _venv(version: str) -> Path:
     """The python of a venv holding litellm ``version`` on top of the main environment (made once)."""
-    return make_venv(f"litellm-{version}", [f"litellm=={version}"])
+    return venv(version)
 
 
 def _run(python: Path, code: str) -> dict[str, object]:
@@ -88,13 +78,9 @@ class TestOtherLines:
     def test_sensitive_suites(self, version: str) -> None:
         """The differential, patching, control-plane, guard, patch-site, model-name (and proxy) tests pass
         on ``version``."""
-        python = _venv(version)
-        found = _run(python, "import json, importlib.metadata as m; print(json.dumps({'v': m.version('litellm')}))")
+        out = result(version)  # started beside the main suite when the session began (_line_runs)
+        found = _run(_venv(version), "import json, importlib.metadata as m; print(json.dumps({'v': m.version('litellm')}))")
         assert found == {"v": version}
-        out = subprocess.run([str(python), "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *SENSITIVE],
-                             check=False, capture_output=True, text=True,
-                             env=clean_env(PYTHONPATH=str(ROOT), FL_LINE_RUN="1"),
-                             timeout=2400, cwd=str(ROOT))
         assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
         assert " passed" in out.stdout.splitlines()[-1], out.stdout[-2000:]
 

@@ -1,8 +1,9 @@
 """Generated Router scenarios: the sequence of picks, responses and exceptions equals litellm's own.
 
 Each case draws a Router (strategy, group sizes 1 to 1000, weights, rpm/tpm limits, order, tags,
-tag filtering, a second model group, allowed fails) and a script of operations: sync and async
-picks with per-request ``_router_weights``, tags, ``_target_order`` and ``routing_strategy``
+tag filtering, a second model group, allowed fails, routing groups with their own strategy or
+priorities) and a script of operations: sync and async picks (of model groups and routing groups) with
+per-request ``_router_weights``, tags, ``_target_order`` and ``routing_strategy``
 overrides; mock completions, some of them 429s that put their deployment in cooldown; cooldowns
 set directly.  The script runs with the router feature off (litellm's own code) and on, on a
 fresh Router each time and with ``random`` seeded before each step; what each step returned or
@@ -96,7 +97,34 @@ def scenario(case: int) -> dict[str, Any]:
             kwargs["routing_strategy"] = rng.choice(("simple-shuffle", "least-busy", "latency-based-routing",
                                                      "usage-based-routing-v2", "cost-based-routing", "bogus"))
         script.append((kind, rng.choice(("g", "g", "g", "h")), rng.choice(ids), kwargs))
+    groups = routing_groups(case, {d["model_name"] for d in deployments}, script)
+    if groups is not None:
+        settings["routing_groups"] = groups
     return {"deployments": deployments, "settings": settings, "script": script}
+
+
+# Strategies a routing group may carry (latency-based is left out: the latencies a completion records
+# are the wall clock's); "priority" groups rank their member model groups.
+GROUP_STRATEGIES = ("simple-shuffle", "least-busy", "usage-based-routing", "usage-based-routing-v2",
+                    "cost-based-routing", "priority")
+
+
+def routing_groups(case: int, names: set[str], script: list[Any]) -> list[dict[str, Any]] | None:
+    """A third of the cases get a routing group "rg" over one or both model groups (its own strategy,
+    or priorities), and a quarter of their steps call it (its own random stream, so the draws above
+    are the same with or without it)."""
+    rng = random.Random(10_000 + case)
+    if rng.random() >= 0.35:
+        return None
+    members = sorted(names) if len(names) > 1 and rng.random() < 0.6 else ["g"]
+    strategy = rng.choice(GROUP_STRATEGIES)
+    group: dict[str, Any] = {"group_name": "rg", "models": members, "routing_strategy": strategy}
+    if strategy == "priority":
+        group["model_priorities"] = {name: rng.choice((1, 2)) for name in members}
+    for step, (kind, _, target, kwargs) in enumerate(script):
+        if rng.random() < 0.25:
+            script[step] = (kind, "rg", target, kwargs)
+    return [group]
 
 
 NUMBER = re.compile(r"\d+\.\d+")  # the seconds left in a cooldown, read off the wall clock
@@ -169,7 +197,7 @@ def test_router_sequences_are_litellms(loop: asyncio.AbstractEventLoop, case: in
     assert loop.run_until_complete(run(drawn, "on")) == expected
 
 
-@pytest.mark.parametrize(("case", "scan"), [(6, "shuffle_select"), (12, "shuffle_select"),
+@pytest.mark.parametrize(("case", "scan"), [(18, "shuffle_select"), (12, "shuffle_select"),
                                             (20, "latency_select"), (2, "latency_select")])
 def test_native_failure_in_selection_gets_litellms_picks(loop: asyncio.AbstractEventLoop, case: int, scan: str,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
