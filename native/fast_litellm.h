@@ -22,7 +22,7 @@
 
 /* Bumped whenever a prototype or constant below changes meaning; the Python
  * bindings refuse to load a _native built from another version. */
-#define FL_ABI_VERSION 15
+#define FL_ABI_VERSION 16
 
 enum {
     FL_OK = 0,
@@ -32,7 +32,9 @@ enum {
     FL_E_BUFFER = -4,      /* an output buffer is too small */
     FL_E_TOKEN = -5,       /* a token id is not in the vocabulary */
     FL_E_TOO_LARGE = -6,   /* a vocabulary too large for the packed tables */
-    FL_E_SHAPE = -7        /* an input a function leaves to the Python code (_native_py.count_messages) */
+    FL_E_SHAPE = -7,       /* an input a function leaves to the Python code (_native_py.count_messages) */
+    FL_E_FULL = -8,        /* a rate-limit table has no slot left for a new key */
+    FL_E_RANGE = -9        /* a clock reading outside the range a rate-limit table counts */
 };
 
 /* Pre-tokenizer patterns, one hand-written scanner each (pretokenize.c). */
@@ -208,6 +210,38 @@ enum {
 enum {
     FL_MSG_NO_LT = 1 /* the Anthropic tokenizer: '<' before [A-Z] (added tokens) or NFKC-unstable text is left to Python */
 };
+
+/*
+ * Rate-limit tables (limiter.c): a fixed window per key, anchored at the key's first hit, in
+ * 64-byte-aligned memory the caller owns and keeps alive across every call (a private buffer, or a
+ * MAP_SHARED mapping shared by worker processes).  Admission is lock-free; claiming a slot for a
+ * new key takes a lock that a dead process's is taken over from.  `now` is in the table's ticks
+ * since the Unix epoch; a negative `now` reads CLOCK_REALTIME.
+ */
+enum {
+    FL_LIMIT_CHARGE_FIRST = 0,   /* over the limit: rejected unchanged; else charged, admitted iff within */
+    FL_LIMIT_ALL_OR_NOTHING = 1  /* charged and admitted iff count + cost <= limit */
+};
+enum { FL_LIMITER_STATS = 8 };   /* fl_limiter_stats' figures (see limiter.c) */
+
+/* Bytes a table of `buckets` buckets (a multiple of 8; 3 keys each) needs. */
+size_t fl_limiter_bytes(uint32_t buckets);
+/* Make a table in mem[0..size): windows of `window` ticks of `tick_ns` ns, counted from tick `epoch`
+ * (2^32 ticks from it).  Not thread-safe: run it before the memory is shared (the magic number is
+ * written last).  FL_OK or FL_E_ARG. */
+int fl_limiter_init(void *mem, size_t size, uint32_t buckets, int64_t tick_ns, int64_t window, int64_t epoch);
+/* FL_OK if mem[0..size) holds a table of this version, else FL_E_CORRUPT. */
+int fl_limiter_check(void *mem, size_t size);
+/* CLOCK_REALTIME in ticks of tick_ns ns (FL_E_ARG for tick_ns <= 0). */
+int64_t fl_limiter_clock(int64_t tick_ns);
+/* One hit of `cost` on `key` against `limit` in `mode`: 1 admitted, 0 rejected, FL_E_FULL (no slot
+ * for a new key), FL_E_RANGE, FL_E_ARG; the key's window start (ticks) and count after the hit in
+ * *window_start and *count. */
+int fl_limiter_hit(void *mem, size_t size, const char *key, size_t len, uint32_t cost, uint32_t limit, int mode,
+                   int64_t now, int64_t *window_start, int64_t *count);
+/* The counters (checks, rejected, table full, locks taken over, claims of empty slots, CAS retries),
+ * then the keys whose window runs at `now` and the slots in all, into out[0..FL_LIMITER_STATS). */
+int fl_limiter_stats(void *mem, size_t size, int64_t now, int64_t *out, size_t n);
 
 /*
  * CPython only (pymodule.c): make the module fast_litellm._native_py and put

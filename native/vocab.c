@@ -743,6 +743,10 @@ const char *fl_strerror(int code)
         return "vocabulary or token too large";
     case FL_E_SHAPE:
         return "input shape not handled natively";
+    case FL_E_FULL:
+        return "rate-limit table full";
+    case FL_E_RANGE:
+        return "clock outside the rate-limit table's range";
     default:
         return "unknown error";
     }

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from _venvs import ROOT, clean_env, make_venv
 
-__all__ = ["LINES", "SENSITIVE", "start", "result", "stop", "venv"]
+__all__ = ["LINES", "SENSITIVE", "result", "start", "stop", "venv"]
 
 LINES = ["1.106.12", "1.108.14", "1.109.3"]  # run SENSITIVE; the newest line is the main suite's
 SENSITIVE = ["tests/test_differential_token_counter.py", "tests/test_differential_tools_format.py",

@@ -7,7 +7,7 @@ from typing import Any
 
 from fast_litellm.exceptions import NativeUnavailableError, RankFileError
 
-ABI_VERSION = 15
+ABI_VERSION = 16
 
 try:
     from fast_litellm._native import ffi, lib

@@ -1,0 +1,378 @@
+/*
+ * limiter.c - rate-limit tables: a fixed window per key, anchored at the key's first hit, in memory
+ * the caller owns (a private buffer, or a MAP_SHARED mapping that several worker processes open).
+ *
+ * The rule is litellm's in-memory v3 limiter's: a key's window starts at the first hit and ends
+ * `window` ticks later; a hit at or after the end starts a new window (count 0, start = now).
+ * Two charging modes:
+ *   FL_LIMIT_CHARGE_FIRST   (requests) a key already over its limit is rejected unchanged; otherwise
+ *                           the cost is charged and the hit is admitted iff the count stays within
+ *                           the limit (so the hit that crosses the limit is charged and rejected);
+ *   FL_LIMIT_ALL_OR_NOTHING (reservations) charged and admitted iff count + cost <= limit, else
+ *                           rejected unchanged.
+ * A cost of 0 only reads.
+ *
+ * Layout (all offsets fixed by the version):
+ *   header (128 bytes): magic, version, bucket count, tick, window, epoch, counters;
+ *   buckets (64 bytes each: a lock word and three 16-byte slots {key, state});
+ *   fingerprints (8 bytes per slot): a second, independent hash of the slot's key.
+ * A slot's key is a 64-bit hash of the key bytes (never 0: 0 marks an empty slot); its state packs
+ * the window start (ticks since the table's epoch, high 32 bits) and the count (low 32 bits).
+ *
+ * Concurrency.  Admission is lock-free: the slot's 16 bytes are replaced by one 16-byte CAS that
+ * validates key and state together, so a slot reclaimed for another key cannot absorb a hit meant
+ * for the old one, and a decision is always made on the state it replaces.  Claiming a slot (a
+ * new key, or reusing one whose window has ended) takes the lock of the key's segment (8 buckets
+ * in which the key may live), so a key is never claimed twice; the claim is itself a CAS, because
+ * a lock-free hit of the slot's old key may race it.  The fingerprint is written after the claim:
+ * until then the new key's hits miss the slot and wait on the segment lock, then find it.
+ *
+ * Processes.  The lock word holds its owner's pid.  A waiter that has spun for 10 ms checks
+ * whether the owner still lives and takes the lock over from a dead one (a crash inside the
+ * critical section leaves either the slot's old state or its new one: each is one CAS; a crash
+ * between the claim and the fingerprint leaves an orphan slot that nothing matches, holding only
+ * the crashed caller's own hit, and reclaimed when its window ends).  Counters are in the table,
+ * updated atomically, so every process sees the same figures.
+ *
+ * Clock.  fl_limiter_now reads CLOCK_REALTIME (the wall clock litellm reads, the same in every
+ * process of a host) in the table's tick (1 s for litellm's int(time()) windows); a caller may
+ * pass its own `now` (tests inject a clock).  A hit whose `now` is older than its key's window
+ * start (a stale read racing a reset) is charged to that newer window.
+ */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, kill */
+
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fast_litellm.h"
+
+#define MAGIC 0x3154494d494c4c46ULL /* "FLLIMIT1" */
+#define VERSION 1u
+#define SLOTS 3u            /* slots per bucket */
+#define SEGMENT 8u          /* buckets per segment (a key's probe chain) */
+#define STEAL_AFTER_NS 10000000LL
+
+enum { ST_CHECKS, ST_REJECTED, ST_FULL, ST_STOLEN, ST_CLAIMS, ST_RETRIES, ST_COUNT };
+
+typedef struct {
+    uint64_t magic;
+    uint32_t version;
+    uint32_t buckets;
+    int64_t tick_ns;
+    int64_t window;
+    int64_t epoch;      /* absolute tick of relative tick 0 */
+    uint64_t stats[ST_COUNT];
+    uint8_t pad[128 - 40 - 8 * ST_COUNT];
+} header;
+
+typedef struct {
+    uint64_t key;
+    uint64_t state;
+} __attribute__((aligned(16))) slot;
+
+typedef struct {
+    uint32_t lock; /* owner pid, 0 when free (used on a segment's first bucket) */
+    uint32_t pad[3];
+    slot s[SLOTS];
+} __attribute__((aligned(64))) bucket;
+
+_Static_assert(sizeof(header) == 128, "header is two cache lines");
+_Static_assert(sizeof(bucket) == 64, "a bucket is one cache line");
+
+static inline bucket *buckets_of(header *h) { return (bucket *)(void *)((uint8_t *)h + sizeof(header)); }
+static inline uint64_t *fps_of(header *h) { return (uint64_t *)(void *)(buckets_of(h) + h->buckets); }
+
+static inline void count_stat(header *h, int which, uint64_t n)
+{
+    __atomic_fetch_add(&h->stats[which], n, __ATOMIC_RELAXED);
+}
+
+size_t fl_limiter_bytes(uint32_t buckets)
+{
+    return sizeof(header) + (size_t)buckets * (sizeof(bucket) + SLOTS * sizeof(uint64_t));
+}
+
+/* Two independent 64-bit hashes of the key bytes (fixed seeds: every process must agree). */
+static uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    return x ^ (x >> 33);
+}
+
+static uint64_t key_hash(const uint8_t *p, size_t len, uint64_t seed)
+{
+    uint64_t h = seed ^ (len * 0x9e3779b97f4a7c15ULL);
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        h = mix64(h ^ w) + 0x9e3779b97f4a7c15ULL;
+    }
+    uint64_t tail = 0;
+    for (size_t k = 0; i < len; i++, k++)
+        tail |= (uint64_t)p[i] << (8 * k);
+    return mix64(h ^ tail ^ 0xa0761d6478bd642fULL);
+}
+
+static header *attached(void *mem, size_t size)
+{
+    header *h = mem;
+    if (mem == NULL || size < sizeof(header) || ((uintptr_t)mem & 63u) != 0)
+        return NULL;
+    if (__atomic_load_n(&h->magic, __ATOMIC_ACQUIRE) != MAGIC || h->version != VERSION)
+        return NULL;
+    if (h->buckets == 0 || h->buckets % SEGMENT != 0 || fl_limiter_bytes(h->buckets) > size)
+        return NULL;
+    return h;
+}
+
+int fl_limiter_init(void *mem, size_t size, uint32_t buckets, int64_t tick_ns, int64_t window, int64_t epoch)
+{
+    if (mem == NULL || ((uintptr_t)mem & 63u) != 0 || buckets == 0 || buckets % SEGMENT != 0 ||
+        buckets > (1u << 26) || fl_limiter_bytes(buckets) > size || tick_ns <= 0 || window <= 0 ||
+        window > INT32_MAX || epoch < 0)
+        return FL_E_ARG;
+    memset(mem, 0, fl_limiter_bytes(buckets));
+    header *h = mem;
+    h->version = VERSION;
+    h->buckets = buckets;
+    h->tick_ns = tick_ns;
+    h->window = window;
+    h->epoch = epoch;
+    __atomic_store_n(&h->magic, MAGIC, __ATOMIC_RELEASE); /* last: openers check it */
+    return FL_OK;
+}
+
+int fl_limiter_check(void *mem, size_t size) { return attached(mem, size) ? FL_OK : FL_E_CORRUPT; }
+
+int64_t fl_limiter_clock(int64_t tick_ns)
+{
+    struct timespec ts;
+    if (tick_ns <= 0 || clock_gettime(CLOCK_REALTIME, &ts) != 0)
+        return FL_E_ARG;
+    return ((int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec) / tick_ns;
+}
+
+static int64_t monotonic_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void segment_lock(header *h, uint32_t *word)
+{
+    uint32_t me = (uint32_t)getpid();
+    int64_t since = 0;
+    for (unsigned spins = 0;; spins++) {
+        uint32_t owner = 0;
+        if (__atomic_compare_exchange_n(word, &owner, me, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+            return;
+        if ((spins & 63u) != 63u)
+            continue;
+        sched_yield();
+        if (owner == me)
+            continue; /* another thread of this process: it is alive */
+        int64_t t = monotonic_ns();
+        if (since == 0) {
+            since = t;
+        } else if (t - since > STEAL_AFTER_NS && kill((pid_t)owner, 0) == -1 && errno == ESRCH &&
+                   __atomic_compare_exchange_n(word, &owner, me, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+            count_stat(h, ST_STOLEN, 1);
+            return;
+        }
+    }
+}
+
+static void segment_unlock(uint32_t *word) { __atomic_store_n(word, 0, __ATOMIC_RELEASE); }
+
+static inline uint64_t pack(uint32_t start, uint32_t count) { return ((uint64_t)start << 32) | count; }
+
+/* The state a hit at relative tick `now` leaves on `state` (a key with no slot yet when `fresh`),
+ * and whether it is admitted (1) or rejected (0).  *changed is 0 when the state stays. */
+static int decide(uint64_t state, int fresh, int64_t now, int64_t window, uint32_t cost, uint32_t limit, int mode,
+                  uint64_t *next, int *changed)
+{
+    uint32_t start = (uint32_t)(state >> 32), count = (uint32_t)state;
+    if (fresh || now - (int64_t)start >= window) { /* a new window from now */
+        start = (uint32_t)now;
+        count = 0;
+        *changed = 1;
+    } else {
+        *changed = 0;
+    }
+    int admitted;
+    if (mode == FL_LIMIT_ALL_OR_NOTHING) {
+        admitted = (uint64_t)count + cost <= limit;
+        if (admitted && cost > 0) {
+            count += cost;
+            *changed = 1;
+        }
+    } else if (count > limit) {
+        admitted = 0;
+    } else {
+        count += cost;
+        admitted = count <= limit;
+        *changed |= cost > 0;
+    }
+    if (cost == 0)
+        *changed = 0; /* a read never writes */
+    *next = pack(start, count);
+    return admitted;
+}
+
+static inline uint64_t load64(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+
+/* Replace the slot's {key, old} by {key2, next} in one atomic step; 0 if it held something else.
+ * x86-64: lock cmpxchg16b, written out (gcc calls a library function for a 16-byte __sync
+ * without -mcx16, and libatomic's fallback locks are not shared between processes). */
+static inline int cas_slot(slot *s, uint64_t key, uint64_t old, uint64_t key2, uint64_t next)
+{
+#if defined(FL_LIMITER_TEST_RACY) /* tests/limiter_hammer.c's mutant: check, then set; the hammer must fail it */
+    if (load64(&s->key) != key || load64(&s->state) != old)
+        return 0;
+    for (volatile int i = 0; i < 64; i++) /* the work a check-then-set does in between, made visible */
+        ;
+    __atomic_store_n(&s->key, key2, __ATOMIC_RELAXED);
+    __atomic_store_n(&s->state, next, __ATOMIC_RELAXED);
+    return 1;
+#elif defined(__x86_64__) && !defined(__SANITIZE_THREAD__)
+    unsigned char ok;
+    __asm__ __volatile__("lock cmpxchg16b %1\n\tsete %0"
+                         : "=q"(ok), "+m"(*s), "+a"(key), "+d"(old)
+                         : "b"(key2), "c"(next)
+                         : "memory", "cc");
+    return ok;
+#elif defined(__x86_64__) || defined(__aarch64__) /* TSan builds (-mcx16) see the builtin */
+    unsigned __int128 expect = ((unsigned __int128)old << 64) | key, want = ((unsigned __int128)next << 64) | key2;
+    return __sync_bool_compare_and_swap((unsigned __int128 *)(void *)s, expect, want);
+#else
+#error "limiter.c needs a 16-byte compare-and-swap (x86-64 or aarch64)"
+#endif
+}
+
+/* The slot holding the key (h1, h2) in its segment's chain, or NULL. */
+static slot *find(header *h, uint64_t h1, uint64_t h2, size_t first, size_t seg)
+{
+    bucket *b = buckets_of(h);
+    uint64_t *fp = fps_of(h);
+    for (size_t i = 0; i < SEGMENT; i++) {
+        size_t at = seg + (first + i) % SEGMENT;
+        for (size_t k = 0; k < SLOTS; k++) {
+            slot *s = &b[at].s[k];
+            if (load64(&s->key) == h1 && load64(&fp[at * SLOTS + k]) == h2)
+                return s;
+        }
+    }
+    return NULL;
+}
+
+/* Under the segment lock: a slot for (h1, h2), claimed with the state `fresh`, or NULL when every
+ * slot of the segment holds a key whose window is still running (the table is full there). */
+static slot *claim(header *h, uint64_t h1, uint64_t h2, size_t first, size_t seg, int64_t now, uint64_t fresh)
+{
+    bucket *b = buckets_of(h);
+    uint64_t *fp = fps_of(h);
+    for (size_t i = 0; i < SEGMENT; i++) {
+        size_t at = seg + (first + i) % SEGMENT;
+        for (size_t k = 0; k < SLOTS; k++) {
+            slot *s = &b[at].s[k];
+            for (;;) {
+                uint64_t key = load64(&s->key), state = load64(&s->state);
+                int empty = key == 0;
+                if (!empty && now - (int64_t)(uint32_t)(state >> 32) < h->window)
+                    break; /* running: not ours to take */
+                if (cas_slot(s, key, state, h1, fresh)) {
+                    __atomic_store_n(&fp[at * SLOTS + k], h2, __ATOMIC_RELEASE);
+                    if (empty)
+                        count_stat(h, ST_CLAIMS, 1);
+                    return s;
+                }
+                count_stat(h, ST_RETRIES, 1); /* a hit of its old key renewed it, or a torn read */
+            }
+        }
+    }
+    return NULL;
+}
+
+int fl_limiter_hit(void *mem, size_t size, const char *key, size_t len, uint32_t cost, uint32_t limit, int mode,
+                   int64_t now, int64_t *window_start, int64_t *count)
+{
+    header *h = attached(mem, size);
+    if (h == NULL || (key == NULL && len > 0) || window_start == NULL || count == NULL ||
+        (mode != FL_LIMIT_CHARGE_FIRST && mode != FL_LIMIT_ALL_OR_NOTHING) || cost > (1u << 31) ||
+        limit > (1u << 31))
+        return FL_E_ARG;
+    if (now < 0)
+        now = fl_limiter_clock(h->tick_ns);
+    int64_t rel = now - h->epoch;
+    if (rel < 0 || rel > (int64_t)UINT32_MAX)
+        return FL_E_RANGE; /* the clock is outside the 2^32 ticks the table counts from its epoch */
+    const uint8_t *bytes = (const uint8_t *)key;
+    uint64_t h1 = key_hash(bytes, len, 0x243f6a8885a308d3ULL), h2 = key_hash(bytes, len, 0x13198a2e03707344ULL);
+    h1 += h1 == 0;
+    size_t segments = h->buckets / SEGMENT;
+    size_t seg = (size_t)(h1 % segments) * SEGMENT, first = (size_t)(h2 % SEGMENT);
+    count_stat(h, ST_CHECKS, 1);
+
+    uint64_t next = 0;
+    int changed = 0, admitted;
+    for (;;) {
+        slot *s = find(h, h1, h2, first, seg);
+        if (s == NULL) {
+            admitted = decide(0, 1, rel, h->window, cost, limit, mode, &next, &changed);
+            if (!changed)
+                break; /* a read, or a rejection: nothing to store for a new key */
+            bucket *b = buckets_of(h);
+            uint32_t *word = &b[seg].lock;
+            segment_lock(h, word);
+            s = find(h, h1, h2, first, seg); /* another hit may have claimed it meanwhile */
+            slot *claimed = s == NULL ? claim(h, h1, h2, first, seg, rel, next) : NULL;
+            segment_unlock(word);
+            if (s != NULL)
+                continue; /* found after all: admit through it */
+            if (claimed == NULL) {
+                count_stat(h, ST_FULL, 1);
+                return FL_E_FULL;
+            }
+            break;
+        }
+        uint64_t state = load64(&s->state);
+        admitted = decide(state, 0, rel, h->window, cost, limit, mode, &next, &changed);
+        if (!changed || cas_slot(s, h1, state, h1, next))
+            break;
+        count_stat(h, ST_RETRIES, 1);
+    }
+    if (!admitted)
+        count_stat(h, ST_REJECTED, 1);
+    *window_start = (int64_t)(next >> 32) + h->epoch;
+    *count = (int64_t)(uint32_t)next;
+    return admitted;
+}
+
+int fl_limiter_stats(void *mem, size_t size, int64_t now, int64_t *out, size_t n)
+{
+    header *h = attached(mem, size);
+    if (h == NULL || out == NULL || n < ST_COUNT + 2)
+        return FL_E_ARG;
+    for (size_t i = 0; i < ST_COUNT; i++)
+        out[i] = (int64_t)__atomic_load_n(&h->stats[i], __ATOMIC_RELAXED);
+    if (now < 0)
+        now = fl_limiter_clock(h->tick_ns);
+    int64_t rel = now - h->epoch, live = 0;
+    bucket *b = buckets_of(h);
+    for (size_t i = 0; i < h->buckets; i++)
+        for (size_t k = 0; k < SLOTS; k++)
+            live += load64(&b[i].s[k].key) != 0 &&
+                    rel - (int64_t)(uint32_t)(load64(&b[i].s[k].state) >> 32) < h->window;
+    out[ST_COUNT] = live;
+    out[ST_COUNT + 1] = (int64_t)h->buckets * SLOTS;
+    return FL_OK;
+}

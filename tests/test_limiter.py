@@ -1,0 +1,317 @@
+"""native/limiter.c's rate-limit tables: exact under load, against a reference model, across forks.
+
+* The hammer (tests/limiter_hammer.c, built here with gcc) makes 10^7 checks across 8 threads and
+  across 4 processes sharing one mapping, on the real clock: no window admits more than its limit
+  and every saturated window admits exactly its limit.  The same hammer fails a build whose CAS is
+  a non-atomic check-then-set; a process that dies holding segment locks stalls no hit for 1 s;
+  ThreadSanitizer finds nothing in the table (and does find a race planted in the hammer).
+* A Hypothesis state machine drives a table and a 20-line pure-Python model with an injected
+  clock: every decision, window start and count agree.
+* Through the Python table: 4 spawned processes x 2 threads share a table in /dev/shm; processes
+  racing to create the same table all get one; a forked child starts from an empty private
+  table (and shares a shared one), also while another thread is hitting it.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+
+from fast_litellm.limiter.table import Table, TableFull
+
+HERE = Path(__file__).resolve().parent
+NATIVE = HERE.parent / "native"
+pytestmark = pytest.mark.skipif(shutil.which("gcc") is None, reason="the hammer is built with gcc")
+
+# 16 keys, 200 per 20 ms: enough charges per window for a non-atomic update to collide.
+KEYS, LIMIT, WINDOW_MS = "16", "200", "20"
+
+
+@pytest.fixture(scope="module")
+def build(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    out = tmp_path_factory.mktemp("hammer")
+
+    def make(name: str, *flags: str) -> Path:
+        binary = out / name
+        if not binary.exists():
+            subprocess.run(["gcc", "-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-pthread", *flags,
+                            f"-I{NATIVE}", str(HERE / "limiter_hammer.c"), "-o", str(binary)],
+                           check=True, capture_output=True, timeout=120)
+        return binary
+
+    return make
+
+
+def hammer(binary: Path, how: str, workers: int, checks: int, keys: str = KEYS) -> dict[str, Any]:
+    out = subprocess.run([str(binary), how, str(workers), str(checks), keys, LIMIT, WINDOW_MS],
+                         capture_output=True, text=True, timeout=300, check=False)
+    assert out.returncode == 0, out.stderr[-3000:]
+    result: dict[str, Any] = json.loads(out.stdout)
+    return result
+
+
+class TestExactUnderLoad:
+    @pytest.mark.parametrize(("how", "workers"), [("threads", 8), ("processes", 4)])
+    def test_no_window_over_and_saturated_windows_exact(self, build: Any, how: str, workers: int) -> None:
+        result = hammer(build("hammer"), how, workers, 10**7)
+        assert result["checks"] == 10**7 and result["full"] == 0
+        assert result["over"] == 0 and result["max_admitted"] == int(LIMIT), result
+        assert result["saturated"] > 100 and result["exact"] == result["saturated"], result
+
+    @pytest.mark.parametrize(("how", "workers"), [("threads", 8), ("processes", 4)])
+    def test_a_check_then_set_build_fails_it(self, build: Any, how: str, workers: int) -> None:
+        """The same hammer catches a non-atomic update (three tries: a race needs two cores at once)."""
+        racy = build("hammer_racy", "-DFL_LIMITER_TEST_RACY")
+        results = [hammer(racy, how, workers, 10**7) for _ in range(3)]
+        assert any(r["over"] > 0 for r in results), results
+
+    def test_a_dead_lock_holder_stalls_nobody(self, build: Any) -> None:
+        """A process dies holding half the segment locks; new keys (each needs a lock) still get an
+        answer within 1 s, the locks are taken over and counted."""
+        result = hammer(build("hammer"), "crash", 4, 200_000, keys="1")
+        assert result["stolen"] >= 1 and result["max_hit_ms"] < 1000, result
+
+    def test_thread_sanitizer_is_clean(self, build: Any) -> None:
+        try:
+            tsan = build("hammer_tsan", "-O1", "-g", "-fsanitize=thread", "-mcx16")
+            planted = build("hammer_tsan_planted", "-O1", "-g", "-fsanitize=thread", "-mcx16", "-DHAMMER_PLAIN_TALLY")
+        except subprocess.CalledProcessError as exc:  # pragma: no cover - a gcc without libtsan
+            pytest.skip(f"no ThreadSanitizer here: {exc.stderr[-300:]!r}")
+        env = {**os.environ, "TSAN_OPTIONS": "halt_on_error=1 exitcode=66"}
+        clean = subprocess.run([str(tsan), "threads", "8", "400000", KEYS, LIMIT, WINDOW_MS], env=env,
+                               capture_output=True, text=True, timeout=300, check=False)
+        assert clean.returncode == 0, clean.stderr[-3000:]
+        assert json.loads(clean.stdout)["over"] == 0
+        race = subprocess.run([str(planted), "threads", "8", "400000", KEYS, LIMIT, WINDOW_MS], env=env,
+                              capture_output=True, text=True, timeout=300, check=False)
+        assert race.returncode == 66 and "data race" in race.stderr, race.stderr[-2000:]
+
+
+class Model:
+    """The table's rule in plain Python (fixed windows anchored at a key's first hit)."""
+
+    def __init__(self, window: int) -> None:
+        self.window = window
+        self.state: dict[str, tuple[int, int]] = {}
+
+    def hit(self, key: str, limit: int, cost: int, all_or_nothing: bool, now: int) -> tuple[bool, int, int]:
+        start, count = self.state.get(key, (now, 0))
+        changed = key not in self.state or now - start >= self.window
+        if changed:
+            start, count = now, 0
+        if all_or_nothing:
+            admitted = count + cost <= limit
+            count += cost if admitted else 0
+        elif count > limit:
+            admitted = False
+        else:
+            count += cost
+            admitted = count <= limit
+        if cost > 0:
+            self.state[key] = (start, count)
+        return admitted, start, count
+
+
+class TableAgainstModel(RuleBasedStateMachine):
+    WINDOW = 50
+
+    @initialize()
+    def start(self) -> None:
+        self.table = Table.private(window=self.WINDOW, tick_ns=1_000_000, buckets=8)
+        self.model = Model(self.WINDOW)
+        self.now = self.table.now()
+
+    @rule(key=st.sampled_from(["a", "b", "ключ", "", "a" * 40]), limit=st.integers(0, 6), cost=st.integers(0, 4),
+          all_or_nothing=st.booleans())
+    def hit(self, key: str, limit: int, cost: int, all_or_nothing: bool) -> None:
+        got = self.table.hit(key, limit, cost, all_or_nothing=all_or_nothing, now=self.now)
+        assert (got.admitted, got.window_start, got.count) == self.model.hit(key, limit, cost, all_or_nothing,
+                                                                             self.now)
+
+    @rule(ticks=st.sampled_from([0, 1, 7, WINDOW - 1, WINDOW, WINDOW + 1, 3 * WINDOW]))
+    def advance(self, ticks: int) -> None:
+        self.now += ticks
+
+    @rule(back=st.integers(1, WINDOW))
+    def stale_clock(self, back: int) -> None:
+        """A hit whose clock reads earlier than its key's window start is charged to that window."""
+        self.now -= back
+
+    @invariant()
+    def counters_agree(self) -> None:
+        stats = self.table.stats(now=self.now)
+        assert stats["table_full"] == 0
+
+
+TestTableAgainstModel = TableAgainstModel.TestCase
+TestTableAgainstModel.settings = settings(max_examples=150, stateful_step_count=60, deadline=None)
+
+
+class TestEdges:
+    def test_limits_costs_and_boundaries(self) -> None:
+        t = Table.private(window=10, tick_ns=1_000_000, buckets=8)
+        now = t.now()
+        assert not t.hit("zero", 0, now=now).admitted  # limit 0: charged and rejected
+        assert t.hit("zero", 0, cost=0, now=now).count == 1
+        assert not t.hit("big", 3, cost=4, all_or_nothing=True, now=now).admitted  # more than the limit
+        assert t.hit("big", 3, cost=3, all_or_nothing=True, now=now).admitted
+        assert [t.hit("w", 1, now=now + dt).admitted for dt in (0, 9, 10, 19, 20)] == [True, False, True, False, True]
+        with pytest.raises(ValueError, match="clock"):
+            t.hit("w", 1, now=0)
+        with pytest.raises(ValueError, match="invalid argument"):
+            t.hit("w", 2**31 + 1, now=now)
+
+    def test_a_full_table_says_so(self) -> None:
+        t = Table.private(window=1000, tick_ns=1_000_000, buckets=8)  # 24 slots
+        now = t.now()
+        for i in range(24):
+            t.hit(f"k{i}", 5, now=now)
+        with pytest.raises(TableFull):
+            t.hit("one more", 5, now=now)
+        assert t.stats(now=now)["table_full"] == 1
+        assert t.hit("k3", 5, now=now).count == 2  # the keys it has still count
+        assert t.hit("one more", 5, now=now + 1000).count == 1  # an ended window's slot is reused
+
+
+def _worker(path: str, name: str, barrier: Any, checks: int, queue: Any) -> None:
+    table = Table.shared(name, window=int(WINDOW_MS), tick_ns=1_000_000, buckets=64, directory=path)
+    tallies: Counter[tuple[str, int, bool]] = Counter()
+    lock = threading.Lock()
+
+    def run(seed: int) -> None:
+        import random
+
+        rng = random.Random(seed)
+        mine: Counter[tuple[str, int, bool]] = Counter()
+        for _ in range(checks):
+            key = f"k{rng.randrange(8)}"
+            hit = table.hit(key, 20)
+            mine[(key, hit.window_start, hit.admitted)] += 1
+        with lock:
+            tallies.update(mine)
+
+    barrier.wait()
+    threads = [threading.Thread(target=run, args=(os.getpid() * 10 + i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    queue.put([[*k, v] for k, v in tallies.items()])
+
+
+def _open_and_hit(path: str, name: str, barrier: Any) -> None:
+    barrier.wait()
+    Table.shared(name, window=3600, directory=path).hit("x", 1000)
+
+
+class TestSharedThroughPython:
+    def test_processes_sharing_a_table_stay_within_the_limit(self, tmp_path: Path) -> None:
+        directory = "/dev/shm" if os.path.isdir("/dev/shm") else str(tmp_path)
+        name = f"test-{os.getpid()}"
+        ctx = multiprocessing.get_context("spawn")
+        barrier, queue = ctx.Barrier(4), ctx.Queue()
+        processes = [ctx.Process(target=_worker, args=(directory, name, barrier, 60_000, queue)) for _ in range(4)]
+        try:
+            for p in processes:
+                p.start()
+            parts = [queue.get(timeout=300) for _ in processes]
+            for p in processes:
+                p.join(timeout=60)
+        finally:
+            for path in Path(directory).glob(f"fast_litellm-limiter*-{name}-*"):
+                path.unlink()
+        admitted: dict[tuple[str, int], int] = defaultdict(int)
+        rejected: dict[tuple[str, int], int] = defaultdict(int)
+        for part in parts:
+            for key, start, ok, n in part:
+                (admitted if ok else rejected)[(key, start)] += n
+        assert sum(admitted.values()) + sum(rejected.values()) == 4 * 2 * 60_000
+        assert max(admitted.values()) == 20
+        saturated = [w for w in rejected if w in admitted]
+        assert saturated and all(admitted[w] == 20 for w in saturated)
+
+    def test_processes_racing_to_create_a_table_share_one(self, tmp_path: Path) -> None:
+        ctx = multiprocessing.get_context("fork")
+        for attempt in range(3):
+            name = f"race{attempt}"
+            barrier = ctx.Barrier(8)
+            processes = [ctx.Process(target=_open_and_hit, args=(str(tmp_path), name, barrier)) for _ in range(8)]
+            for p in processes:
+                p.start()
+            for p in processes:
+                p.join(timeout=60)
+                assert p.exitcode == 0
+            table = Table.shared(name, window=3600, directory=tmp_path)
+            assert table.hit("x", 1000, cost=0).count == 8
+            assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary left
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+class TestFork:
+    def test_a_child_starts_from_an_empty_private_table_and_shares_a_shared_one(self, tmp_path: Path) -> None:
+        private = Table.private(window=3600)
+        shared = Table.shared("fork", window=3600, directory=tmp_path)
+        for _ in range(3):
+            private.hit("k", 10)
+            shared.hit("k", 10)
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child
+            os.write(w, json.dumps([private.hit("k", 10).count, shared.hit("k", 10).count]).encode())
+            os._exit(0)
+        os.waitpid(pid, 0)
+        assert json.loads(os.read(r, 100)) == [1, 4]
+        assert private.hit("k", 10).count == 4 and shared.hit("k", 10, cost=0).count == 4
+
+    def test_fork_while_another_thread_hits_new_keys(self) -> None:
+        """A fork while a thread claims slots (and so may hold a segment lock): the child's table is
+        fresh and answers at once."""
+        table = Table.private(window=3600, buckets=8)
+        stop = threading.Event()
+
+        def spin() -> None:
+            i = 0
+            while not stop.is_set():
+                try:
+                    table.hit(f"n{i}", 5)
+                except TableFull:  # from the 25th key on, every hit takes its segment's lock
+                    pass
+                i += 1
+
+        thread = threading.Thread(target=spin)
+        thread.start()
+        try:
+            for _ in range(20):
+                pid = os.fork()
+                if pid == 0:  # pragma: no cover - the child
+                    import signal
+
+                    signal.alarm(10)
+                    ok = table.hit("child", 5).count == 1 and table.stats()["live_keys"] == 1
+                    os._exit(0 if ok else 1)
+                _, status = os.waitpid(pid, 0)
+                assert os.waitstatus_to_exitcode(status) == 0
+        finally:
+            stop.set()
+            thread.join()
+
+
+def test_module_is_importable_without_litellm() -> None:
+    """The limiter's table knows nothing of litellm."""
+    code = "import sys, fast_litellm.limiter.table; print('litellm' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=str(HERE.parent))
+    assert out.stdout.strip() == "False"
