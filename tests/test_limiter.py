@@ -4,7 +4,8 @@
   across 4 processes sharing one mapping, on the real clock: no window admits more than its limit
   and every saturated window admits exactly its limit.  The same hammer fails a build whose CAS is
   a non-atomic check-then-set; a process that dies holding segment locks stalls no hit for 1 s;
-  ThreadSanitizer finds nothing in the table (and does find a race planted in the hammer).
+  ThreadSanitizer finds nothing in the table (and does find a race planted in the hammer), nor do
+  AddressSanitizer and UBSan.
 * A Hypothesis state machine drives a table and a 20-line pure-Python model with an injected
   clock: every decision, window start and count agree.
 * Through the Python table: 4 spawned processes x 2 threads share a table in /dev/shm; processes
@@ -83,6 +84,15 @@ class TestExactUnderLoad:
         answer within 1 s, the locks are taken over and counted."""
         result = hammer(build("hammer"), "crash", 4, 200_000, keys="1")
         assert result["stolen"] >= 1 and result["max_hit_ms"] < 1000, result
+
+    @pytest.mark.parametrize("how", ["threads", "processes", "crash"])
+    def test_address_and_undefined_sanitizers_are_clean(self, build: Any, how: str) -> None:
+        try:
+            asan = build("hammer_asan", "-O1", "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=undefined")
+        except subprocess.CalledProcessError as exc:  # pragma: no cover - a gcc without libasan
+            pytest.skip(f"no AddressSanitizer here: {exc.stderr[-300:]!r}")
+        result = hammer(asan, how, 4, 10**6, keys="1" if how == "crash" else KEYS)  # exit 0: no report
+        assert result["over"] == 0
 
     def test_thread_sanitizer_is_clean(self, build: Any) -> None:
         try:
