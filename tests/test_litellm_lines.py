@@ -4,7 +4,7 @@ The main suite runs on the litellm the test extra resolves, which is the newest 
 (``TestMainEnvironment`` fails when pip settled for an older one).  This file adds:
 
 * 1.106.x, 1.108.x (litellm's long-term-support line) and 1.109.x: the litellm-sensitive suites
-  (``SENSITIVE``: differential token_counter and tools format, patching, control plane, guards,
+  (``_line_runs.SENSITIVE``: differential token_counter and tools format, patching, control plane, guards,
   patch sites, every model name, the routing strategies, filters, cooldown and usage reads, the
   router's cache, the generated Router sequences, the Routers sharing a real Redis, and the proxy test
   when the proxy's requirements are installed)
@@ -34,7 +34,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from _line_runs import LINES, SENSITIVE, result, venv
+from _line_runs import LINES, result, venv
 from _venvs import ROOT, clean_env
 from packaging.version import Version
 
