@@ -212,36 +212,37 @@ enum {
 };
 
 /*
- * Rate-limit tables (limiter.c): a fixed window per key, anchored at the key's first hit, in
+ * Rate-limit tables (limiter.c): litellm's in-memory v3 windows per key (a life of `window` ticks
+ * from the first write, a logical window from its tick, moved on once within the life), in
  * 64-byte-aligned memory the caller owns and keeps alive across every call (a private buffer, or a
- * MAP_SHARED mapping shared by worker processes).  Admission is lock-free; claiming a slot for a
- * new key takes a lock that a dead process's is taken over from.  `now` is in the table's ticks
- * since the Unix epoch; a negative `now` reads CLOCK_REALTIME.
+ * MAP_SHARED mapping shared by worker processes).  Admission is lock-free; claiming a slot for a new
+ * key takes a lock that a dead process's is taken over from.  Clock readings are ns since the Unix
+ * epoch; a negative one reads CLOCK_REALTIME.
  */
 enum {
-    FL_LIMIT_CHARGE_FIRST = 0,   /* over the limit: rejected unchanged; else charged, admitted iff within */
-    FL_LIMIT_ALL_OR_NOTHING = 1  /* charged and admitted iff count + cost <= limit */
+    FL_LIMIT_CHARGE_FIRST = 0,   /* live and over the limit: rejected unchanged; else charged, admitted iff within */
+    FL_LIMIT_ALL_OR_NOTHING = 1  /* charged and admitted iff count + cost <= limit, else nothing written */
 };
 enum { FL_LIMITER_STATS = 8 };   /* fl_limiter_stats' figures (see limiter.c) */
 
 /* Bytes a table of `buckets` buckets (a multiple of 8; 3 keys each) needs. */
 size_t fl_limiter_bytes(uint32_t buckets);
-/* Make a table in mem[0..size): windows of `window` ticks of `tick_ns` ns, counted from tick `epoch`
- * (2^32 ticks from it).  Not thread-safe: run it before the memory is shared (the magic number is
- * written last).  FL_OK or FL_E_ARG. */
+/* Make a table in mem[0..size): windows of `window` ticks of `tick_ns` ns; clock readings from tick
+ * `epoch` on.  Not thread-safe: run it before the memory is shared (the magic number is written
+ * last).  FL_OK or FL_E_ARG. */
 int fl_limiter_init(void *mem, size_t size, uint32_t buckets, int64_t tick_ns, int64_t window, int64_t epoch);
 /* FL_OK if mem[0..size) holds a table of this version, else FL_E_CORRUPT. */
 int fl_limiter_check(void *mem, size_t size);
 /* CLOCK_REALTIME in ticks of tick_ns ns (FL_E_ARG for tick_ns <= 0). */
 int64_t fl_limiter_clock(int64_t tick_ns);
-/* One hit of `cost` on `key` against `limit` in `mode`: 1 admitted, 0 rejected, FL_E_FULL (no slot
- * for a new key), FL_E_RANGE, FL_E_ARG; the key's window start (ticks) and count after the hit in
- * *window_start and *count. */
+/* One hit of `cost` on `key` against `limit` in `mode` at `now_ns`: 1 admitted, 0 rejected,
+ * FL_E_FULL (no slot for a new key), FL_E_RANGE (a clock before the epoch), FL_E_ARG; out[0] the
+ * logical window's start (ticks), out[1] the count after the hit, out[2] the life's start (ns). */
 int fl_limiter_hit(void *mem, size_t size, const char *key, size_t len, uint32_t cost, uint32_t limit, int mode,
-                   int64_t now, int64_t *window_start, int64_t *count);
+                   int64_t now_ns, int64_t *out);
 /* The counters (checks, rejected, table full, locks taken over, claims of empty slots, CAS retries),
- * then the keys whose window runs at `now` and the slots in all, into out[0..FL_LIMITER_STATS). */
-int fl_limiter_stats(void *mem, size_t size, int64_t now, int64_t *out, size_t n);
+ * then the keys alive at `now_ns` and the slots in all, into out[0..FL_LIMITER_STATS). */
+int fl_limiter_stats(void *mem, size_t size, int64_t now_ns, int64_t *out, size_t n);
 
 /*
  * CPython only (pymodule.c): make the module fast_litellm._native_py and put

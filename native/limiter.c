@@ -1,28 +1,35 @@
 /*
- * limiter.c - rate-limit tables: a fixed window per key, anchored at the key's first hit, in memory
- * the caller owns (a private buffer, or a MAP_SHARED mapping that several worker processes open).
+ * limiter.c - rate-limit tables: litellm's in-memory v3 windows per key, in memory the caller owns
+ * (a private buffer, or a MAP_SHARED mapping that several worker processes open).
  *
- * The rule is litellm's in-memory v3 limiter's: a key's window starts at the first hit and ends
- * `window` ticks later; a hit at or after the end starts a new window (count 0, start = now).
- * Two charging modes:
- *   FL_LIMIT_CHARGE_FIRST   (requests) a key already over its limit is rejected unchanged; otherwise
- *                           the cost is charged and the hit is admitted iff the count stays within
- *                           the limit (so the hit that crosses the limit is charged and rejected);
- *   FL_LIMIT_ALL_OR_NOTHING (reservations) charged and admitted iff count + cost <= limit, else
- *                           rejected unchanged.
+ * The rule is litellm's v3 limiter's as its in-memory cache makes it (docs/design/litellm_v3_limiter.md
+ * section 2.4).  A key's entries live from their first write t0 (a wall-clock instant) until
+ * t0 + window; within that life its logical window starts at floor(t0) (in ticks) and, when a hit
+ * comes at or after floor(t0) + window while the entries still live, starts once more there (the
+ * count goes back to 0, the life does not move).  A hit after the life ends starts a new life.  So a
+ * life holds at most two windows, the second shorter than one tick.  Two charging modes:
+ *   FL_LIMIT_CHARGE_FIRST   (requests) a live key already over its limit is rejected unchanged (the
+ *                           pre-check, which looks at the life, not the window); otherwise the window
+ *                           moves on if due, the cost is charged and the hit admitted iff the count
+ *                           stays within the limit (the hit that crosses the limit is charged and
+ *                           rejected);
+ *   FL_LIMIT_ALL_OR_NOTHING (reservations) the count (0 if the window is due to move on) plus the
+ *                           cost must fit the limit: then the window moves on if due and the cost is
+ *                           charged; otherwise nothing is written.
  * A cost of 0 only reads.
  *
  * Layout (all offsets fixed by the version):
  *   header (128 bytes): magic, version, bucket count, tick, window, epoch, counters;
- *   buckets (64 bytes each: a lock word and three 16-byte slots {key, state});
- *   fingerprints (8 bytes per slot): a second, independent hash of the slot's key.
- * A slot's key is a 64-bit hash of the key bytes (never 0: 0 marks an empty slot); its state packs
- * the window start (ticks since the table's epoch, high 32 bits) and the count (low 32 bits).
+ *   buckets (64 bytes each: a lock word and three 16-byte slots);
+ *   fingerprints (8 bytes per slot): a 64-bit hash of the slot's key.
+ * A slot is two words: {key tag (32 bits, another hash of the key, never 0: 0 marks an empty
+ * slot) | count (32 bits)} and {life start in ns since the table's epoch (63 bits) | second-window
+ * flag (1 bit)}.
  *
  * Concurrency.  Admission is lock-free: the slot's 16 bytes are replaced by one 16-byte CAS that
- * validates key and state together, so a slot reclaimed for another key cannot absorb a hit meant
- * for the old one, and a decision is always made on the state it replaces.  Claiming a slot (a
- * new key, or reusing one whose window has ended) takes the lock of the key's segment (8 buckets
+ * validates tag, count and life together, so a slot reclaimed for another key cannot absorb a hit
+ * meant for the old one, and a decision is always made on the state it replaces.  Claiming a slot
+ * (a new key, or reusing one whose life has ended) takes the lock of the key's segment (8 buckets
  * in which the key may live), so a key is never claimed twice; the claim is itself a CAS, because
  * a lock-free hit of the slot's old key may race it.  The fingerprint is written after the claim:
  * until then the new key's hits miss the slot and wait on the segment lock, then find it.
@@ -31,13 +38,13 @@
  * whether the owner still lives and takes the lock over from a dead one (a crash inside the
  * critical section leaves either the slot's old state or its new one: each is one CAS; a crash
  * between the claim and the fingerprint leaves an orphan slot that nothing matches, holding only
- * the crashed caller's own hit, and reclaimed when its window ends).  Counters are in the table,
+ * the crashed caller's own hit, and reclaimed when its life ends).  Counters are in the table,
  * updated atomically, so every process sees the same figures.
  *
- * Clock.  fl_limiter_now reads CLOCK_REALTIME (the wall clock litellm reads, the same in every
- * process of a host) in the table's tick (1 s for litellm's int(time()) windows); a caller may
- * pass its own `now` (tests inject a clock).  A hit whose `now` is older than its key's window
- * start (a stale read racing a reset) is charged to that newer window.
+ * Clock.  Every hit reads CLOCK_REALTIME (the wall clock litellm's windows and its cache's expiry
+ * read, the same in every process of a host) in nanoseconds; a caller may pass its own `now_ns`
+ * (tests inject a clock).  A hit whose clock reads earlier than its key's window start (a stale
+ * read racing a new window) is charged to that newer window.
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime, kill */
 
@@ -51,7 +58,7 @@
 #include "fast_litellm.h"
 
 #define MAGIC 0x3154494d494c4c46ULL /* "FLLIMIT1" */
-#define VERSION 1u
+#define VERSION 2u
 #define SLOTS 3u            /* slots per bucket */
 #define SEGMENT 8u          /* buckets per segment (a key's probe chain) */
 #define STEAL_AFTER_NS 10000000LL
@@ -70,8 +77,8 @@ typedef struct {
 } header;
 
 typedef struct {
-    uint64_t key;
-    uint64_t state;
+    uint64_t key;  /* tag << 32 | count; tag 0: empty */
+    uint64_t life; /* start (ns since the epoch) << 1 | second window */
 } __attribute__((aligned(16))) slot;
 
 typedef struct {
@@ -137,7 +144,7 @@ int fl_limiter_init(void *mem, size_t size, uint32_t buckets, int64_t tick_ns, i
 {
     if (mem == NULL || ((uintptr_t)mem & 63u) != 0 || buckets == 0 || buckets % SEGMENT != 0 ||
         buckets > (1u << 26) || fl_limiter_bytes(buckets) > size || tick_ns <= 0 || window <= 0 ||
-        window > INT32_MAX || epoch < 0)
+        window > INT64_MAX / 4 / tick_ns || epoch < 0 || epoch > INT64_MAX / 4 / tick_ns)
         return FL_E_ARG;
     memset(mem, 0, fl_limiter_bytes(buckets));
     header *h = mem;
@@ -193,55 +200,68 @@ static void segment_lock(header *h, uint32_t *word)
 
 static void segment_unlock(uint32_t *word) { __atomic_store_n(word, 0, __ATOMIC_RELEASE); }
 
-static inline uint64_t pack(uint32_t start, uint32_t count) { return ((uint64_t)start << 32) | count; }
+typedef struct {
+    int64_t start;   /* life start, ns since the epoch */
+    int second;      /* in the life's second window */
+    uint32_t count;
+} state;
 
-/* The state a hit at relative tick `now` leaves on `state` (a key with no slot yet when `fresh`),
- * and whether it is admitted (1) or rejected (0).  *changed is 0 when the state stays. */
-static int decide(uint64_t state, int fresh, int64_t now, int64_t window, uint32_t cost, uint32_t limit, int mode,
-                  uint64_t *next, int *changed)
+static inline state unpack(uint64_t key, uint64_t life)
 {
-    uint32_t start = (uint32_t)(state >> 32), count = (uint32_t)state;
-    if (fresh || now - (int64_t)start >= window) { /* a new window from now */
-        start = (uint32_t)now;
-        count = 0;
-        *changed = 1;
-    } else {
-        *changed = 0;
+    return (state){(int64_t)(life >> 1), (int)(life & 1u), (uint32_t)key};
+}
+
+/* A hit at `now` (ns since the epoch) on `st` (no entry yet when !present): admitted (1) or
+ * rejected (0); *next is the state to report, and to write when *changed; *window is its logical
+ * window's start, in ticks since the epoch. */
+static int decide(const header *h, state st, int present, int64_t now, uint32_t cost, uint32_t limit, int mode,
+                  state *next, int64_t *window, int *changed)
+{
+    int64_t span = h->window * h->tick_ns;
+    int alive = present && now <= st.start + span;
+    int64_t now_tick = now / h->tick_ns;
+    state moved = st;
+    if (!alive) {
+        moved = (state){now, 0, 0};
+    } else if (now_tick - (st.start / h->tick_ns + (st.second ? h->window : 0)) >= h->window) {
+        moved.second = 1;
+        moved.count = 0;
     }
     int admitted;
-    if (mode == FL_LIMIT_ALL_OR_NOTHING) {
-        admitted = (uint64_t)count + cost <= limit;
-        if (admitted && cost > 0) {
-            count += cost;
-            *changed = 1;
-        }
-    } else if (count > limit) {
+    if (mode == FL_LIMIT_ALL_OR_NOTHING) { /* a rejection writes nothing; it reports the window it saw */
+        admitted = (uint64_t)moved.count + cost <= limit;
+        *next = moved;
+        if (admitted)
+            next->count += cost;
+        *changed = admitted && cost > 0;
+    } else if (alive && st.count > limit) { /* the pre-check: nothing is written */
         admitted = 0;
+        *next = st;
+        *changed = 0;
     } else {
-        count += cost;
-        admitted = count <= limit;
-        *changed |= cost > 0;
+        *next = moved;
+        next->count += cost;
+        admitted = next->count <= limit;
+        *changed = cost > 0;
     }
-    if (cost == 0)
-        *changed = 0; /* a read never writes */
-    *next = pack(start, count);
+    *window = next->start / h->tick_ns + (next->second ? h->window : 0);
     return admitted;
 }
 
 static inline uint64_t load64(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
 
-/* Replace the slot's {key, old} by {key2, next} in one atomic step; 0 if it held something else.
+/* Replace the slot's {key, old life} by {key2, next life} in one atomic step; 0 if it held something else.
  * x86-64: lock cmpxchg16b, written out (gcc calls a library function for a 16-byte __sync
  * without -mcx16, and libatomic's fallback locks are not shared between processes). */
 static inline int cas_slot(slot *s, uint64_t key, uint64_t old, uint64_t key2, uint64_t next)
 {
 #if defined(FL_LIMITER_TEST_RACY) /* tests/limiter_hammer.c's mutant: check, then set; the hammer must fail it */
-    if (load64(&s->key) != key || load64(&s->state) != old)
+    if (load64(&s->key) != key || load64(&s->life) != old)
         return 0;
     for (volatile int i = 0; i < 64; i++) /* the work a check-then-set does in between, made visible */
         ;
     __atomic_store_n(&s->key, key2, __ATOMIC_RELAXED);
-    __atomic_store_n(&s->state, next, __ATOMIC_RELAXED);
+    __atomic_store_n(&s->life, next, __ATOMIC_RELAXED);
     return 1;
 #elif defined(__x86_64__) && !defined(__SANITIZE_THREAD__)
     unsigned char ok;
@@ -258,8 +278,8 @@ static inline int cas_slot(slot *s, uint64_t key, uint64_t old, uint64_t key2, u
 #endif
 }
 
-/* The slot holding the key (h1, h2) in its segment's chain, or NULL. */
-static slot *find(header *h, uint64_t h1, uint64_t h2, size_t first, size_t seg)
+/* The slot holding the key (tag, fp) in its segment's chain, or NULL. */
+static slot *find(header *h, uint32_t tag, uint64_t fp_of_key, size_t first, size_t seg)
 {
     bucket *b = buckets_of(h);
     uint64_t *fp = fps_of(h);
@@ -267,74 +287,83 @@ static slot *find(header *h, uint64_t h1, uint64_t h2, size_t first, size_t seg)
         size_t at = seg + (first + i) % SEGMENT;
         for (size_t k = 0; k < SLOTS; k++) {
             slot *s = &b[at].s[k];
-            if (load64(&s->key) == h1 && load64(&fp[at * SLOTS + k]) == h2)
+            if ((uint32_t)(load64(&s->key) >> 32) == tag && load64(&fp[at * SLOTS + k]) == fp_of_key)
                 return s;
         }
     }
     return NULL;
 }
 
-/* Under the segment lock: a slot for (h1, h2), claimed with the state `fresh`, or NULL when every
- * slot of the segment holds a key whose window is still running (the table is full there). */
-static slot *claim(header *h, uint64_t h1, uint64_t h2, size_t first, size_t seg, int64_t now, uint64_t fresh)
+static inline uint64_t key_word(uint32_t tag, uint32_t count) { return ((uint64_t)tag << 32) | count; }
+static inline uint64_t life_word(state st) { return ((uint64_t)st.start << 1) | (uint64_t)st.second; }
+
+/* Under the segment lock: a slot for (tag, fp), claimed with the state `fresh`: an empty one if the
+ * segment has one, else one whose life has ended (so an ended life stays readable, to a hit with a
+ * stale clock, until its slot is needed); NULL when every slot holds a living key (the table is
+ * full there). */
+static slot *claim(header *h, uint32_t tag, uint64_t fp_of_key, size_t first, size_t seg, int64_t now, state fresh)
 {
     bucket *b = buckets_of(h);
     uint64_t *fp = fps_of(h);
-    for (size_t i = 0; i < SEGMENT; i++) {
-        size_t at = seg + (first + i) % SEGMENT;
-        for (size_t k = 0; k < SLOTS; k++) {
-            slot *s = &b[at].s[k];
-            for (;;) {
-                uint64_t key = load64(&s->key), state = load64(&s->state);
-                int empty = key == 0;
-                if (!empty && now - (int64_t)(uint32_t)(state >> 32) < h->window)
-                    break; /* running: not ours to take */
-                if (cas_slot(s, key, state, h1, fresh)) {
-                    __atomic_store_n(&fp[at * SLOTS + k], h2, __ATOMIC_RELEASE);
-                    if (empty)
-                        count_stat(h, ST_CLAIMS, 1);
-                    return s;
+    int64_t span = h->window * h->tick_ns;
+    for (int reuse = 0; reuse <= 1; reuse++)
+        for (size_t i = 0; i < SEGMENT; i++) {
+            size_t at = seg + (first + i) % SEGMENT;
+            for (size_t k = 0; k < SLOTS; k++) {
+                slot *s = &b[at].s[k];
+                for (;;) {
+                    uint64_t key = load64(&s->key), life = load64(&s->life);
+                    int empty = (key >> 32) == 0;
+                    if (empty == reuse || (!empty && now <= (int64_t)(life >> 1) + span))
+                        break; /* not what this pass takes, or living: not ours to take */
+                    if (cas_slot(s, key, life, key_word(tag, fresh.count), life_word(fresh))) {
+                        __atomic_store_n(&fp[at * SLOTS + k], fp_of_key, __ATOMIC_RELEASE);
+                        if (empty)
+                            count_stat(h, ST_CLAIMS, 1);
+                        return s;
+                    }
+                    count_stat(h, ST_RETRIES, 1); /* a hit of its old key renewed it, or a torn read */
                 }
-                count_stat(h, ST_RETRIES, 1); /* a hit of its old key renewed it, or a torn read */
             }
         }
-    }
     return NULL;
 }
 
 int fl_limiter_hit(void *mem, size_t size, const char *key, size_t len, uint32_t cost, uint32_t limit, int mode,
-                   int64_t now, int64_t *window_start, int64_t *count)
+                   int64_t now_ns, int64_t *out)
 {
     header *h = attached(mem, size);
-    if (h == NULL || (key == NULL && len > 0) || window_start == NULL || count == NULL ||
+    if (h == NULL || (key == NULL && len > 0) || out == NULL ||
         (mode != FL_LIMIT_CHARGE_FIRST && mode != FL_LIMIT_ALL_OR_NOTHING) || cost > (1u << 31) ||
         limit > (1u << 31))
         return FL_E_ARG;
-    if (now < 0)
-        now = fl_limiter_clock(h->tick_ns);
-    int64_t rel = now - h->epoch;
-    if (rel < 0 || rel > (int64_t)UINT32_MAX)
-        return FL_E_RANGE; /* the clock is outside the 2^32 ticks the table counts from its epoch */
+    if (now_ns < 0)
+        now_ns = fl_limiter_clock(1);
+    int64_t now = now_ns - h->epoch * h->tick_ns;
+    if (now < 0 || now > (INT64_MAX >> 2))
+        return FL_E_RANGE; /* before the table's epoch */
     const uint8_t *bytes = (const uint8_t *)key;
     uint64_t h1 = key_hash(bytes, len, 0x243f6a8885a308d3ULL), h2 = key_hash(bytes, len, 0x13198a2e03707344ULL);
-    h1 += h1 == 0;
+    uint32_t tag = (uint32_t)(h1 >> 32);
+    tag += tag == 0;
     size_t segments = h->buckets / SEGMENT;
     size_t seg = (size_t)(h1 % segments) * SEGMENT, first = (size_t)(h2 % SEGMENT);
     count_stat(h, ST_CHECKS, 1);
 
-    uint64_t next = 0;
+    state next;
+    int64_t window;
     int changed = 0, admitted;
     for (;;) {
-        slot *s = find(h, h1, h2, first, seg);
+        slot *s = find(h, tag, h2, first, seg);
         if (s == NULL) {
-            admitted = decide(0, 1, rel, h->window, cost, limit, mode, &next, &changed);
+            admitted = decide(h, (state){0, 0, 0}, 0, now, cost, limit, mode, &next, &window, &changed);
             if (!changed)
-                break; /* a read, or a rejection: nothing to store for a new key */
+                break; /* a read, or a reservation that does not fit: nothing to store for a new key */
             bucket *b = buckets_of(h);
             uint32_t *word = &b[seg].lock;
             segment_lock(h, word);
-            s = find(h, h1, h2, first, seg); /* another hit may have claimed it meanwhile */
-            slot *claimed = s == NULL ? claim(h, h1, h2, first, seg, rel, next) : NULL;
+            s = find(h, tag, h2, first, seg); /* another hit may have claimed it meanwhile */
+            slot *claimed = s == NULL ? claim(h, tag, h2, first, seg, now, next) : NULL;
             segment_unlock(word);
             if (s != NULL)
                 continue; /* found after all: admit through it */
@@ -344,34 +373,36 @@ int fl_limiter_hit(void *mem, size_t size, const char *key, size_t len, uint32_t
             }
             break;
         }
-        uint64_t state = load64(&s->state);
-        admitted = decide(state, 0, rel, h->window, cost, limit, mode, &next, &changed);
-        if (!changed || cas_slot(s, h1, state, h1, next))
+        uint64_t key_now = load64(&s->key), life_now = load64(&s->life);
+        if ((uint32_t)(key_now >> 32) != tag)
+            continue; /* reclaimed for another key since find: look again */
+        admitted = decide(h, unpack(key_now, life_now), 1, now, cost, limit, mode, &next, &window, &changed);
+        if (!changed || cas_slot(s, key_now, life_now, key_word(tag, next.count), life_word(next)))
             break;
         count_stat(h, ST_RETRIES, 1);
     }
     if (!admitted)
         count_stat(h, ST_REJECTED, 1);
-    *window_start = (int64_t)(next >> 32) + h->epoch;
-    *count = (int64_t)(uint32_t)next;
+    out[0] = window + h->epoch;
+    out[1] = (int64_t)next.count;
+    out[2] = next.start + h->epoch * h->tick_ns;
     return admitted;
 }
 
-int fl_limiter_stats(void *mem, size_t size, int64_t now, int64_t *out, size_t n)
+int fl_limiter_stats(void *mem, size_t size, int64_t now_ns, int64_t *out, size_t n)
 {
     header *h = attached(mem, size);
     if (h == NULL || out == NULL || n < ST_COUNT + 2)
         return FL_E_ARG;
     for (size_t i = 0; i < ST_COUNT; i++)
         out[i] = (int64_t)__atomic_load_n(&h->stats[i], __ATOMIC_RELAXED);
-    if (now < 0)
-        now = fl_limiter_clock(h->tick_ns);
-    int64_t rel = now - h->epoch, live = 0;
+    if (now_ns < 0)
+        now_ns = fl_limiter_clock(1);
+    int64_t now = now_ns - h->epoch * h->tick_ns, span = h->window * h->tick_ns, live = 0;
     bucket *b = buckets_of(h);
     for (size_t i = 0; i < h->buckets; i++)
         for (size_t k = 0; k < SLOTS; k++)
-            live += load64(&b[i].s[k].key) != 0 &&
-                    rel - (int64_t)(uint32_t)(load64(&b[i].s[k].state) >> 32) < h->window;
+            live += (load64(&b[i].s[k].key) >> 32) != 0 && now <= (int64_t)(load64(&b[i].s[k].life) >> 1) + span;
     out[ST_COUNT] = live;
     out[ST_COUNT + 1] = (int64_t)h->buckets * SLOTS;
     return FL_OK;

@@ -27,7 +27,7 @@ SENSITIVE = ["tests/test_differential_token_counter.py", "tests/test_differentia
              "tests/test_quiet_cache.py", "tests/test_router_picks.py", "tests/test_router_filters.py",
              "tests/test_router_headers.py", "tests/test_router_cooldowns.py", "tests/test_router_scoping.py",
              "tests/test_router_usage_v2.py", "tests/test_router_sequences.py", "tests/test_router_redis.py",
-             "tests/test_router_least_busy.py"]
+             "tests/test_router_least_busy.py", "tests/test_limiter_v3.py"]
 # The proxy test needs the proxy's requirements (the test extra installs them); the line venvs see
 # the main environment's.  Without them it would only skip.
 if all(importlib.util.find_spec(name) for name in ("fastapi", "yaml", "prometheus_client")):

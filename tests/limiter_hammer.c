@@ -5,8 +5,8 @@
  *
  * WORKERS threads (or forked processes sharing one MAP_SHARED table) hit KEYS keys at random until
  * CHECKS hits were made in all, on the real clock in 1 ms ticks with windows of WINDOW_MS.  Each
- * worker tallies its admissions and rejections by the window the table says it charged (key,
- * window start).  "crash": one extra process takes the lock of every other segment and dies
+ * worker tallies its admissions and rejections by the window the table says it charged (key, the
+ * life's start, first or second window of the life).  "crash": one extra process takes the lock of every other segment and dies
  * holding them before the others start; keys are then new on every hit (each needs a claim,
  * which needs a lock), and the longest single hit is reported.
  *
@@ -33,7 +33,7 @@ typedef struct {
 
 static void *table;
 static size_t table_size;
-static tally *tallies; /* [KEYS][SPAN], shared */
+static tally *tallies; /* [KEYS][SPAN][2], shared */
 static int64_t t0;
 static long checks_per_worker, keys, limit, window, mode_crash;
 static int64_t *max_hit_ns; /* shared, per worker */
@@ -48,10 +48,9 @@ static void work(long id)
         rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
         long k = (long)(rng % (uint64_t)keys);
         int len = mode_crash ? snprintf(key, sizeof key, "w%ld-%ld", id, i) : snprintf(key, sizeof key, "key-%ld", k);
-        int64_t start, count;
+        int64_t out[3];
         int64_t before = mode_crash ? monotonic_ns() : 0;
-        int rc = fl_limiter_hit(table, table_size, key, (size_t)len, 1, (uint32_t)limit, FL_LIMIT_CHARGE_FIRST, -1,
-                                &start, &count);
+        int rc = fl_limiter_hit(table, table_size, key, (size_t)len, 1, (uint32_t)limit, FL_LIMIT_CHARGE_FIRST, -1, out);
         if (mode_crash) {
             int64_t took = monotonic_ns() - before;
             worst = took > worst ? took : worst;
@@ -63,10 +62,11 @@ static void work(long id)
             __atomic_fetch_add(full_count, 1, __ATOMIC_RELAXED);
             continue;
         }
-        int64_t at = start - t0;
+        /* a window is (the life's start, first or second window of the life) */
+        int64_t life_ms = out[2] / 1000000, at = life_ms - t0;
         if (at < 0 || at >= SPAN)
             continue;
-        tally *t = &tallies[k * SPAN + at];
+        tally *t = &tallies[(k * SPAN + at) * 2 + (out[0] != life_ms)];
 #ifdef HAMMER_PLAIN_TALLY /* a planted data race, which ThreadSanitizer must report */
         if (rc == 1)
             t->admitted++;
@@ -115,7 +115,7 @@ int main(int argc, char **argv)
     t0 = fl_limiter_clock(1000000);
     if (fl_limiter_init(table, table_size, buckets, 1000000, window, t0 - 1000) != FL_OK)
         return 2;
-    tallies = shared_alloc(sizeof(tally) * (size_t)keys * SPAN);
+    tallies = shared_alloc(sizeof(tally) * (size_t)keys * SPAN * 2);
     max_hit_ns = shared_alloc(sizeof(int64_t) * (size_t)(workers + 1));
     full_count = shared_alloc(sizeof(int64_t));
 
@@ -149,8 +149,9 @@ int main(int argc, char **argv)
 
     long long admitted = 0, windows = 0, over = 0, max_admitted = 0, saturated = 0, exact = 0;
     for (long k = 0; k < keys; k++)
-        for (int64_t at = 0; at < SPAN; at++) {
-            tally *t = &tallies[k * SPAN + at];
+        for (int64_t i = 0; i < SPAN * 2; i++) {
+            int64_t at = i / 2;
+            tally *t = &tallies[k * SPAN * 2 + i];
             if (t->admitted + t->rejected == 0)
                 continue;
             windows++;

@@ -6,8 +6,8 @@
   a non-atomic check-then-set; a process that dies holding segment locks stalls no hit for 1 s;
   ThreadSanitizer finds nothing in the table (and does find a race planted in the hammer), nor do
   AddressSanitizer and UBSan.
-* A Hypothesis state machine drives a table and a 20-line pure-Python model with an injected
-  clock: every decision, window start and count agree.
+* A Hypothesis state machine drives a table and a 30-line pure-Python model of litellm's in-memory
+  v3 windows with an injected clock: every decision, window start, count and life agree.
 * Through the Python table: 4 spawned processes x 2 threads share a table in /dev/shm; processes
   racing to create the same table all get one; a forked child starts from an empty private
   table (and shares a shared one), also while another thread is hitting it.
@@ -111,28 +111,39 @@ class TestExactUnderLoad:
 
 
 class Model:
-    """The table's rule in plain Python (fixed windows anchored at a key's first hit)."""
+    """The table's rule in plain Python: litellm's in-memory v3 windows (a life of ``window`` ticks
+    from the first write; a logical window from its tick, moved on once within the life)."""
 
-    def __init__(self, window: int) -> None:
-        self.window = window
-        self.state: dict[str, tuple[int, int]] = {}
+    def __init__(self, window: int, tick: int) -> None:
+        self.window, self.tick = window, tick
+        self.state: dict[str, tuple[int, bool, int]] = {}  # key: (life start ns, second window, count)
 
-    def hit(self, key: str, limit: int, cost: int, all_or_nothing: bool, now: int) -> tuple[bool, int, int]:
-        start, count = self.state.get(key, (now, 0))
-        changed = key not in self.state or now - start >= self.window
-        if changed:
-            start, count = now, 0
-        if all_or_nothing:
-            admitted = count + cost <= limit
-            count += cost if admitted else 0
-        elif count > limit:
-            admitted = False
+    def hit(self, key: str, limit: int, cost: int, all_or_nothing: bool, now: int) -> tuple[bool, int, int, int]:
+        present = key in self.state
+        start, second, count = self.state.get(key, (0, False, 0))
+        alive = present and now <= start + self.window * self.tick
+        if not alive:
+            moved = (now, False, 0)
+        elif now // self.tick - (start // self.tick + (self.window if second else 0)) >= self.window:
+            moved = (start, True, 0)
         else:
-            count += cost
-            admitted = count <= limit
-        if cost > 0:
-            self.state[key] = (start, count)
-        return admitted, start, count
+            moved = (start, second, count)
+        if all_or_nothing:
+            admitted = moved[2] + cost <= limit
+            report = (moved[0], moved[1], moved[2] + (cost if admitted else 0))
+            write = admitted
+        elif alive and count > limit:
+            admitted, report, write = False, (start, second, count), False
+        else:
+            report = (moved[0], moved[1], moved[2] + cost)
+            admitted, write = report[2] <= limit, True
+        if write and cost > 0:
+            self.state[key] = report
+        window = report[0] // self.tick + (self.window if report[1] else 0)
+        return admitted, window, report[2], report[0]
+
+
+TICK = 1_000_000
 
 
 class TableAgainstModel(RuleBasedStateMachine):
@@ -140,60 +151,78 @@ class TableAgainstModel(RuleBasedStateMachine):
 
     @initialize()
     def start(self) -> None:
-        self.table = Table.private(window=self.WINDOW, tick_ns=1_000_000, buckets=8)
-        self.model = Model(self.WINDOW)
-        self.now = self.table.now()
+        self.table = Table.private(window=self.WINDOW, tick_ns=TICK, buckets=8)
+        self.model = Model(self.WINDOW, TICK)
+        self.now = Table.now_ns()
 
     @rule(key=st.sampled_from(["a", "b", "ключ", "", "a" * 40]), limit=st.integers(0, 6), cost=st.integers(0, 4),
           all_or_nothing=st.booleans())
     def hit(self, key: str, limit: int, cost: int, all_or_nothing: bool) -> None:
-        got = self.table.hit(key, limit, cost, all_or_nothing=all_or_nothing, now=self.now)
-        assert (got.admitted, got.window_start, got.count) == self.model.hit(key, limit, cost, all_or_nothing,
-                                                                             self.now)
+        got = self.table.hit(key, limit, cost, all_or_nothing=all_or_nothing, now_ns=self.now)
+        assert (got.admitted, got.window_start, got.count, got.life_start) == self.model.hit(
+            key, limit, cost, all_or_nothing, self.now)
 
-    @rule(ticks=st.sampled_from([0, 1, 7, WINDOW - 1, WINDOW, WINDOW + 1, 3 * WINDOW]))
-    def advance(self, ticks: int) -> None:
-        self.now += ticks
+    @rule(ns=st.sampled_from([0, 1, TICK // 2, TICK - 1, TICK, (WINDOW - 1) * TICK, WINDOW * TICK - 1,
+                              WINDOW * TICK, WINDOW * TICK + 1, 3 * WINDOW * TICK]))
+    def advance(self, ns: int) -> None:
+        self.now += ns
 
-    @rule(back=st.integers(1, WINDOW))
+    @rule(back=st.integers(1, WINDOW * TICK))
     def stale_clock(self, back: int) -> None:
         """A hit whose clock reads earlier than its key's window start is charged to that window."""
         self.now -= back
 
     @invariant()
     def counters_agree(self) -> None:
-        stats = self.table.stats(now=self.now)
-        assert stats["table_full"] == 0
+        assert self.table.stats(now_ns=self.now)["table_full"] == 0
 
 
 TestTableAgainstModel = TableAgainstModel.TestCase
-TestTableAgainstModel.settings = settings(max_examples=150, stateful_step_count=60, deadline=None)
+TestTableAgainstModel.settings = settings(max_examples=200, stateful_step_count=60, deadline=None)
 
 
 class TestEdges:
     def test_limits_costs_and_boundaries(self) -> None:
-        t = Table.private(window=10, tick_ns=1_000_000, buckets=8)
-        now = t.now()
-        assert not t.hit("zero", 0, now=now).admitted  # limit 0: charged and rejected
-        assert t.hit("zero", 0, cost=0, now=now).count == 1
-        assert not t.hit("big", 3, cost=4, all_or_nothing=True, now=now).admitted  # more than the limit
-        assert t.hit("big", 3, cost=3, all_or_nothing=True, now=now).admitted
-        assert [t.hit("w", 1, now=now + dt).admitted for dt in (0, 9, 10, 19, 20)] == [True, False, True, False, True]
+        t = Table.private(window=10, tick_ns=TICK, buckets=8)
+        now = Table.now_ns() // TICK * TICK + TICK // 2  # half a tick into a tick
+        assert not t.hit("zero", 0, now_ns=now).admitted  # limit 0: charged and rejected
+        assert t.hit("zero", 0, cost=0, now_ns=now).count == 1
+        assert not t.hit("big", 3, cost=4, all_or_nothing=True, now_ns=now).admitted  # more than the limit
+        assert t.hit("big", 3, cost=3, all_or_nothing=True, now_ns=now).admitted
+        # limit 2 from mid-tick t0: the window moves on at floor(t0) + 10 ticks while the life goes on;
+        # the life ends at t0 + 10 ticks and the next hit starts a new one, whose window starts on
+        # the same tick (litellm lets up to twice the limit through within that tick)
+        seen = [t.hit("w", 2, now_ns=now + dt) for dt in (0, 9 * TICK, 10 * TICK - TICK // 2, 10 * TICK,
+                                                          10 * TICK + 1, 10 * TICK + 2, 10 * TICK + 3)]
+        assert [h.admitted for h in seen] == [True, True, True, True, True, True, False]
+        assert [h.count for h in seen] == [1, 2, 1, 2, 1, 2, 3]
+        tick0 = now // TICK
+        assert [h.window_start for h in seen] == [tick0, tick0] + [tick0 + 10] * 5
+        assert len({h.life_start for h in seen}) == 2
         with pytest.raises(ValueError, match="clock"):
-            t.hit("w", 1, now=0)
+            t.hit("w", 1, now_ns=1)
         with pytest.raises(ValueError, match="invalid argument"):
-            t.hit("w", 2**31 + 1, now=now)
+            t.hit("w", 2**31 + 1, now_ns=now)
+
+    def test_over_the_limit_waits_for_the_life_not_the_window(self) -> None:
+        """litellm's pre-check reads the counter's entry, which lives until t0 + window: a key over
+        its limit stays rejected after the logical window moves on, until the life ends."""
+        t = Table.private(window=10, tick_ns=TICK, buckets=8)
+        now = Table.now_ns() // TICK * TICK + TICK // 2
+        assert [t.hit("k", 1, now_ns=now).admitted for _ in range(3)] == [True, False, False]
+        assert not t.hit("k", 1, now_ns=now + 10 * TICK - TICK // 4).admitted  # window moved on, life not over
+        assert t.hit("k", 1, now_ns=now + 10 * TICK + 1).admitted  # a new life
 
     def test_a_full_table_says_so(self) -> None:
-        t = Table.private(window=1000, tick_ns=1_000_000, buckets=8)  # 24 slots
-        now = t.now()
+        t = Table.private(window=1000, tick_ns=TICK, buckets=8)  # 24 slots
+        now = Table.now_ns()
         for i in range(24):
-            t.hit(f"k{i}", 5, now=now)
+            t.hit(f"k{i}", 5, now_ns=now)
         with pytest.raises(TableFull):
-            t.hit("one more", 5, now=now)
-        assert t.stats(now=now)["table_full"] == 1
-        assert t.hit("k3", 5, now=now).count == 2  # the keys it has still count
-        assert t.hit("one more", 5, now=now + 1000).count == 1  # an ended window's slot is reused
+            t.hit("one more", 5, now_ns=now)
+        assert t.stats(now_ns=now)["table_full"] == 1
+        assert t.hit("k3", 5, now_ns=now).count == 2  # the keys it has still count
+        assert t.hit("one more", 5, now_ns=now + 1000 * TICK + 1).count == 1  # an ended life's slot is reused
 
 
 def _worker(path: str, name: str, barrier: Any, checks: int, queue: Any) -> None:

@@ -6,7 +6,8 @@ The main suite runs on the litellm the test extra resolves, which is the newest 
 * 1.106.x, 1.108.x (litellm's long-term-support line) and 1.109.x: the litellm-sensitive suites
   (``_line_runs.SENSITIVE``: differential token_counter and tools format, patching, control plane, guards,
   patch sites, every model name, the routing strategies, filters, cooldown and usage reads, the
-  router's cache, the generated Router sequences, the Routers sharing a real Redis, and the proxy test
+  router's cache, the generated Router sequences, the Routers sharing a real Redis, the rate-limit
+  table against litellm's v3 limiter, and the proxy test
   when the proxy's requirements are installed)
   run on each;
 * 1.108.x and 1.110.x (the newest checked): installing this checkout keeps their litellm;

@@ -52,21 +52,22 @@ def clock(tick_ns: int) -> int:
 
 
 
-def hit(mem: Any, key: bytes, cost: int, limit: int, mode: int, now: int) -> tuple[bool, int, int]:
-    """(admitted, window start, count after) of one hit; ``now`` < 0 reads the clock in C."""
-    out = ffi.new("int64_t[2]")
-    rc = lib.fl_limiter_hit(mem, len(mem), key, len(key), cost, limit, mode, now, out, out + 1)
+def hit(mem: Any, key: bytes, cost: int, limit: int, mode: int, now_ns: int) -> tuple[bool, int, int, int]:
+    """(admitted, window start in ticks, count after, life start in ns) of one hit; ``now_ns`` < 0
+    reads the clock in C."""
+    out = ffi.new("int64_t[3]")
+    rc = lib.fl_limiter_hit(mem, len(mem), key, len(key), cost, limit, mode, now_ns, out)
     if rc < 0:
         if rc == lib.FL_E_FULL:
             raise TableFull(strerror(rc))
         raise ValueError(f"rate-limit hit refused: {strerror(rc)}")
-    return rc == 1, int(out[0]), int(out[1])
+    return rc == 1, int(out[0]), int(out[1]), int(out[2])
 
 
-def stats(mem: Any, now: int = -1) -> dict[str, int]:
-    """The table's counters, its keys with a running window and its slots."""
+def stats(mem: Any, now_ns: int = -1) -> dict[str, int]:
+    """The table's counters, its keys alive at ``now_ns`` (< 0: the clock) and its slots."""
     out = ffi.new("int64_t[]", lib.FL_LIMITER_STATS)
-    rc = lib.fl_limiter_stats(mem, len(mem), now, out, lib.FL_LIMITER_STATS)
+    rc = lib.fl_limiter_stats(mem, len(mem), now_ns, out, lib.FL_LIMITER_STATS)
     if rc != lib.FL_OK:
         raise ValueError(strerror(rc))
     return dict(zip(STAT_NAMES, (int(v) for v in out), strict=True))

@@ -1,4 +1,9 @@
-"""Rate-limit tables: a fixed window per key, anchored at the key's first hit (litellm's v3 rule).
+"""Rate-limit tables: litellm's in-memory v3 windows per key.
+
+A key's entries live ``window`` ticks from their first write; its logical window starts at that
+write's tick and, when a hit comes at or after that tick + ``window`` while the entries still live,
+starts once more (count 0) for the rest of the life; after the life a new one starts
+(docs/design/litellm_v3_limiter.md section 2.4; native/limiter.c).
 
 A ``Table`` is either private to its process or shared, through a file under ``/dev/shm``, by
 every process of the host that opens the same name with the same settings (the proxy's worker
@@ -23,7 +28,7 @@ from fast_litellm._bindings import limiter as native
 
 __all__ = ["FORMAT", "Hit", "Table", "TableFull"]
 
-FORMAT = 1  # native/limiter.c's VERSION: part of a shared table's file name
+FORMAT = 2  # native/limiter.c's VERSION: part of a shared table's file name
 TableFull = native.TableFull
 _DAY_NS = 86_400 * 1_000_000_000
 
@@ -35,11 +40,13 @@ def _epoch(tick_ns: int) -> int:
 
 @dataclass(frozen=True)
 class Hit:
-    """One decision: admitted or not, the window charged (its start, in ticks) and its count after."""
+    """One decision: admitted or not, the window charged (its start, in ticks), its count after,
+    and the start of the key's life (ns since the Unix epoch)."""
 
     admitted: bool
     window_start: int
     count: int
+    life_start: int
 
 
 class Table:
@@ -92,28 +99,29 @@ class Table:
     def _reset(self) -> None:
         native.init(self._mem, self.buckets, self.tick_ns, self.window, _epoch(self.tick_ns))
 
-    def now(self) -> int:
-        """The wall clock in this table's ticks."""
-        return native.clock(self.tick_ns)
+    @staticmethod
+    def now_ns() -> int:
+        """The wall clock (CLOCK_REALTIME) in nanoseconds, as the table reads it."""
+        return native.clock(1)
 
     def hit(self, key: str | bytes, limit: int, cost: int = 1, *, all_or_nothing: bool = False,
-            now: int | None = None) -> Hit:
+            now_ns: int | None = None) -> Hit:
         """Charge ``cost`` to ``key``'s window against ``limit``.
 
-        Charge-first (the default, litellm's rule for requests): a key already over its limit is
-        rejected unchanged; otherwise the cost is charged and the hit admitted iff the count stays
-        within the limit.  ``all_or_nothing`` (reservations): charged and admitted iff it fits.
-        ``cost=0`` only reads.  Raises ``TableFull`` when a new key finds no slot.
+        Charge-first (the default, litellm's rule for requests): a live key already over its limit
+        is rejected unchanged; otherwise the cost is charged and the hit admitted iff the count
+        stays within the limit.  ``all_or_nothing`` (reservations): charged and admitted iff it
+        fits, else nothing is written.  ``cost=0`` only reads.  Raises ``TableFull`` when a new key
+        finds no slot.
         """
         raw = key.encode("utf-8", "surrogatepass") if isinstance(key, str) else key
         mode = native.ALL_OR_NOTHING if all_or_nothing else native.CHARGE_FIRST
-        admitted, start, count = native.hit(self._mem, raw, cost, limit, mode, -1 if now is None else now)
-        return Hit(admitted, start, count)
+        return Hit(*native.hit(self._mem, raw, cost, limit, mode, -1 if now_ns is None else now_ns))
 
-    def stats(self, now: int | None = None) -> dict[str, int]:
+    def stats(self, now_ns: int | None = None) -> dict[str, int]:
         """Counters (checks, rejected, table_full, locks_taken_over, claims, cas_retries), the keys
-        whose window is running (live_keys) and the slots in all."""
-        return native.stats(self._mem, -1 if now is None else now)
+        alive (live_keys) and the slots in all."""
+        return native.stats(self._mem, -1 if now_ns is None else now_ns)
 
 
 def _create(path: Path, size: int, buckets: int, tick_ns: int, window: int) -> None:
