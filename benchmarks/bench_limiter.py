@@ -3,10 +3,10 @@
 Rows:
 
 * **one rpm descriptor**: litellm's ``should_rate_limit`` (the proxy's v3 limiter, in memory, no
-  Redis) for one api_key descriptor with an rpm limit, against the native table's ``hit`` making
-  the same decision (pre-check, then charge-first on the key's fixed window);
-* **three rpm descriptors** (key, user, team): ``should_rate_limit`` with three descriptors against
-  three native hits;
+  Redis) for one api_key descriptor with an rpm limit, against the same pass on the native table
+  (``Table.rpm_pass``, one call into C: the pre-check as a read of each descriptor, then a
+  charge-first hit on each);
+* **three rpm descriptors** (key, user, team): the same with three descriptors;
 * **native, shared table**: the same hits on a table in ``/dev/shm`` (what worker processes share);
 * **litellm hook** (litellm only, for scale): the whole ``async_pre_call_hook`` with a key rpm limit,
   and with key rpm+tpm, user rpm and team rpm+tpm; the native hook is not built yet (issue 24).
@@ -93,11 +93,15 @@ def litellm_should_rate_limit(loop: asyncio.AbstractEventLoop, names: tuple[str,
 
 
 def native_hits(table: Table, names: tuple[str, ...]) -> Callable[[int], None]:
+    """litellm's rpm pass on the table, one call into C (``Table.rpm_pass``: a read of each
+    descriptor, then a charge-first hit on each; tests/test_limiter_v3.py checks it decides as
+    litellm does)."""
+    limits = [BIG] * len(names)
+
     def run(calls: int) -> None:
         for i in range(calls):
             key = KEYS[i % 256]
-            for name in names:
-                table.hit(f"{{{name}:{name}-{key}}}:requests", BIG)
+            table.rpm_pass([f"{{{name}:{name}-{key}}}:requests" for name in names], limits)
 
     return run
 
@@ -135,7 +139,7 @@ def same_decisions(loop: asyncio.AbstractEventLoop) -> bool:
             out.append(response["overall_code"] == "OK")
         return out
 
-    ours = [table.hit(f"{{api_key:{KEYS[i % 5]}}}:requests", 3).admitted for i in range(40)]
+    ours = [table.rpm_pass([f"{{api_key:{KEYS[i % 5]}}}:requests"], [3])[0] == "ok" for i in range(40)]
     return loop.run_until_complete(theirs()) == ours
 
 

@@ -224,6 +224,7 @@ enum {
     FL_LIMIT_ALL_OR_NOTHING = 1  /* charged and admitted iff count + cost <= limit, else nothing written */
 };
 enum { FL_LIMITER_STATS = 8 };   /* fl_limiter_stats' figures (see limiter.c) */
+enum { FL_PASS_PRECHECK = 2 };   /* fl_limiter_pass: rejected by the pre-check, nothing charged */
 
 /* Bytes a table of `buckets` buckets (a multiple of 8; 3 keys each) needs. */
 size_t fl_limiter_bytes(uint32_t buckets);
@@ -240,6 +241,14 @@ int64_t fl_limiter_clock(int64_t tick_ns);
  * logical window's start (ticks), out[1] the count after the hit, out[2] the life's start (ns). */
 int fl_limiter_hit(void *mem, size_t size, const char *key, size_t len, uint32_t cost, uint32_t limit, int mode,
                    int64_t now_ns, int64_t *out);
+/* litellm's v3 rpm pass over n (1..64) keys, keys[0..) holding them one after another (lens[i]
+ * bytes each), at `now_ns`: the pre-check (a read of each: a live key over limits[i] rejects, and
+ * nothing is charged: FL_PASS_PRECHECK), then a charge-first hit of 1 on each (1: every count within
+ * its limit; 0: one is over, every charge stays).  out[3i..3i+3) as fl_limiter_hit's out for key i.
+ * Keys without a slot are charged first, so FL_E_FULL comes before any charge unless two new keys
+ * meet a full table.  FL_E_ARG, FL_E_RANGE. */
+int fl_limiter_pass(void *mem, size_t size, const char *keys, const size_t *lens, const uint32_t *limits, size_t n,
+                    int64_t now_ns, int64_t *out);
 /* The counters (checks, rejected, table full, locks taken over, claims of empty slots, CAS retries),
  * then the keys alive at `now_ns` and the slots in all, into out[0..FL_LIMITER_STATS). */
 int fl_limiter_stats(void *mem, size_t size, int64_t now_ns, int64_t *out, size_t n);

@@ -329,19 +329,11 @@ static slot *claim(header *h, uint32_t tag, uint64_t fp_of_key, size_t first, si
     return NULL;
 }
 
-int fl_limiter_hit(void *mem, size_t size, const char *key, size_t len, uint32_t cost, uint32_t limit, int mode,
-                   int64_t now_ns, int64_t *out)
+/* One hit on a table already checked, at `now` (ns since the epoch); see fl_limiter_hit.  *found
+ * (when not NULL) says whether the key had a slot before the hit. */
+static int hit_one(header *h, const char *key, size_t len, uint32_t cost, uint32_t limit, int mode, int64_t now,
+                   int64_t *out, int *found)
 {
-    header *h = attached(mem, size);
-    if (h == NULL || (key == NULL && len > 0) || out == NULL ||
-        (mode != FL_LIMIT_CHARGE_FIRST && mode != FL_LIMIT_ALL_OR_NOTHING) || cost > (1u << 31) ||
-        limit > (1u << 31))
-        return FL_E_ARG;
-    if (now_ns < 0)
-        now_ns = fl_limiter_clock(1);
-    int64_t now = now_ns - h->epoch * h->tick_ns;
-    if (now < 0 || now > (INT64_MAX >> 2))
-        return FL_E_RANGE; /* before the table's epoch */
     const uint8_t *bytes = (const uint8_t *)key;
     uint64_t h1 = key_hash(bytes, len, 0x243f6a8885a308d3ULL), h2 = key_hash(bytes, len, 0x13198a2e03707344ULL);
     uint32_t tag = (uint32_t)(h1 >> 32);
@@ -353,9 +345,13 @@ int fl_limiter_hit(void *mem, size_t size, const char *key, size_t len, uint32_t
     state next;
     int64_t window;
     int changed = 0, admitted;
+    if (found != NULL)
+        *found = 1;
     for (;;) {
         slot *s = find(h, tag, h2, first, seg);
         if (s == NULL) {
+            if (found != NULL)
+                *found = 0;
             admitted = decide(h, (state){0, 0, 0}, 0, now, cost, limit, mode, &next, &window, &changed);
             if (!changed)
                 break; /* a read, or a reservation that does not fit: nothing to store for a new key */
@@ -386,6 +382,73 @@ int fl_limiter_hit(void *mem, size_t size, const char *key, size_t len, uint32_t
     out[0] = window + h->epoch;
     out[1] = (int64_t)next.count;
     out[2] = next.start + h->epoch * h->tick_ns;
+    return admitted;
+}
+
+/* The table's `now`, ns since its epoch, from a reading in ns since the Unix epoch (< 0: the clock),
+ * or FL_E_RANGE. */
+static int64_t table_now(const header *h, int64_t now_ns)
+{
+    if (now_ns < 0)
+        now_ns = fl_limiter_clock(1);
+    int64_t now = now_ns - h->epoch * h->tick_ns;
+    return now < 0 || now > (INT64_MAX >> 2) ? FL_E_RANGE : now;
+}
+
+int fl_limiter_hit(void *mem, size_t size, const char *key, size_t len, uint32_t cost, uint32_t limit, int mode,
+                   int64_t now_ns, int64_t *out)
+{
+    header *h = attached(mem, size);
+    if (h == NULL || (key == NULL && len > 0) || out == NULL ||
+        (mode != FL_LIMIT_CHARGE_FIRST && mode != FL_LIMIT_ALL_OR_NOTHING) || cost > (1u << 31) ||
+        limit > (1u << 31))
+        return FL_E_ARG;
+    int64_t now = table_now(h, now_ns);
+    if (now < 0)
+        return (int)now; /* before the table's epoch */
+    return hit_one(h, key, len, cost, limit, mode, now, out, NULL);
+}
+
+int fl_limiter_pass(void *mem, size_t size, const char *keys, const size_t *lens, const uint32_t *limits, size_t n,
+                    int64_t now_ns, int64_t *out)
+{
+    header *h = attached(mem, size);
+    if (h == NULL || lens == NULL || limits == NULL || out == NULL || n == 0 || n > 64)
+        return FL_E_ARG;
+    size_t total = 0, offset[64];
+    for (size_t i = 0; i < n; i++) {
+        if (limits[i] > (1u << 31))
+            return FL_E_ARG;
+        offset[i] = total;
+        total += lens[i];
+    }
+    if (keys == NULL && total > 0)
+        return FL_E_ARG;
+    int64_t now = table_now(h, now_ns);
+    if (now < 0)
+        return (int)now;
+    /* The pre-check: a read of each; a live key over its limit rejects the request, nothing charged. */
+    int found[64], over = 0;
+    for (size_t i = 0; i < n; i++) {
+        int rc = hit_one(h, keys + offset[i], lens[i], 0, limits[i], FL_LIMIT_CHARGE_FIRST, now, out + 3 * i, &found[i]);
+        if (rc < 0)
+            return rc;
+        over |= rc == 0;
+    }
+    if (over)
+        return FL_PASS_PRECHECK;
+    /* The charges: keys without a slot first, so that a full table is met before anything is charged
+     * (unless two new keys meet it: then the first one's charge stays). */
+    int admitted = 1;
+    for (int claims = 1; claims >= 0; claims--)
+        for (size_t i = 0; i < n; i++) {
+            if (found[i] == claims)
+                continue;
+            int rc = hit_one(h, keys + offset[i], lens[i], 1, limits[i], FL_LIMIT_CHARGE_FIRST, now, out + 3 * i, NULL);
+            if (rc < 0)
+                return rc;
+            admitted &= rc;
+        }
     return admitted;
 }
 

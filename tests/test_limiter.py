@@ -159,8 +159,23 @@ class TableAgainstModel(RuleBasedStateMachine):
           all_or_nothing=st.booleans())
     def hit(self, key: str, limit: int, cost: int, all_or_nothing: bool) -> None:
         got = self.table.hit(key, limit, cost, all_or_nothing=all_or_nothing, now_ns=self.now)
-        assert (got.admitted, got.window_start, got.count, got.life_start) == self.model.hit(
+        assert (got.admitted, got.window_start, got.used, got.life_start) == self.model.hit(
             key, limit, cost, all_or_nothing, self.now)
+
+    @rule(keys=st.lists(st.sampled_from(["a", "b", "ключ", ""]), min_size=1, max_size=3, unique=True),
+          limits=st.lists(st.integers(0, 4), min_size=3, max_size=3))
+    def rpm_pass(self, keys: list[str], limits: list[int]) -> None:
+        """litellm's rpm pass in one call: the model's reads, then (unless one read is over) its hits."""
+        limits = limits[:len(keys)]
+        verdict, hits = self.table.rpm_pass(keys, limits, now_ns=self.now)
+        reads = [self.model.hit(k, limit, 0, False, self.now) for k, limit in zip(keys, limits, strict=True)]
+        if not all(r[0] for r in reads):
+            assert verdict == "precheck"
+            assert [(h.window_start, h.used, h.life_start) for h in hits] == [r[1:] for r in reads]
+            return
+        charged = [self.model.hit(k, limit, 1, False, self.now) for k, limit in zip(keys, limits, strict=True)]
+        assert verdict == ("ok" if all(c[0] for c in charged) else "over")
+        assert [(h.window_start, h.used, h.life_start) for h in hits] == [c[1:] for c in charged]
 
     @rule(ns=st.sampled_from([0, 1, TICK // 2, TICK - 1, TICK, (WINDOW - 1) * TICK, WINDOW * TICK - 1,
                               WINDOW * TICK, WINDOW * TICK + 1, 3 * WINDOW * TICK]))
@@ -186,7 +201,7 @@ class TestEdges:
         t = Table.private(window=10, tick_ns=TICK, buckets=8)
         now = Table.now_ns() // TICK * TICK + TICK // 2  # half a tick into a tick
         assert not t.hit("zero", 0, now_ns=now).admitted  # limit 0: charged and rejected
-        assert t.hit("zero", 0, cost=0, now_ns=now).count == 1
+        assert t.hit("zero", 0, cost=0, now_ns=now).used == 1
         assert not t.hit("big", 3, cost=4, all_or_nothing=True, now_ns=now).admitted  # more than the limit
         assert t.hit("big", 3, cost=3, all_or_nothing=True, now_ns=now).admitted
         # limit 2 from mid-tick t0: the window moves on at floor(t0) + 10 ticks while the life goes on;
@@ -195,7 +210,7 @@ class TestEdges:
         seen = [t.hit("w", 2, now_ns=now + dt) for dt in (0, 9 * TICK, 10 * TICK - TICK // 2, 10 * TICK,
                                                           10 * TICK + 1, 10 * TICK + 2, 10 * TICK + 3)]
         assert [h.admitted for h in seen] == [True, True, True, True, True, True, False]
-        assert [h.count for h in seen] == [1, 2, 1, 2, 1, 2, 3]
+        assert [h.used for h in seen] == [1, 2, 1, 2, 1, 2, 3]
         tick0 = now // TICK
         assert [h.window_start for h in seen] == [tick0, tick0] + [tick0 + 10] * 5
         assert len({h.life_start for h in seen}) == 2
@@ -213,6 +228,17 @@ class TestEdges:
         assert not t.hit("k", 1, now_ns=now + 10 * TICK - TICK // 4).admitted  # window moved on, life not over
         assert t.hit("k", 1, now_ns=now + 10 * TICK + 1).admitted  # a new life
 
+    def test_a_pass_meets_a_full_table_before_charging(self) -> None:
+        t = Table.private(window=1000, tick_ns=TICK, buckets=8)  # 24 slots
+        now = Table.now_ns()
+        for i in range(24):
+            t.hit(f"k{i}", 5, now_ns=now)
+        with pytest.raises(TableFull):
+            t.rpm_pass(["k1", "new", "k2"], [5, 5, 5], now_ns=now)  # the new key is charged first
+        assert [t.hit(k, 5, cost=0, now_ns=now).used for k in ("k1", "k2")] == [1, 1]
+        with pytest.raises(ValueError, match="at most 64"):
+            t.rpm_pass([f"k{i}" for i in range(65)], [5] * 65, now_ns=now)
+
     def test_a_full_table_says_so(self) -> None:
         t = Table.private(window=1000, tick_ns=TICK, buckets=8)  # 24 slots
         now = Table.now_ns()
@@ -221,8 +247,8 @@ class TestEdges:
         with pytest.raises(TableFull):
             t.hit("one more", 5, now_ns=now)
         assert t.stats(now_ns=now)["table_full"] == 1
-        assert t.hit("k3", 5, now_ns=now).count == 2  # the keys it has still count
-        assert t.hit("one more", 5, now_ns=now + 1000 * TICK + 1).count == 1  # an ended life's slot is reused
+        assert t.hit("k3", 5, now_ns=now).used == 2  # the keys it has still count
+        assert t.hit("one more", 5, now_ns=now + 1000 * TICK + 1).used == 1  # an ended life's slot is reused
 
 
 def _worker(path: str, name: str, barrier: Any, checks: int, queue: Any) -> None:
@@ -294,7 +320,7 @@ class TestSharedThroughPython:
                 p.join(timeout=60)
                 assert p.exitcode == 0
             table = Table.shared(name, window=3600, directory=tmp_path)
-            assert table.hit("x", 1000, cost=0).count == 8
+            assert table.hit("x", 1000, cost=0).used == 8
             assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary left
 
 
@@ -309,11 +335,11 @@ class TestFork:
         r, w = os.pipe()
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child
-            os.write(w, json.dumps([private.hit("k", 10).count, shared.hit("k", 10).count]).encode())
+            os.write(w, json.dumps([private.hit("k", 10).used, shared.hit("k", 10).used]).encode())
             os._exit(0)
         os.waitpid(pid, 0)
         assert json.loads(os.read(r, 100)) == [1, 4]
-        assert private.hit("k", 10).count == 4 and shared.hit("k", 10, cost=0).count == 4
+        assert private.hit("k", 10).used == 4 and shared.hit("k", 10, cost=0).used == 4
 
     def test_fork_while_another_thread_hits_new_keys(self) -> None:
         """A fork while a thread claims slots (and so may hold a segment lock): the child's table is
@@ -339,7 +365,7 @@ class TestFork:
                     import signal
 
                     signal.alarm(10)
-                    ok = table.hit("child", 5).count == 1 and table.stats()["live_keys"] == 1
+                    ok = table.hit("child", 5).used == 1 and table.stats()["live_keys"] == 1
                     os._exit(0 if ok else 1)
                 _, status = os.waitpid(pid, 0)
                 assert os.waitstatus_to_exitcode(status) == 0

@@ -5,8 +5,8 @@ naming one to three rpm descriptors out of a small pool, each descriptor with it
 4), the clock moving by whole windows, single ticks, fractions of a second and exact boundaries,
 with the window size at 10 s.  One clock drives both sides: litellm's ``time_provider`` (its
 logical windows) and its in-memory cache's clock (its entries' lives).  The native side makes
-litellm's rpm pass with the table: the pre-check (a read of each descriptor), then a charge-first
-hit on each.  Every request's verdict, and every charged descriptor's window start, must equal
+litellm's rpm pass with the table's ``rpm_pass`` (one call into C): the pre-check (a read of each
+descriptor), then a charge-first hit on each.  Every request's verdict, and every charged descriptor's window start, must equal
 litellm's.
 
 On 1.110 litellm's store is its Rust library, whose clock is the wall clock: no clock can be
@@ -80,11 +80,8 @@ def litellm_handler(clock: Clock) -> Any:
 def native_rpm_pass(table: Table, descriptors: list[tuple[str, str, int]], now_ns: int) -> tuple[bool, list[Any]]:
     """litellm's rpm pass on the table: (admitted, each descriptor's hit when charged)."""
     keys = [f"{{{key}:{value}}}:requests" for key, value, _ in descriptors]
-    if any(not table.hit(k, limit, cost=0, now_ns=now_ns).admitted for k, (_, _, limit) in zip(keys, descriptors,
-                                                                                                   strict=True)):
-        return False, []
-    hits = [table.hit(k, limit, now_ns=now_ns) for k, (_, _, limit) in zip(keys, descriptors, strict=True)]
-    return all(h.admitted for h in hits), hits
+    verdict, hits = table.rpm_pass(keys, [limit for _, _, limit in descriptors], now_ns=now_ns)
+    return verdict == "ok", [] if verdict == "precheck" else hits
 
 
 SECOND = 1_000_000  # µs

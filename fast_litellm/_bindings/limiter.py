@@ -7,12 +7,13 @@ call, never a bare address.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from fast_litellm._bindings import ffi, lib, strerror
 
-__all__ = ["ALL_OR_NOTHING", "CHARGE_FIRST", "STAT_NAMES", "TableFull", "check", "clock", "hit", "init",
-           "nbytes", "stats", "view"]
+__all__ = ["ALL_OR_NOTHING", "CHARGE_FIRST", "PASS_PRECHECK", "STAT_NAMES", "TableFull", "check", "clock", "hit",
+           "init", "nbytes", "rpm_pass", "stats", "view"]
 
 CHARGE_FIRST: int = lib.FL_LIMIT_CHARGE_FIRST
 ALL_OR_NOTHING: int = lib.FL_LIMIT_ALL_OR_NOTHING
@@ -62,6 +63,40 @@ def hit(mem: Any, key: bytes, cost: int, limit: int, mode: int, now_ns: int) -> 
             raise TableFull(strerror(rc))
         raise ValueError(f"rate-limit hit refused: {strerror(rc)}")
     return rc == 1, int(out[0]), int(out[1]), int(out[2])
+
+
+PASS_PRECHECK: int = lib.FL_PASS_PRECHECK
+
+
+MAX_PASS = 64  # keys per pass (native/limiter.c)
+_scratch = threading.local()  # per thread: the pass's argument and result arrays, made once
+
+
+def _arrays() -> tuple[Any, Any, Any]:
+    arrays: tuple[Any, Any, Any] | None = getattr(_scratch, "arrays", None)
+    if arrays is None:
+        arrays = (ffi.new("size_t[]", MAX_PASS), ffi.new("uint32_t[]", MAX_PASS), ffi.new("int64_t[]", 3 * MAX_PASS))
+        _scratch.arrays = arrays
+    return arrays
+
+
+def rpm_pass(mem: Any, keys: list[bytes], limits: list[int], now_ns: int) -> tuple[int, list[int]]:
+    """litellm's rpm pass in one call: 1 admitted / 0 over after charging / PASS_PRECHECK, and per
+    key its window start, count and life start, one after another."""
+    n = len(keys)
+    if n > MAX_PASS:
+        raise ValueError(f"rate-limit pass refused: {n} keys, at most {MAX_PASS}")
+    lens, caps, out = _arrays()  # this thread's: no other call uses them while this one runs
+    for i in range(n):
+        lens[i] = len(keys[i])
+        caps[i] = limits[i]
+    rc = lib.fl_limiter_pass(mem, len(mem), b"".join(keys), lens, caps, n, now_ns, out)
+    if rc < 0:
+        if rc == lib.FL_E_FULL:
+            raise TableFull(strerror(rc))
+        raise ValueError(f"rate-limit pass refused: {strerror(rc)}")
+    values: list[int] = ffi.unpack(out, 3 * n)
+    return rc, values
 
 
 def stats(mem: Any, now_ns: int = -1) -> dict[str, int]:

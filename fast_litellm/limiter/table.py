@@ -21,8 +21,8 @@ import mmap
 import os
 import secrets
 import weakref
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from fast_litellm._bindings import limiter as native
 
@@ -38,14 +38,13 @@ def _epoch(tick_ns: int) -> int:
     return max(0, native.clock(tick_ns) - min(_DAY_NS // tick_ns, 1 << 30))
 
 
-@dataclass(frozen=True)
-class Hit:
-    """One decision: admitted or not, the window charged (its start, in ticks), its count after,
+class Hit(NamedTuple):
+    """One decision: admitted or not, the window charged (its start, in ticks), its count after (used),
     and the start of the key's life (ns since the Unix epoch)."""
 
     admitted: bool
     window_start: int
-    count: int
+    used: int
     life_start: int
 
 
@@ -117,6 +116,17 @@ class Table:
         raw = key.encode("utf-8", "surrogatepass") if isinstance(key, str) else key
         mode = native.ALL_OR_NOTHING if all_or_nothing else native.CHARGE_FIRST
         return Hit(*native.hit(self._mem, raw, cost, limit, mode, -1 if now_ns is None else now_ns))
+
+    def rpm_pass(self, keys: list[str], limits: list[int], *, now_ns: int | None = None) -> tuple[str, list[Hit]]:
+        """litellm's v3 rpm pass over several keys in one call: the pre-check (a live key over its
+        limit rejects the request and nothing is charged: ``"precheck"``), then a charge-first hit
+        of 1 on each (``"ok"`` if every count is within its limit, else ``"over"``; every charge
+        stays).  The hits are the keys' windows after the pass (as read, after a pre-check)."""
+        raw = [k.encode("utf-8", "surrogatepass") for k in keys]
+        code, v = native.rpm_pass(self._mem, raw, limits, -1 if now_ns is None else now_ns)
+        verdict = "precheck" if code == native.PASS_PRECHECK else "ok" if code == 1 else "over"
+        ok = verdict == "ok"
+        return verdict, [Hit(ok, v[i], v[i + 1], v[i + 2]) for i in range(0, len(v), 3)]
 
     def stats(self, now_ns: int | None = None) -> dict[str, int]:
         """Counters (checks, rejected, table_full, locks_taken_over, claims, cas_retries), the keys
