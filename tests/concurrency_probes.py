@@ -43,6 +43,7 @@ import json
 import os
 import signal
 import subprocess
+import shutil
 import sys
 import tempfile
 import threading
@@ -88,7 +89,11 @@ FORK_PROBES: tuple[str, ...] = ("fork.trie", "fork.cross", "fork.get_encoding")
 # The router's native picks (fast_litellm/router): eight threads picking on one shared group, each
 # on its own usage map, their first pick at the barrier; and forks while a thread picks.
 ROUTER_PROBES: tuple[str, ...] = ("router.threads", "router.fork")
-PROBES: tuple[str, ...] = (*THREAD_PROBES, *FORK_PROBES, *ROUTER_PROBES)
+# The rate-limit table (fast_litellm/limiter): eight threads whose first call hits one table (single
+# hits and rpm passes on shared keys: each key admits exactly its limit); forks while a thread
+# claims slots (a private table is empty in the child, a shared one is shared).
+LIMITER_PROBES: tuple[str, ...] = ("limiter.threads", "limiter.fork")
+PROBES: tuple[str, ...] = (*THREAD_PROBES, *FORK_PROBES, *ROUTER_PROBES, *LIMITER_PROBES)
 SELFTEST_PROBES: tuple[str, ...] = ("selftest.ok", "selftest.crash", "selftest.hang", "selftest.fork_hang",
                                     "selftest.fork_crash")
 
@@ -462,6 +467,87 @@ def _router_fork(fast_litellm: Any, work: Callable[[int], Any]) -> dict[str, Any
     return _children_verdict(info, crashed, hung, wrong)
 
 
+LIMIT = 500  # per key; the threads make 8 x 600 hits on each of 4 keys
+
+
+def _limiter_probe(probe: str) -> dict[str, Any]:
+    import tempfile
+
+    from fast_litellm.limiter.table import Table
+
+    directory = tempfile.mkdtemp(prefix="fl-probe-")
+    private = Table.private(window=3600, buckets=8)
+    shared = Table.shared("probe", window=3600, buckets=8, directory=directory)
+    shutil.rmtree(directory)  # the mapping outlives its file
+    if probe == "limiter.fork":
+        return _limiter_fork(private, shared)
+    keys = [f"k{i}" for i in range(4)]
+
+    def work(k: int) -> int:
+        admitted = 0
+        for i in range(600):
+            key = keys[(i + k) % 4]
+            if i % 2:
+                admitted += private.hit(key, LIMIT).admitted
+            else:
+                admitted += private.rpm_pass([key], [LIMIT])[0] == "ok"
+            shared.hit(key, LIMIT)
+        return admitted
+
+    admitted = sum(_run_threads(work))
+    used = [private.hit(key, LIMIT, cost=0).used for key in keys]
+    shared_used = [shared.hit(key, LIMIT, cost=0).used for key in keys]
+    if admitted != 4 * LIMIT or used != [LIMIT + 1] * 4 or shared_used != [LIMIT + 1] * 4:
+        raise WrongResult(f"admitted {admitted} (expected {4 * LIMIT}), counts {used} / {shared_used} "
+                          f"(expected {LIMIT + 1} each)")
+    return {"admitted": admitted}
+
+
+def _limiter_fork(private: Any, shared: Any) -> dict[str, Any]:
+    """Fork while a thread claims slots for new keys (from the 25th on, every hit takes its segment's
+    lock): each child's private table is empty and answers at once; the shared one is the parent's."""
+    from fast_litellm.limiter.table import TableFull
+
+    shared.hit("parent", 100)
+    state = {"started": False, "done": False}
+
+    def target() -> None:
+        i = 0
+        state["started"] = True
+        while not state["done"]:
+            for table in (private, shared):
+                try:
+                    table.hit(f"n{i}", 5)
+                except TableFull:
+                    pass
+            i += 1
+
+    worker = threading.Thread(target=target)
+    worker.start()
+    while not state["started"]:
+        time.sleep(0)
+    children = []
+    for _ in range(MAX_FORKS // 2):
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                fresh = private.hit("child", 5).used == 1 and private.stats()["live_keys"] == 1
+                code = 0 if fresh and shared.hit("parent", 100, cost=0).used >= 1 else EXIT_WRONG
+            except BaseException:  # noqa: BLE001 - the child's exit status reports it
+                traceback.print_exc()
+            finally:
+                os._exit(code)
+        children.append(pid)
+        time.sleep(FORK_INTERVAL * 4)
+    state["done"] = True
+    worker.join()
+    status, hung = _reap(children)
+    crashed, wrong = _failed(status)
+    info = {"forks": len(children), "hung": len(hung), "crashed": len(crashed), "wrong": len(wrong)}
+    return _children_verdict(info, crashed, hung, wrong)
+
+
 def _reap(pids: list[int]) -> tuple[dict[int, int], list[int]]:
     """Wait for the forked ``pids`` until FL_CONCURRENCY_CHILD_DEADLINE seconds (default 10) from
     now; kill the rest.  Returns (wait status of each child that ended, the killed ones)."""
@@ -543,6 +629,8 @@ def child_main(probe: str) -> int:
             info = _selftest_probe(probe)
         elif probe in ROUTER_PROBES:
             info = _router_probe(probe)
+        elif probe in LIMITER_PROBES:
+            info = _limiter_probe(probe)
         elif probe.startswith("litellm."):
             info = _litellm_probe(probe)
         elif probe in THREAD_PROBES:

@@ -74,6 +74,16 @@ class TestRouterPicks:
         _assert_every_run_ok(probe)
 
 
+class TestLimiterTables:
+    """Eight threads whose first call hits one rate-limit table; forks while a thread claims slots."""
+
+    @pytest.mark.parametrize("probe", probes.LIMITER_PROBES)
+    def test_no_crash_and_exact_counts(self, probe: str) -> None:
+        """Every fresh run ends normally; each key admits exactly its limit; forked children get an
+        empty private table and the shared one."""
+        _assert_every_run_ok(probe)
+
+
 class TestForkDuringLazyBuild:
     """Forks while another thread builds a lazy table (token trie, cross filter, an encoding)."""
 
