@@ -41,9 +41,9 @@ import argparse
 import importlib.util
 import json
 import os
+import shutil
 import signal
 import subprocess
-import shutil
 import sys
 import tempfile
 import threading
