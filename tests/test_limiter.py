@@ -172,10 +172,12 @@ class TableAgainstModel(RuleBasedStateMachine):
         if not all(r[0] for r in reads):
             assert verdict == "precheck"
             assert [(h.window_start, h.used, h.life_start) for h in hits] == [r[1:] for r in reads]
+            assert [h.admitted for h in hits] == [r[0] for r in reads]
             return
         charged = [self.model.hit(k, limit, 1, False, self.now) for k, limit in zip(keys, limits, strict=True)]
         assert verdict == ("ok" if all(c[0] for c in charged) else "over")
         assert [(h.window_start, h.used, h.life_start) for h in hits] == [c[1:] for c in charged]
+        assert [h.admitted for h in hits] == [c[0] for c in charged]
 
     @rule(ns=st.sampled_from([0, 1, TICK // 2, TICK - 1, TICK, (WINDOW - 1) * TICK, WINDOW * TICK - 1,
                               WINDOW * TICK, WINDOW * TICK + 1, 3 * WINDOW * TICK]))

@@ -121,12 +121,15 @@ class Table:
         """litellm's v3 rpm pass over several keys in one call: the pre-check (a live key over its
         limit rejects the request and nothing is charged: ``"precheck"``), then a charge-first hit
         of 1 on each (``"ok"`` if every count is within its limit, else ``"over"``; every charge
-        stays).  The hits are the keys' windows after the pass (as read, after a pre-check)."""
+        stays).  The hits are the keys' windows after the pass (as read, after a pre-check), each
+        admitted iff its own count is within its limit."""
+        if len(limits) != len(keys):
+            raise ValueError(f"{len(keys)} keys and {len(limits)} limits")
         raw = [k.encode("utf-8", "surrogatepass") for k in keys]
         code, v = native.rpm_pass(self._mem, raw, limits, -1 if now_ns is None else now_ns)
         verdict = "precheck" if code == native.PASS_PRECHECK else "ok" if code == 1 else "over"
-        ok = verdict == "ok"
-        return verdict, [Hit(ok, v[i], v[i + 1], v[i + 2]) for i in range(0, len(v), 3)]
+        return verdict, [Hit(v[3 * i + 1] <= limit, v[3 * i], v[3 * i + 1], v[3 * i + 2])
+                         for i, limit in enumerate(limits)]
 
     def stats(self, now_ns: int | None = None) -> dict[str, int]:
         """Counters (checks, rejected, table_full, locks_taken_over, claims, cas_retries), the keys
