@@ -8,6 +8,7 @@ import random
 import struct
 import sys
 import threading
+import time
 import zlib
 from typing import Any
 
@@ -438,7 +439,13 @@ class TestNativeMessageWalk:
             assert litellm.token_counter(model=model, messages=tagged) == original()(model=model, messages=tagged)
 
     def test_large_requests_release_the_gil(self) -> None:
-        """A walk whose strings reach 64 KB counts without the GIL: another thread runs meanwhile."""
+        """A walk whose strings reach 64 KB counts without the GIL: another thread runs meanwhile.
+
+        The switch interval is raised to 30 s for the test, so the other thread (which gives the GIL
+        back at once on every tick) can run only when the counting thread releases the GIL; the
+        counts repeat (up to 50 times) until a tick is seen, so a busy machine, whose scheduler may
+        not run the other thread during one count, does not fail it.  Without the release no tick
+        can come in 50 counts."""
         from fast_litellm.adapters.token_counter import _vocab
 
         vocab = _vocab("o200k_base")
@@ -449,17 +456,23 @@ class TestNativeMessageWalk:
         def tick() -> None:
             while not done.is_set():
                 ticks[0] += 1
+                time.sleep(0)  # gives the GIL back at once
 
+        interval = sys.getswitchinterval()
+        sys.setswitchinterval(30)
         thread = threading.Thread(target=tick)
         thread.start()
         try:
             before = ticks[0]
-            for _ in range(3):
+            for _ in range(50):
                 vocab.count_messages(messages, 1024, 4_000_000)
+                if ticks[0] > before:
+                    break
             during = ticks[0] - before
         finally:
             done.set()
             thread.join()
+            sys.setswitchinterval(interval)
         assert during > 0
         assert litellm.token_counter(model="gpt-4o", messages=messages) == original()(model="gpt-4o", messages=messages)
 
