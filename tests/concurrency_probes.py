@@ -432,15 +432,15 @@ def _router_probe(probe: str) -> dict[str, Any]:
     return {"native_calls": stats["native"]["calls"]}
 
 
-def _router_fork(fast_litellm: Any, work: Callable[[int], Any]) -> dict[str, Any]:
-    """Fork while a thread picks: every child picks too (natively) and must get the parent's answer."""
-    expected = work(0)
+def _fork_while(busy: Callable[[], None], child_ok: Callable[[], bool]) -> dict[str, Any]:
+    """Fork MAX_FORKS // 2 times while a thread runs ``busy()`` in a loop; each child exits 0 if
+    ``child_ok()`` (else EXIT_WRONG, or 1 if it raised); the verdict over every child."""
     state = {"started": False, "done": False}
 
     def target() -> None:
         state["started"] = True
         while not state["done"]:
-            work(1)
+            busy()
 
     worker = threading.Thread(target=target)
     worker.start()
@@ -452,7 +452,7 @@ def _router_fork(fast_litellm: Any, work: Callable[[int], Any]) -> dict[str, Any
         if pid == 0:
             code = 1
             try:
-                code = 0 if work(0) == expected else EXIT_WRONG
+                code = 0 if child_ok() else EXIT_WRONG
             except BaseException:  # noqa: BLE001 - the child's exit status reports it
                 traceback.print_exc()
             finally:
@@ -465,6 +465,12 @@ def _router_fork(fast_litellm: Any, work: Callable[[int], Any]) -> dict[str, Any
     crashed, wrong = _failed(status)
     info = {"forks": len(children), "hung": len(hung), "crashed": len(crashed), "wrong": len(wrong)}
     return _children_verdict(info, crashed, hung, wrong)
+
+
+def _router_fork(fast_litellm: Any, work: Callable[[int], Any]) -> dict[str, Any]:
+    """Fork while a thread picks: every child picks too (natively) and must get the parent's answer."""
+    expected = work(0)
+    return _fork_while(lambda: work(1), lambda: work(0) == expected)
 
 
 LIMIT = 500  # per key; 8 threads x 600 hits over 4 keys: 1,200 a key
@@ -509,43 +515,21 @@ def _limiter_fork(private: Any, shared: Any) -> dict[str, Any]:
     from fast_litellm.limiter.table import TableFull
 
     shared.hit("parent", 100)
-    state = {"started": False, "done": False}
+    counter = [0]
 
-    def target() -> None:
-        i = 0
-        state["started"] = True
-        while not state["done"]:
-            for table in (private, shared):
-                try:
-                    table.hit(f"n{i}", 5)
-                except TableFull:
-                    pass
-            i += 1
-
-    worker = threading.Thread(target=target)
-    worker.start()
-    while not state["started"]:
-        time.sleep(0)
-    children = []
-    for _ in range(MAX_FORKS // 2):
-        pid = os.fork()
-        if pid == 0:
-            code = 1
+    def claim() -> None:
+        counter[0] += 1
+        for table in (private, shared):
             try:
-                fresh = private.hit("child", 5).used == 1 and private.stats()["live_keys"] == 1
-                code = 0 if fresh and shared.hit("parent", 100, cost=0).used == 1 else EXIT_WRONG
-            except BaseException:  # noqa: BLE001 - the child's exit status reports it
-                traceback.print_exc()
-            finally:
-                os._exit(code)
-        children.append(pid)
-        time.sleep(FORK_INTERVAL * 4)
-    state["done"] = True
-    worker.join()
-    status, hung = _reap(children)
-    crashed, wrong = _failed(status)
-    info = {"forks": len(children), "hung": len(hung), "crashed": len(crashed), "wrong": len(wrong)}
-    return _children_verdict(info, crashed, hung, wrong)
+                table.hit(f"n{counter[0]}", 5)
+            except TableFull:
+                pass
+
+    def child_ok() -> bool:
+        fresh = private.hit("child", 5).used == 1 and private.stats()["live_keys"] == 1
+        return bool(fresh and shared.hit("parent", 100, cost=0).used == 1)
+
+    return _fork_while(claim, child_ok)
 
 
 def _reap(pids: list[int]) -> tuple[dict[int, int], list[int]]:

@@ -230,11 +230,17 @@ class TestEdges:
         assert not t.hit("k", 1, now_ns=now + 10 * TICK - TICK // 4).admitted  # window moved on, life not over
         assert t.hit("k", 1, now_ns=now + 10 * TICK + 1).admitted  # a new life
 
-    def test_a_pass_meets_a_full_table_before_charging(self) -> None:
-        t = Table.private(window=1000, tick_ns=TICK, buckets=8)  # 24 slots
+    @staticmethod
+    def full_table() -> tuple[Table, int]:
+        """A table of 24 slots holding 24 living keys k0..k23, and the time they were hit."""
+        t = Table.private(window=1000, tick_ns=TICK, buckets=8)
         now = Table.now_ns()
         for i in range(24):
             t.hit(f"k{i}", 5, now_ns=now)
+        return t, now
+
+    def test_a_pass_meets_a_full_table_before_charging(self) -> None:
+        t, now = self.full_table()
         with pytest.raises(TableFull):
             t.rpm_pass(["k1", "new", "k2"], [5, 5, 5], now_ns=now)  # the new key is charged first
         assert [t.hit(k, 5, cost=0, now_ns=now).used for k in ("k1", "k2")] == [1, 1]
@@ -242,10 +248,7 @@ class TestEdges:
             t.rpm_pass([f"k{i}" for i in range(65)], [5] * 65, now_ns=now)
 
     def test_a_full_table_says_so(self) -> None:
-        t = Table.private(window=1000, tick_ns=TICK, buckets=8)  # 24 slots
-        now = Table.now_ns()
-        for i in range(24):
-            t.hit(f"k{i}", 5, now_ns=now)
+        t, now = self.full_table()
         with pytest.raises(TableFull):
             t.hit("one more", 5, now_ns=now)
         assert t.stats(now_ns=now)["table_full"] == 1
